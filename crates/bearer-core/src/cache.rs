@@ -1,0 +1,311 @@
+//! The token cache: lock-free reads, refresh-ahead, single-flight refreshes.
+
+use std::hash::{BuildHasher, Hasher};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use arc_swap::ArcSwap;
+use tokio::sync::watch;
+use tokio::time::Instant;
+use tracing::Instrument;
+
+use crate::policy::Schedule;
+use crate::{Error, RefreshPolicy, Token, TokenSource};
+
+/// The outcome of one refresh, shared by every caller that waited for it.
+type FlightResult = Option<Result<Arc<Token>, Error>>;
+
+/// Serves the current token of a [`TokenSource`], refreshing it when needed.
+///
+/// - **Fresh** token: one atomic load and one clock read, no lock, no allocation.
+/// - Inside the **refresh-ahead** window: the cached token is returned at once and one
+///   background refresh starts.
+/// - **Expired**, within the hard margin, or **invalidated**: every caller awaits one shared
+///   refresh. The refresh runs in its own task, so callers that give up (timeouts,
+///   `select!`) never cancel it and never wedge the cache.
+/// - A **failed** refresh while the old token is still valid keeps the old token and tries
+///   again after a jittered exponential backoff; with no valid token, the error goes to
+///   every waiter of that refresh, and later callers get it at once until the backoff ends.
+///
+/// Cloning is cheap and clones share one cache. The cache needs a tokio runtime to run its
+/// refreshes; without one, [`token`](Self::token) fails with [`Error::Config`].
+pub struct TokenCache<S> {
+    inner: Arc<Inner<S>>,
+}
+
+impl<S> Clone for TokenCache<S> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<S> std::fmt::Debug for TokenCache<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let current = self.inner.current.load();
+        f.debug_struct("TokenCache")
+            .field("token", &current.token)
+            .field("policy", &self.inner.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Inner<S> {
+    source: S,
+    policy: RefreshPolicy,
+    /// What the hot path reads. Only written with `control` held.
+    current: ArcSwap<Current>,
+    control: Mutex<Control>,
+}
+
+/// The installed token and when it stops being fresh and usable.
+struct Current {
+    token: Option<Arc<Token>>,
+    /// Before this instant the token is served without further thought.
+    refresh_at: Instant,
+    /// From this instant on the token is never served.
+    stale_at: Instant,
+}
+
+#[derive(Default)]
+struct Control {
+    flight: Option<watch::Receiver<FlightResult>>,
+    failures: u32,
+    next_attempt: Option<Instant>,
+    last_error: Option<Error>,
+}
+
+/// What the slow path decided under the lock.
+enum Decision {
+    Serve(Arc<Token>),
+    Wait(watch::Receiver<FlightResult>),
+    Fail(Error),
+}
+
+impl<S: TokenSource + 'static> TokenCache<S> {
+    /// A cache over `source` with the default [`RefreshPolicy`]. Does no I/O.
+    pub fn new(source: S) -> Self {
+        Self::with_policy(source, RefreshPolicy::default())
+    }
+
+    /// A cache over `source` with the given policy. Does no I/O.
+    pub fn with_policy(source: S, policy: RefreshPolicy) -> Self {
+        let now = Instant::now();
+        Self {
+            inner: Arc::new(Inner {
+                source,
+                policy,
+                current: ArcSwap::from_pointee(Current {
+                    token: None,
+                    refresh_at: now,
+                    stale_at: now,
+                }),
+                control: Mutex::new(Control::default()),
+            }),
+        }
+    }
+
+    /// The current token, fetching or refreshing it as the policy says.
+    pub async fn token(&self) -> Result<Arc<Token>, Error> {
+        {
+            let current = self.inner.current.load();
+            if let Some(token) = &current.token {
+                if Instant::now() < current.refresh_at {
+                    return Ok(Arc::clone(token));
+                }
+            }
+        }
+        self.token_slow().await
+    }
+
+    /// The token currently installed, if it may still be served, without fetching.
+    pub fn cached(&self) -> Option<Arc<Token>> {
+        let current = self.inner.current.load();
+        current
+            .token
+            .as_ref()
+            .filter(|_| Instant::now() < current.stale_at)
+            .cloned()
+    }
+
+    /// Marks `token` as rejected, so the next [`token`](Self::token) call fetches a new one.
+    ///
+    /// Only acts if `token` is still the installed one (compared by identity): when a
+    /// hundred requests come back 401 with the same token, the first call invalidates it and
+    /// the rest find a newer token (or an already invalidated one) and change nothing.
+    /// Returns whether this call invalidated the token.
+    pub fn invalidate(&self, token: &Token) -> bool {
+        let _control = self.inner.lock();
+        let current = self.inner.current.load();
+        let now = Instant::now();
+        match &current.token {
+            Some(installed) if std::ptr::eq(&**installed, token) && now < current.stale_at => {
+                self.inner.current.store(Arc::new(Current {
+                    token: Some(Arc::clone(installed)),
+                    refresh_at: now,
+                    stale_at: now,
+                }));
+                tracing::debug!("token invalidated");
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The source behind the cache.
+    pub fn source(&self) -> &S {
+        &self.inner.source
+    }
+
+    /// The policy the cache applies.
+    pub fn policy(&self) -> &RefreshPolicy {
+        &self.inner.policy
+    }
+
+    #[cold]
+    async fn token_slow(&self) -> Result<Arc<Token>, Error> {
+        let decision = self.decide();
+        match decision {
+            Decision::Serve(token) => Ok(token),
+            Decision::Fail(error) => Err(error),
+            Decision::Wait(mut flight) => match flight.wait_for(Option::is_some).await {
+                Ok(outcome) => outcome.clone().unwrap_or(Err(Error::Abandoned)),
+                Err(_) => Err(Error::Abandoned),
+            },
+        }
+    }
+
+    fn decide(&self) -> Decision {
+        let mut control = self.inner.lock();
+        let now = Instant::now();
+        let current = self.inner.current.load();
+        let usable = current.token.as_ref().filter(|_| now < current.stale_at);
+        if let Some(token) = usable {
+            // Fresh again (another caller refreshed while we waited for the lock), or inside
+            // the refresh-ahead window: serve it, and make sure one refresh is under way.
+            if now >= current.refresh_at && control.flight.is_none() && !control.backing_off(now) {
+                if let Err(error) = self.start_flight(&mut control) {
+                    tracing::warn!(%error, "could not start the background token refresh");
+                }
+            }
+            return Decision::Serve(Arc::clone(token));
+        }
+        if let Some(flight) = &control.flight {
+            return Decision::Wait(flight.clone());
+        }
+        if control.backing_off(now) {
+            return Decision::Fail(control.last_error.clone().unwrap_or(Error::Abandoned));
+        }
+        match self.start_flight(&mut control) {
+            Ok(flight) => Decision::Wait(flight),
+            Err(error) => Decision::Fail(error),
+        }
+    }
+
+    /// Spawns the one refresh task and records it as the flight in progress.
+    fn start_flight(&self, control: &mut Control) -> Result<watch::Receiver<FlightResult>, Error> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+            Error::Config("TokenCache needs a tokio runtime to refresh tokens".into())
+        })?;
+        let (sender, receiver) = watch::channel(None);
+        control.flight = Some(receiver.clone());
+        let guard = FlightGuard {
+            inner: Arc::clone(&self.inner),
+            finished: false,
+        };
+        let span = tracing::debug_span!("token_refresh", attempt = control.failures + 1);
+        runtime.spawn(
+            async move {
+                let mut guard = guard;
+                let fetched = guard.inner.source.fetch().await;
+                let outcome = guard.inner.finish(fetched);
+                guard.finished = true;
+                // Nobody waiting is fine: the token is installed either way.
+                let _ = sender.send(Some(outcome));
+            }
+            .instrument(span),
+        );
+        Ok(receiver)
+    }
+}
+
+impl<S> Inner<S> {
+    fn lock(&self) -> MutexGuard<'_, Control> {
+        // The lock guards plain bookkeeping that stays consistent if a holder panicked.
+        self.control
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Installs a fetched token, or records a failure and schedules the next attempt.
+    fn finish(&self, fetched: Result<Token, Error>) -> Result<Arc<Token>, Error> {
+        let mut control = self.lock();
+        control.flight = None;
+        match fetched {
+            Ok(token) => {
+                let token = Arc::new(token);
+                let Schedule {
+                    refresh_at,
+                    stale_at,
+                } = self.policy.schedule(&token);
+                self.current.store(Arc::new(Current {
+                    token: Some(Arc::clone(&token)),
+                    refresh_at,
+                    stale_at,
+                }));
+                control.failures = 0;
+                control.next_attempt = None;
+                control.last_error = None;
+                tracing::debug!(lifetime = ?token.lifetime(), "token refreshed");
+                Ok(token)
+            }
+            Err(error) => {
+                self.record_failure(&mut control, error.clone());
+                Err(error)
+            }
+        }
+    }
+
+    fn record_failure(&self, control: &mut Control, error: Error) {
+        control.failures = control.failures.saturating_add(1);
+        let wait = self
+            .policy
+            .backoff(control.failures, error.retry_after(), random_unit());
+        control.next_attempt = Some(Instant::now() + wait);
+        tracing::warn!(%error, transient = error.is_transient(), failures = control.failures, backoff = ?wait, "token refresh failed");
+        control.last_error = Some(error);
+    }
+}
+
+impl Control {
+    fn backing_off(&self, now: Instant) -> bool {
+        self.next_attempt.is_some_and(|at| now < at)
+    }
+}
+
+/// Clears the flight if the refresh task ends without finishing (panic, runtime shutdown),
+/// so the cache never waits on a flight that will not land.
+struct FlightGuard<S> {
+    inner: Arc<Inner<S>>,
+    finished: bool,
+}
+
+impl<S> Drop for FlightGuard<S> {
+    fn drop(&mut self) {
+        if !self.finished {
+            let mut control = self.inner.lock();
+            control.flight = None;
+            self.inner.record_failure(&mut control, Error::Abandoned);
+        }
+    }
+}
+
+/// A random number in [0, 1) for jitter, from the standard library's per-process random keys.
+fn random_unit() -> f64 {
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(0x9e37_79b9_7f4a_7c15);
+    (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+#[cfg(test)]
+mod tests;

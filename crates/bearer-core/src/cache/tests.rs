@@ -1,0 +1,362 @@
+//! Cache behaviour on tokio's paused clock, each test asserting how many fetches happened.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use http::StatusCode;
+use tokio::task::JoinSet;
+use tokio::time::{advance, Instant};
+
+use crate::{AccessToken, Error, RefreshPolicy, Rejection, Token, TokenCache, TokenSource};
+
+/// A source whose fetches take `delay`, issue `token-N` tokens valid for `lifetime`, and
+/// fail while the script says so.
+struct ScriptedSource {
+    fetches: AtomicUsize,
+    delay: Duration,
+    lifetime: Option<Duration>,
+    script: Mutex<VecDeque<Outcome>>,
+}
+
+#[derive(Clone, Copy)]
+enum Outcome {
+    Ok,
+    Fail(u16),
+    Panic,
+}
+
+impl ScriptedSource {
+    fn new(lifetime: Option<Duration>, delay: Duration) -> Arc<Self> {
+        Arc::new(Self {
+            fetches: AtomicUsize::new(0),
+            delay,
+            lifetime,
+            script: Mutex::new(VecDeque::new()),
+        })
+    }
+
+    fn then(self: &Arc<Self>, outcomes: &[Outcome]) -> Arc<Self> {
+        self.script
+            .lock()
+            .expect("script lock")
+            .extend(outcomes.iter().copied());
+        Arc::clone(self)
+    }
+
+    fn fetches(&self) -> usize {
+        self.fetches.load(Ordering::SeqCst)
+    }
+}
+
+#[async_trait::async_trait]
+impl TokenSource for ScriptedSource {
+    async fn fetch(&self) -> Result<Token, Error> {
+        let n = self.fetches.fetch_add(1, Ordering::SeqCst) + 1;
+        tokio::time::sleep(self.delay).await;
+        let outcome = self
+            .script
+            .lock()
+            .expect("script lock")
+            .pop_front()
+            .unwrap_or(Outcome::Ok);
+        match outcome {
+            Outcome::Ok => {
+                let builder = Token::builder(AccessToken::new(format!("token-{n}")));
+                match self.lifetime {
+                    Some(lifetime) => builder.expires_in(lifetime),
+                    None => builder,
+                }
+                .build()
+            }
+            Outcome::Fail(status) => Err(Rejection::new(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            )
+            .into()),
+            Outcome::Panic => panic!("source panicked"),
+        }
+    }
+}
+
+const HOUR: Duration = Duration::from_secs(3600);
+const FETCH_DELAY: Duration = Duration::from_millis(100);
+
+fn deterministic() -> RefreshPolicy {
+    RefreshPolicy::default().with_jitter(0.0)
+}
+
+fn cache(source: &Arc<ScriptedSource>) -> TokenCache<Arc<ScriptedSource>> {
+    TokenCache::with_policy(Arc::clone(source), deterministic())
+}
+
+fn secret(token: &Token) -> &str {
+    token.secret().secret()
+}
+
+async fn concurrent_tokens(
+    cache: &TokenCache<Arc<ScriptedSource>>,
+    n: usize,
+) -> Vec<Result<Arc<Token>, Error>> {
+    let mut set = JoinSet::new();
+    for _ in 0..n {
+        let cache = cache.clone();
+        set.spawn(async move { cache.token().await });
+    }
+    let mut results = Vec::with_capacity(n);
+    while let Some(joined) = set.join_next().await {
+        results.push(joined.expect("task did not panic"));
+    }
+    results
+}
+
+/// Lets spawned tasks run without moving the paused clock.
+async fn settle() {
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn cold_start_thousand_callers_one_fetch() {
+    let source = ScriptedSource::new(Some(HOUR), FETCH_DELAY);
+    let cache = cache(&source);
+    let results = concurrent_tokens(&cache, 1000).await;
+    assert_eq!(source.fetches(), 1);
+    assert_eq!(results.len(), 1000);
+    for result in results {
+        assert_eq!(secret(&result.expect("token")), "token-1");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn fresh_token_is_served_without_the_source() {
+    let source = ScriptedSource::new(Some(HOUR), FETCH_DELAY);
+    let cache = cache(&source);
+    let first = cache.token().await.expect("token");
+    advance(Duration::from_secs(3000)).await;
+    for _ in 0..100 {
+        let again = cache.token().await.expect("token");
+        assert!(Arc::ptr_eq(&first, &again));
+    }
+    assert_eq!(source.fetches(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn refresh_ahead_serves_old_token_and_refreshes_once_in_background() {
+    let source = ScriptedSource::new(Some(HOUR), Duration::from_secs(2));
+    let cache = cache(&source);
+    let first = cache.token().await.expect("token");
+    // 1-hour token: refresh-ahead opens 5 minutes before expiry.
+    advance(Duration::from_secs(3400)).await;
+    let started = Instant::now();
+    for _ in 0..50 {
+        let served = cache.token().await.expect("token");
+        assert!(
+            Arc::ptr_eq(&first, &served),
+            "old token served while refreshing"
+        );
+    }
+    assert_eq!(
+        Instant::now(),
+        started,
+        "callers did not wait for the refresh"
+    );
+    settle().await;
+    assert_eq!(source.fetches(), 2, "exactly one background refresh");
+    advance(Duration::from_secs(2)).await;
+    settle().await;
+    let newer = cache.token().await.expect("token");
+    assert_eq!(secret(&newer), "token-2");
+    assert_eq!(source.fetches(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn expired_token_all_callers_wait_for_one_fetch() {
+    let source = ScriptedSource::new(Some(HOUR), FETCH_DELAY);
+    let cache = cache(&source);
+    cache.token().await.expect("token");
+    advance(HOUR + Duration::from_secs(1)).await;
+    let results = concurrent_tokens(&cache, 200).await;
+    assert_eq!(source.fetches(), 2);
+    for result in results {
+        assert_eq!(secret(&result.expect("token")), "token-2");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn token_inside_hard_margin_is_not_served() {
+    let source = ScriptedSource::new(Some(HOUR), FETCH_DELAY);
+    let cache = cache(&source);
+    cache.token().await.expect("token");
+    // 20 s before expiry is inside the 30 s hard margin: callers wait for the new token.
+    advance(HOUR - Duration::from_secs(20)).await;
+    assert_eq!(secret(&cache.token().await.expect("token")), "token-2");
+    assert_eq!(source.fetches(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn failed_early_refresh_keeps_valid_token_and_backs_off() {
+    let source =
+        ScriptedSource::new(Some(HOUR), FETCH_DELAY).then(&[Outcome::Ok, Outcome::Fail(503)]);
+    let cache = cache(&source);
+    let first = cache.token().await.expect("token");
+    advance(Duration::from_secs(3400)).await;
+    assert!(Arc::ptr_eq(&first, &cache.token().await.expect("token")));
+    settle().await;
+    advance(FETCH_DELAY).await;
+    settle().await;
+    assert_eq!(source.fetches(), 2, "the background refresh ran and failed");
+    // Within the 1 s backoff: the old token is served and nothing is fetched.
+    for _ in 0..20 {
+        assert!(Arc::ptr_eq(&first, &cache.token().await.expect("token")));
+    }
+    advance(Duration::from_millis(999)).await;
+    assert!(Arc::ptr_eq(&first, &cache.token().await.expect("token")));
+    settle().await;
+    assert_eq!(source.fetches(), 2, "no retry before the backoff ends");
+    advance(Duration::from_millis(1)).await;
+    assert!(Arc::ptr_eq(&first, &cache.token().await.expect("token")));
+    settle().await;
+    assert_eq!(source.fetches(), 3, "retried once the backoff ended");
+    settle().await;
+    advance(FETCH_DELAY).await;
+    settle().await;
+    assert_eq!(secret(&cache.token().await.expect("token")), "token-3");
+}
+
+#[tokio::test(start_paused = true)]
+async fn failure_without_valid_token_reaches_every_waiter_then_recovers() {
+    let source = ScriptedSource::new(Some(HOUR), FETCH_DELAY).then(&[Outcome::Fail(500)]);
+    let cache = cache(&source);
+    let results = concurrent_tokens(&cache, 50).await;
+    assert_eq!(source.fetches(), 1);
+    for result in results {
+        let error = result.expect_err("the flight failed");
+        assert_eq!(
+            error.rejection().map(|r| r.status),
+            Some(StatusCode::INTERNAL_SERVER_ERROR)
+        );
+    }
+    // During the backoff the error comes back at once, without a fetch.
+    let error = cache.token().await.expect_err("still backing off");
+    assert!(error.is_transient());
+    assert_eq!(source.fetches(), 1);
+    advance(Duration::from_secs(1)).await;
+    assert_eq!(secret(&cache.token().await.expect("recovered")), "token-2");
+    assert_eq!(source.fetches(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancelled_callers_do_not_cancel_the_fetch() {
+    let source = ScriptedSource::new(Some(HOUR), Duration::from_secs(5));
+    let cache = cache(&source);
+    let mut set = JoinSet::new();
+    for i in 0..100u64 {
+        let cache = cache.clone();
+        set.spawn(async move {
+            tokio::time::timeout(Duration::from_millis(10 * (i + 1)), cache.token()).await
+        });
+    }
+    while let Some(joined) = set.join_next().await {
+        assert!(joined.expect("task").is_err(), "every caller timed out");
+    }
+    assert_eq!(source.fetches(), 1);
+    advance(Duration::from_secs(5)).await;
+    settle().await;
+    let token = cache.token().await.expect("token");
+    assert_eq!(secret(&token), "token-1");
+    assert_eq!(source.fetches(), 1, "the abandoned fetch still landed");
+}
+
+#[tokio::test(start_paused = true)]
+async fn invalidate_is_by_identity_and_single_flight() {
+    let source = ScriptedSource::new(Some(HOUR), FETCH_DELAY);
+    let cache = cache(&source);
+    let old = cache.token().await.expect("token");
+    assert!(cache.invalidate(&old));
+    let newer = cache.token().await.expect("token");
+    assert_eq!(secret(&newer), "token-2");
+    // A late 401 with the old token changes nothing.
+    assert!(!cache.invalidate(&old));
+    assert!(Arc::ptr_eq(&newer, &cache.token().await.expect("token")));
+    assert_eq!(source.fetches(), 2);
+
+    // A hundred concurrent rejections of the same token: one refresh.
+    let mut set = JoinSet::new();
+    for _ in 0..100 {
+        let cache = cache.clone();
+        let used = Arc::clone(&newer);
+        set.spawn(async move {
+            cache.invalidate(&used);
+            cache.token().await
+        });
+    }
+    while let Some(joined) = set.join_next().await {
+        assert_eq!(secret(&joined.expect("task").expect("token")), "token-3");
+    }
+    assert_eq!(source.fetches(), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn token_without_expiry_is_served_until_invalidated() {
+    let source = ScriptedSource::new(None, FETCH_DELAY);
+    let cache = cache(&source);
+    let token = cache.token().await.expect("token");
+    advance(Duration::from_secs(10 * 365 * 24 * 3600)).await;
+    assert!(Arc::ptr_eq(&token, &cache.token().await.expect("token")));
+    assert_eq!(source.fetches(), 1);
+    cache.invalidate(&token);
+    assert_eq!(secret(&cache.token().await.expect("token")), "token-2");
+}
+
+#[tokio::test(start_paused = true)]
+async fn no_expiry_lifetime_policy_refreshes_such_tokens() {
+    let source = ScriptedSource::new(None, FETCH_DELAY);
+    let cache = TokenCache::with_policy(
+        Arc::clone(&source),
+        deterministic().with_no_expiry_lifetime(Some(Duration::from_secs(600))),
+    );
+    cache.token().await.expect("token");
+    advance(Duration::from_secs(601)).await;
+    assert_eq!(secret(&cache.token().await.expect("token")), "token-2");
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_second_token_does_not_busy_loop() {
+    let source = ScriptedSource::new(Some(Duration::from_secs(1)), Duration::ZERO);
+    let cache = cache(&source);
+    // Ask every 10 ms for 10 s: a 1 s token refreshes ahead at 750 ms, so about 14 fetches.
+    for _ in 0..1000 {
+        cache.token().await.expect("token");
+        advance(Duration::from_millis(10)).await;
+        settle().await;
+    }
+    let fetches = source.fetches();
+    assert!(
+        (12..=16).contains(&fetches),
+        "{fetches} fetches in 10 s of 1 s tokens"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn panicking_source_does_not_wedge_the_cache() {
+    let source = ScriptedSource::new(Some(HOUR), FETCH_DELAY).then(&[Outcome::Panic]);
+    let cache = cache(&source);
+    let error = cache.token().await.expect_err("the refresh task panicked");
+    assert!(matches!(error, Error::Abandoned), "{error}");
+    advance(Duration::from_secs(1)).await;
+    assert_eq!(secret(&cache.token().await.expect("token")), "token-2");
+}
+
+#[tokio::test(start_paused = true)]
+async fn cached_peeks_without_fetching() {
+    let source = ScriptedSource::new(Some(HOUR), FETCH_DELAY);
+    let cache = cache(&source);
+    assert!(cache.cached().is_none());
+    let token = cache.token().await.expect("token");
+    assert!(Arc::ptr_eq(&token, &cache.cached().expect("cached")));
+    advance(HOUR).await;
+    assert!(cache.cached().is_none());
+    assert_eq!(source.fetches(), 1);
+}

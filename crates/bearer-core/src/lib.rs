@@ -1,0 +1,48 @@
+//! The mechanism behind `reqwest-bearer`: what a token is, where tokens come from, and the
+//! cache that serves them.
+//!
+//! - [`Token`]: one access token with its expiry and its prebuilt `Authorization` header.
+//! - [`TokenSource`]: one acquisition from a token endpoint, no caching.
+//! - [`TokenCache`]: serves the current token lock-free, refreshes ahead of expiry,
+//!   never runs two refreshes at once, and survives cancelled callers and outages.
+//! - [`RefreshPolicy`]: the knobs of the cache, with documented `DEFAULT_*` values.
+//! - [`Error`]: typed, cloneable, and honest about whether retrying can help.
+//!
+//! ```
+//! use bearer_core::{async_trait, AccessToken, Error, Token, TokenCache, TokenSource};
+//! use std::time::Duration;
+//!
+//! struct Fixed;
+//!
+//! #[async_trait]
+//! impl TokenSource for Fixed {
+//!     async fn fetch(&self) -> Result<Token, Error> {
+//!         Token::builder(AccessToken::new("abc")).expires_in(Duration::from_secs(3600)).build()
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Error> {
+//! let cache = TokenCache::new(Fixed);
+//! let token = cache.token().await?;
+//! assert_eq!(token.header_value().to_str().unwrap_or_default(), "Bearer abc");
+//! # Ok(()) }
+//! ```
+#![warn(missing_docs)]
+
+mod cache;
+mod error;
+mod policy;
+mod secret;
+mod source;
+mod token;
+
+pub use async_trait::async_trait;
+pub use cache::TokenCache;
+pub use error::{Error, Rejection};
+pub use policy::{
+    RefreshPolicy, DEFAULT_BACKOFF_CEILING, DEFAULT_BACKOFF_FLOOR, DEFAULT_HARD_MARGIN,
+    DEFAULT_JITTER, DEFAULT_REFRESH_AHEAD_FRACTION, DEFAULT_REFRESH_AHEAD_MAX,
+};
+pub use secret::{AccessToken, ClientSecret, Password, RefreshToken};
+pub use source::TokenSource;
+pub use token::{Token, TokenBuilder};

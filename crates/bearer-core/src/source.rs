@@ -1,0 +1,55 @@
+//! Where tokens come from.
+
+use std::sync::Arc;
+
+use http::{HeaderMap, StatusCode};
+
+use crate::{Error, Token};
+
+/// One acquisition of an access token: a round trip to a token endpoint, no caching.
+///
+/// Wrap a source in a [`TokenCache`](crate::TokenCache) to cache, refresh ahead and
+/// deduplicate. The trait is object safe, so `Box<dyn TokenSource>` and `Arc<dyn TokenSource>`
+/// are sources too.
+///
+/// A source that holds a refresh token keeps it inside and uses it first, falling back to its
+/// full grant when the refresh is rejected. The cache never calls `fetch` concurrently on
+/// the same source.
+#[async_trait::async_trait]
+pub trait TokenSource: Send + Sync {
+    /// Fetches a new token.
+    async fn fetch(&self) -> Result<Token, Error>;
+
+    /// Whether an API response says the token it carried was rejected, so the middleware
+    /// should drop the token, get another and retry once.
+    ///
+    /// The default is every `401 Unauthorized`. A provider whose API answers a bad token
+    /// differently (Zenkipay answers `403`) says so here; elsewhere a 403 means "not allowed"
+    /// and retrying would be wrong.
+    fn is_token_rejected(&self, status: StatusCode, headers: &HeaderMap) -> bool {
+        let _ = headers;
+        status == StatusCode::UNAUTHORIZED
+    }
+}
+
+#[async_trait::async_trait]
+impl<S: TokenSource + ?Sized> TokenSource for Arc<S> {
+    async fn fetch(&self) -> Result<Token, Error> {
+        (**self).fetch().await
+    }
+
+    fn is_token_rejected(&self, status: StatusCode, headers: &HeaderMap) -> bool {
+        (**self).is_token_rejected(status, headers)
+    }
+}
+
+#[async_trait::async_trait]
+impl<S: TokenSource + ?Sized> TokenSource for Box<S> {
+    async fn fetch(&self) -> Result<Token, Error> {
+        (**self).fetch().await
+    }
+
+    fn is_token_rejected(&self, status: StatusCode, headers: &HeaderMap) -> bool {
+        (**self).is_token_rejected(status, headers)
+    }
+}
