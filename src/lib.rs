@@ -1,1 +1,36 @@
-//! placeholder
+//! OAuth2 bearer authentication for [`reqwest`] as one [`reqwest_middleware`] layer.
+//!
+//! Add [`BearerAuth`] over a token source and every request gets `Authorization: Bearer …`
+//! from a lock-free cache that refreshes ahead of expiry, never stampedes the token endpoint,
+//! and on a 401 refreshes and retries once.
+//!
+//! ```no_run
+//! use reqwest_bearer::{oauth2::OAuth2TokenSource, BearerAuth};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let source = OAuth2TokenSource::builder("https://auth.example.com/oauth/token")
+//!     .client_id("my-client")
+//!     .client_secret(std::env::var("CLIENT_SECRET")?)
+//!     .build()?;
+//! let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+//!     .with(BearerAuth::builder(source).allow_origin("https://api.example.com").build()?)
+//!     .build();
+//! let answer = client.get("https://api.example.com/v1/things").send().await?;
+//! # let _ = answer; Ok(()) }
+//! ```
+//!
+//! Providers are picked by cargo feature and re-exported as modules: `oauth2` (default).
+#![warn(missing_docs)]
+
+mod middleware;
+mod origin;
+mod skip;
+
+pub use bearer_core as core;
+pub use bearer_core::{Error, RefreshPolicy, Token, TokenCache, TokenSource};
+pub use middleware::{BearerAuth, BearerAuthBuilder};
+pub use skip::SkipAuth;
+
+/// The generic RFC 6749 token source (feature `oauth2`).
+#[cfg(feature = "oauth2")]
+pub use bearer_oauth2 as oauth2;

@@ -30,6 +30,13 @@ pub trait TokenSource: Send + Sync {
         let _ = headers;
         status == StatusCode::UNAUTHORIZED
     }
+
+    /// The origins (`https://host[:port]`) of the API this source's tokens are for, such as a
+    /// provider's API host. The middleware sends the token there unless told otherwise; an
+    /// empty list (the default) leaves the choice to the middleware's configuration.
+    fn api_origins(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 #[async_trait::async_trait]
@@ -41,6 +48,10 @@ impl<S: TokenSource + ?Sized> TokenSource for Arc<S> {
     fn is_token_rejected(&self, status: StatusCode, headers: &HeaderMap) -> bool {
         (**self).is_token_rejected(status, headers)
     }
+
+    fn api_origins(&self) -> Vec<String> {
+        (**self).api_origins()
+    }
 }
 
 #[async_trait::async_trait]
@@ -51,5 +62,9 @@ impl<S: TokenSource + ?Sized> TokenSource for Box<S> {
 
     fn is_token_rejected(&self, status: StatusCode, headers: &HeaderMap) -> bool {
         (**self).is_token_rejected(status, headers)
+    }
+
+    fn api_origins(&self) -> Vec<String> {
+        (**self).api_origins()
     }
 }

@@ -1,1 +1,39 @@
-//! placeholder
+//! A generic RFC 6749 token-endpoint client for `reqwest-bearer`.
+//!
+//! [`OAuth2TokenSource`] speaks the client_credentials, password and refresh_token grants,
+//! form- or JSON-encoded, with the client authenticated by HTTP Basic or in the body. It
+//! parses leniently, because providers differ: `expires_in` as an integer, a float, a numeric
+//! string or absent (then the JWT `exp` claim, then a conservative default); `token_type` in
+//! any case; 200 or 201; snake_case or camelCase fields. Errors keep the RFC 6749 §5.2 fields
+//! or the provider's own shape, the status, `Retry-After` and the provider's request id.
+//!
+//! The pieces are public so provider crates with their own request shapes reuse them:
+//! [`exchange`] sends one token request and classifies the answer, [`TokenResponse`] parses
+//! it, [`jwt`] reads an `exp` claim.
+//!
+//! ```
+//! use bearer_oauth2::{ClientAuth, OAuth2TokenSource};
+//!
+//! let source = OAuth2TokenSource::builder("https://auth.example.com/oauth/token")
+//!     .client_id("my-client")
+//!     .client_secret("my-secret")
+//!     .client_auth(ClientAuth::Basic)
+//!     .scope("read write")
+//!     .build()?;
+//! # Ok::<(), bearer_core::Error>(())
+//! ```
+#![warn(missing_docs)]
+
+mod error_body;
+mod exchange;
+pub mod jwt;
+mod response;
+mod source;
+
+pub use error_body::{redact, rejection_from_response};
+pub use exchange::{exchange, read_capped_body, transport_error, MAX_BODY_BYTES};
+pub use response::{TokenResponse, DEFAULT_UNKNOWN_LIFETIME};
+pub use source::{
+    basic_auth, default_client, parse_endpoint, refresh_was_rejected, ClientAuth, Encoding,
+    FieldNames, Grant, OAuth2TokenSource, OAuth2TokenSourceBuilder, DEFAULT_TIMEOUT,
+};

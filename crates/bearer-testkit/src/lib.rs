@@ -1,1 +1,32 @@
-//! placeholder
+//! In-process simulators of OAuth2 token endpoints and the APIs they protect.
+//!
+//! Each simulator is a real HTTP server (axum on `127.0.0.1:0`) started inside the test's
+//! runtime. It speaks one provider's token contract exactly, rejects what the real service
+//! rejects with the real status and body, issues tokens with a configurable lifetime, counts
+//! and records every request, fails on demand ([`Fault`]), revokes tokens, and serves a
+//! protected API that answers a bad token the way the real API does.
+//!
+//! These are the project's own fakes for tests, examples and benches; never a dependency of
+//! the library crates.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! use bearer_testkit::Simulator;
+//!
+//! let sim = Simulator::oauth2().start().await;
+//! assert_eq!(sim.counters().token_requests, 0);
+//! println!("token endpoint at {}", sim.token_url());
+//! # }
+//! ```
+#![warn(missing_docs)]
+
+mod fault;
+mod generic;
+mod jwt;
+mod server;
+mod state;
+
+pub use fault::Fault;
+pub use jwt::fake_jwt;
+pub use server::{Simulator, SimulatorBuilder};
+pub use state::{CapturedRequest, Counters, Credentials, ExpiresInStyle};

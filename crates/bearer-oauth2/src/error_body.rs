@@ -1,0 +1,208 @@
+//! Turning a token endpoint's error answer into a [`Rejection`].
+
+use std::time::Duration;
+
+use bearer_core::Rejection;
+use http::{HeaderMap, StatusCode};
+use serde_json::{Map, Value};
+
+/// The longest body excerpt kept in an error.
+const EXCERPT_CHARS: usize = 200;
+
+/// Reads an error answer in any of the shapes providers use:
+/// RFC 6749 §5.2 `{error, error_description}`, its camelCase twin `{error, errorDescription}`,
+/// `{code, message}`, `{message}`, and RFC 7807 problem details `{type, title, detail}`.
+/// Keeps `Retry-After` (or a `RateLimit-Reset`/`X-RateLimit-Reset` header), the provider's
+/// request id, and, when the body is not one of those shapes, a short excerpt with every
+/// string of `secrets` replaced by `[redacted]`.
+pub fn rejection_from_response(
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &[u8],
+    secrets: &[&str],
+) -> Rejection {
+    let mut rejection = Rejection::new(status);
+    rejection.retry_after = retry_after(headers);
+    rejection.request_id = [
+        "zuora-request-id",
+        "x-request-id",
+        "request-id",
+        "x-correlation-id",
+    ]
+    .iter()
+    .find_map(|name| headers.get(*name)?.to_str().ok())
+    .map(|id| truncate(id, 100));
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(fields)) => fill_from_json(&mut rejection, &fields, secrets),
+        _ => {}
+    }
+    if rejection.code.is_none() && rejection.description.is_none() && !body.is_empty() {
+        rejection.body_excerpt = Some(excerpt(body, secrets));
+    }
+    rejection
+}
+
+fn fill_from_json(rejection: &mut Rejection, fields: &Map<String, Value>, secrets: &[&str]) {
+    let text = |names: &[&str]| {
+        names.iter().find_map(|name| match fields.get(*name)? {
+            Value::String(s) if !s.is_empty() => Some(redact(&truncate(s, 500), secrets)),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        })
+    };
+    rejection.code = text(&["error", "code", "type", "errorCode", "error_code"]);
+    rejection.description = text(&[
+        "error_description",
+        "errorDescription",
+        "message",
+        "detail",
+        "title",
+        "error_message",
+    ]);
+    if rejection.description.is_none() {
+        // `{"errors": [{"title": …}]}` and `{"error": {"message": …}}`
+        let nested = fields
+            .get("errors")
+            .and_then(|e| e.as_array()?.first().cloned())
+            .or_else(|| fields.get("error").filter(|e| e.is_object()).cloned());
+        if let Some(Value::Object(inner)) = nested {
+            let mut inner_rejection = Rejection::default();
+            fill_from_json(&mut inner_rejection, &inner, secrets);
+            rejection.code = rejection.code.take().or(inner_rejection.code);
+            rejection.description = inner_rejection.description;
+        }
+    }
+}
+
+/// `Retry-After` in seconds (an HTTP date is read as "unknown"), else a rate-limit reset.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    ["retry-after", "ratelimit-reset", "x-ratelimit-reset"]
+        .iter()
+        .find_map(|name| {
+            let value = headers.get(*name)?.to_str().ok()?.trim();
+            let seconds: f64 = value.parse().ok()?;
+            (seconds.is_finite() && seconds >= 0.0)
+                .then(|| Duration::from_secs_f64(seconds.min(86_400.0)))
+        })
+}
+
+/// A printable excerpt of the body's start, secrets redacted.
+fn excerpt(body: &[u8], secrets: &[&str]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(EXCERPT_CHARS * 4)]);
+    let printable: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    truncate(&redact(&printable, secrets), EXCERPT_CHARS)
+}
+
+/// `text` with every non-empty string of `secrets` replaced by `[redacted]`.
+pub fn redact(text: &str, secrets: &[&str]) -> String {
+    secrets
+        .iter()
+        .filter(|s| !s.is_empty())
+        .fold(text.to_owned(), |acc, secret| {
+            acc.replace(secret, "[redacted]")
+        })
+}
+
+fn truncate(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn reject(status: u16, body: &str) -> Rejection {
+        let status = StatusCode::from_u16(status).unwrap_or_default();
+        rejection_from_response(status, &HeaderMap::new(), body.as_bytes(), &["s3cr3t"])
+    }
+
+    #[test]
+    fn reads_every_error_shape() {
+        let cases = [
+            (
+                r#"{"error":"invalid_client","error_description":"Bad id"}"#,
+                "invalid_client",
+                "Bad id",
+            ),
+            (
+                r#"{"error":"invalid_client","errorDescription":"Bad id"}"#,
+                "invalid_client",
+                "Bad id",
+            ),
+            (
+                r#"{"code":422,"message":"No user found"}"#,
+                "422",
+                "No user found",
+            ),
+            (
+                r#"{"type":"https://x/auth-error","title":"Auth","status":401,"detail":"bad key"}"#,
+                "https://x/auth-error",
+                "bad key",
+            ),
+            (
+                r#"{"errors":[{"code":"authorization-token-expired","title":"expired"}]}"#,
+                "authorization-token-expired",
+                "expired",
+            ),
+        ];
+        for (body, code, description) in cases {
+            let r = reject(400, body);
+            assert_eq!(r.code.as_deref(), Some(code), "{body}");
+            assert_eq!(r.description.as_deref(), Some(description), "{body}");
+            assert_eq!(r.body_excerpt, None);
+        }
+        let r = reject(401, r#"{"message":"Authentication error"}"#);
+        assert_eq!(
+            (r.code, r.description.as_deref()),
+            (None, Some("Authentication error"))
+        );
+    }
+
+    #[test]
+    fn unparsable_body_becomes_a_redacted_excerpt() {
+        let r = reject(502, "<html>Bad gateway for s3cr3t\r\n</html>");
+        assert_eq!(
+            r.body_excerpt.as_deref(),
+            Some("<html>Bad gateway for [redacted]  </html>")
+        );
+        let long = "x".repeat(5000);
+        assert_eq!(
+            reject(500, &long).body_excerpt.map(|e| e.chars().count()),
+            Some(201)
+        );
+        assert_eq!(reject(500, "").body_excerpt, None);
+    }
+
+    #[test]
+    fn secrets_echoed_in_messages_are_redacted() {
+        let r = reject(
+            400,
+            r#"{"error":"invalid_client","error_description":"client_secret s3cr3t is wrong"}"#,
+        );
+        assert_eq!(
+            r.description.as_deref(),
+            Some("client_secret [redacted] is wrong")
+        );
+    }
+
+    #[test]
+    fn keeps_retry_after_and_request_id() {
+        let mut headers = HeaderMap::new();
+        headers.insert("retry-after", HeaderValue::from_static("17"));
+        headers.insert("zuora-request-id", HeaderValue::from_static("abc-123"));
+        let r = rejection_from_response(StatusCode::TOO_MANY_REQUESTS, &headers, b"{}", &[]);
+        assert_eq!(r.retry_after, Some(Duration::from_secs(17)));
+        assert_eq!(r.request_id.as_deref(), Some("abc-123"));
+        let mut headers = HeaderMap::new();
+        headers.insert("x-ratelimit-reset", HeaderValue::from_static("42"));
+        let r = rejection_from_response(StatusCode::TOO_MANY_REQUESTS, &headers, b"", &[]);
+        assert_eq!(r.retry_after, Some(Duration::from_secs(42)));
+    }
+}

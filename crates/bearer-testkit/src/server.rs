@@ -1,0 +1,354 @@
+//! Starting a simulator, and the plumbing every provider's handlers share.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use bytes::Bytes;
+use http::{header, HeaderMap, Method, StatusCode, Uri};
+use tokio::task::JoinHandle;
+
+use crate::state::{lock, AtomicCounters, Config, SimState};
+use crate::{CapturedRequest, Counters, Credentials, ExpiresInStyle, Fault};
+
+/// Which token contract a simulator speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Flavor {
+    OAuth2,
+}
+
+impl Flavor {
+    fn token_path(self) -> &'static str {
+        match self {
+            Flavor::OAuth2 => crate::generic::TOKEN_PATH,
+        }
+    }
+
+    fn api_path(self) -> &'static str {
+        match self {
+            Flavor::OAuth2 => crate::generic::API_PATH,
+        }
+    }
+
+    fn router(self, state: Arc<SimState>) -> Router {
+        match self {
+            Flavor::OAuth2 => crate::generic::router(state),
+        }
+    }
+}
+
+/// A running simulator. Dropping it stops the server.
+pub struct Simulator {
+    addr: SocketAddr,
+    flavor: Flavor,
+    state: Arc<SimState>,
+    task: JoinHandle<()>,
+}
+
+/// Configures a simulator before it starts.
+#[derive(Debug, Clone)]
+pub struct SimulatorBuilder {
+    flavor: Flavor,
+    credentials: Credentials,
+    config: Config,
+}
+
+impl Simulator {
+    /// A generic RFC 6749 token endpoint at `/oauth/token` (client_credentials, password and
+    /// rotating refresh_token grants; form or JSON; Basic or body client authentication)
+    /// protecting `/api`, which answers a bad token with 401 and
+    /// `WWW-Authenticate: Bearer error="invalid_token"`.
+    pub fn oauth2() -> SimulatorBuilder {
+        SimulatorBuilder::new(Flavor::OAuth2, Duration::from_secs(3600))
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The socket address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The token endpoint's URL.
+    pub fn token_url(&self) -> String {
+        format!("{}{}", self.base_url(), self.flavor.token_path())
+    }
+
+    /// The protected API's URL.
+    pub fn api_url(&self) -> String {
+        format!("{}{}", self.base_url(), self.flavor.api_path())
+    }
+
+    /// The credentials the simulator accepts.
+    pub fn credentials(&self) -> &Credentials {
+        &self.state.credentials
+    }
+
+    /// How many requests of each kind it has served.
+    pub fn counters(&self) -> Counters {
+        self.state.counters.snapshot()
+    }
+
+    /// Every token-endpoint request received so far.
+    pub fn captured(&self) -> Vec<CapturedRequest> {
+        lock(&self.state.captured).clone()
+    }
+
+    /// The last token-endpoint request received.
+    pub fn last_request(&self) -> Option<CapturedRequest> {
+        lock(&self.state.captured).last().cloned()
+    }
+
+    /// Makes the next `times` token requests fail with `fault` (after any already queued).
+    pub fn fail_next(&self, times: usize, fault: Fault) {
+        lock(&self.state.faults).extend(std::iter::repeat_n(fault, times));
+    }
+
+    /// Revokes every access token issued so far: the API now refuses them.
+    pub fn revoke_all(&self) {
+        lock(&self.state.issued).access.clear();
+    }
+
+    /// Revokes every refresh token issued so far.
+    pub fn revoke_refresh_tokens(&self) {
+        lock(&self.state.issued).refresh.clear();
+    }
+
+    /// Sets the lifetime of tokens issued from now on.
+    pub fn set_ttl(&self, ttl: Duration) {
+        lock(&self.state.config).ttl = ttl;
+    }
+
+    /// Stops the server: later connections are refused.
+    pub fn stop(&self) {
+        self.task.abort();
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl std::fmt::Debug for Simulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Simulator")
+            .field("flavor", &self.flavor)
+            .field("addr", &self.addr)
+            .finish()
+    }
+}
+
+impl SimulatorBuilder {
+    fn new(flavor: Flavor, ttl: Duration) -> Self {
+        Self {
+            flavor,
+            credentials: Credentials::default(),
+            config: Config {
+                ttl,
+                refresh_ttl: Duration::from_secs(14 * 24 * 3600),
+                expires_in_style: ExpiresInStyle::Integer,
+            },
+        }
+    }
+
+    /// The lifetime of issued access tokens.
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.config.ttl = ttl;
+        self
+    }
+
+    /// The lifetime of issued refresh tokens.
+    pub fn refresh_ttl(mut self, ttl: Duration) -> Self {
+        self.config.refresh_ttl = ttl;
+        self
+    }
+
+    /// How `expires_in` is written.
+    pub fn expires_in_style(mut self, style: ExpiresInStyle) -> Self {
+        self.config.expires_in_style = style;
+        self
+    }
+
+    /// The credentials accepted.
+    pub fn credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = credentials;
+        self
+    }
+
+    /// Binds `127.0.0.1:0` and serves in a task of the current runtime.
+    ///
+    /// # Panics
+    /// If no loopback port can be bound: the tests cannot run at all then.
+    pub async fn start(self) -> Simulator {
+        let state = Arc::new(SimState::new(self.credentials, self.config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a loopback port for the simulator");
+        let addr = listener.local_addr().expect("the bound address");
+        let app = self.flavor.router(Arc::clone(&state));
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Simulator {
+            addr,
+            flavor: self.flavor,
+            state,
+            task,
+        }
+    }
+}
+
+impl SimState {
+    /// Records and counts a token request, then applies the next queued fault: `Some` is the
+    /// response to send instead of the real one.
+    pub(crate) async fn intercept(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: &Bytes,
+    ) -> Option<Response> {
+        AtomicCounters::bump(&self.counters.token_requests);
+        lock(&self.captured).push(CapturedRequest {
+            method: method.clone(),
+            path: uri.path().to_owned(),
+            headers: headers.clone(),
+            body: body.clone(),
+        });
+        while let Some(fault) = self.next_fault() {
+            match fault {
+                Fault::Delay(delay) => tokio::time::sleep(delay).await,
+                other => return Some(other.response()),
+            }
+        }
+        None
+    }
+
+    /// `expires_in` written in the configured style.
+    pub(crate) fn expires_in_value(&self) -> Option<serde_json::Value> {
+        let config = self.config();
+        let secs = config.ttl.as_secs();
+        match config.expires_in_style {
+            ExpiresInStyle::Integer => Some(secs.into()),
+            ExpiresInStyle::Float => Some((secs as f64 - 1.0 + 0.0).max(0.0).into()),
+            ExpiresInStyle::String => Some(secs.to_string().into()),
+            ExpiresInStyle::Absent => None,
+        }
+    }
+}
+
+/// Which body encoding a request used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyKind {
+    Form,
+    Json,
+}
+
+/// Parses a body by its content type: form pairs or a JSON object of strings. `None` for any
+/// other content type or an unparsable body.
+pub(crate) fn parse_fields(
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Option<(BodyKind, HashMap<String, String>)> {
+    let content_type = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    let essence = content_type.split(';').next()?.trim().to_ascii_lowercase();
+    match essence.as_str() {
+        "application/x-www-form-urlencoded" => {
+            let pairs: Vec<(String, String)> = form_urlencoded(body)?;
+            Some((BodyKind::Form, pairs.into_iter().collect()))
+        }
+        "application/json" => {
+            let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+            let fields = value
+                .as_object()?
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v.as_str()
+                            .map(str::to_owned)
+                            .unwrap_or_else(|| v.to_string()),
+                    )
+                })
+                .collect();
+            Some((BodyKind::Json, fields))
+        }
+        _ => None,
+    }
+}
+
+fn form_urlencoded(body: &[u8]) -> Option<Vec<(String, String)>> {
+    let text = std::str::from_utf8(body).ok()?;
+    text.split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            Some((percent_decode(k)?, percent_decode(v)?))
+        })
+        .collect()
+}
+
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+/// `Authorization: Basic` credentials, decoded.
+pub(crate) fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    use base64::Engine as _;
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let encoded = value
+        .strip_prefix("Basic ")
+        .or_else(|| value.strip_prefix("basic "))?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let (id, secret) = std::str::from_utf8(&decoded).ok()?.split_once(':')?;
+    Some((id.to_owned(), secret.to_owned()))
+}
+
+/// A JSON response.
+pub(crate) fn json(status: StatusCode, body: serde_json::Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// The protected API's success: GET says hello, anything with a body gets it echoed.
+pub(crate) fn api_success(status: StatusCode, method: &Method, body: Bytes) -> Response {
+    if method == Method::GET || body.is_empty() {
+        json(status, serde_json::json!({ "ok": true }))
+    } else {
+        (
+            status,
+            [(header::CONTENT_TYPE, "application/octet-stream")],
+            body,
+        )
+            .into_response()
+    }
+}

@@ -1,0 +1,224 @@
+//! The `BearerAuth` middleware.
+
+use std::sync::Arc;
+
+use bearer_core::{Error, Token, TokenCache, TokenSource};
+use http::header::AUTHORIZATION;
+use http::Extensions;
+use reqwest::{Request, Response};
+use reqwest_middleware::{Middleware, Next};
+
+use crate::origin::{Origin, OriginPolicy};
+use crate::SkipAuth;
+
+/// Adds `Authorization: Bearer …` to requests, and on a rejected token refreshes it and
+/// retries the request once.
+///
+/// 1. A request that already has `Authorization`, or carries [`SkipAuth`], passes untouched.
+/// 2. The token goes only to allowed origins: https origins named with
+///    [`allow_origin`](BearerAuthBuilder::allow_origin) (by default those the source names,
+///    else any https origin), and plain http only to loopback when
+///    [`allow_http_loopback`](BearerAuthBuilder::allow_http_loopback) says so. Any other
+///    request goes out without the token.
+/// 3. The cached token's prebuilt header is cloned in: a reference-count bump.
+/// 4. When the response says the token was rejected (a 401, or what the source says, such as
+///    Zenkipay's 403), the token is invalidated, a fresh one fetched, and a copy of the
+///    request sent once more; the retry's response is returned whatever it is. A request whose
+///    body cannot be copied (a stream) is not retried: the caller gets the rejection.
+///
+/// ```
+/// use reqwest_bearer::oauth2::OAuth2TokenSource;
+/// use reqwest_bearer::BearerAuth;
+///
+/// # fn main() -> Result<(), reqwest_bearer::Error> {
+/// let source = OAuth2TokenSource::builder("https://auth.example.com/oauth/token")
+///     .client_id("id")
+///     .client_secret("secret")
+///     .build()?;
+/// let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+///     .with(BearerAuth::builder(source).allow_origin("https://api.example.com").build()?)
+///     .build();
+/// # Ok(()) }
+/// ```
+pub struct BearerAuth<S> {
+    cache: TokenCache<S>,
+    origins: OriginPolicy,
+}
+
+/// Configures a [`BearerAuth`]; see [`BearerAuth::builder`].
+pub struct BearerAuthBuilder<S> {
+    cache: TokenCache<S>,
+    origins: Vec<String>,
+    any_https: bool,
+    http_loopback: bool,
+}
+
+impl<S: TokenSource + 'static> BearerAuth<S> {
+    /// The middleware over `source` with a default [`TokenCache`], sending tokens to the
+    /// origins the source names (any https origin if it names none).
+    pub fn new(source: S) -> Self {
+        Self::from_cache(TokenCache::new(source))
+    }
+
+    /// The middleware over an existing cache (to share one cache between clients, or to set
+    /// a [`RefreshPolicy`](bearer_core::RefreshPolicy)).
+    pub fn from_cache(cache: TokenCache<S>) -> Self {
+        let mut origins = OriginPolicy::default();
+        for origin in cache.source().api_origins() {
+            if let Some(origin) = Origin::parse(&origin) {
+                origins.allow(origin);
+            }
+        }
+        if origins.is_empty() {
+            origins.allow_any_https();
+        }
+        Self { cache, origins }
+    }
+
+    /// Starts a builder over `source`.
+    pub fn builder(source: S) -> BearerAuthBuilder<S> {
+        BearerAuthBuilder::from_cache(TokenCache::new(source))
+    }
+
+    /// The cache behind the middleware.
+    pub fn cache(&self) -> &TokenCache<S> {
+        &self.cache
+    }
+
+    fn wants_token(&self, request: &Request, extensions: &Extensions) -> bool {
+        !request.headers().contains_key(AUTHORIZATION)
+            && extensions.get::<SkipAuth>().is_none()
+            && self.origins.permits(request.url())
+    }
+
+    /// After a rejection of `used`: invalidate it and get the token to retry with.
+    async fn replacement(&self, used: &Token) -> Result<Arc<Token>, Error> {
+        self.cache.invalidate(used);
+        self.cache.token().await
+    }
+}
+
+impl<S: TokenSource + 'static> BearerAuthBuilder<S> {
+    /// Starts a builder over an existing cache.
+    pub fn from_cache(cache: TokenCache<S>) -> Self {
+        Self {
+            cache,
+            origins: Vec::new(),
+            any_https: false,
+            http_loopback: false,
+        }
+    }
+
+    /// Sends the token to this origin (`https://api.example.com[:port]`). Repeat for several.
+    /// Naming any origin replaces the ones the source suggests.
+    pub fn allow_origin(mut self, origin: impl Into<String>) -> Self {
+        self.origins.push(origin.into());
+        self
+    }
+
+    /// Sends the token to every https origin.
+    pub fn allow_any_https_origin(mut self) -> Self {
+        self.any_https = true;
+        self
+    }
+
+    /// Allows plain http, for loopback hosts only (127.0.0.0/8, ::1, localhost): for local
+    /// development and tests. The origin must still be allowed.
+    pub fn allow_http_loopback(mut self) -> Self {
+        self.http_loopback = true;
+        self
+    }
+
+    /// Checks the origins and builds the middleware.
+    pub fn build(self) -> Result<BearerAuth<S>, Error> {
+        let mut policy = OriginPolicy::default();
+        let named = if self.origins.is_empty() {
+            self.cache.source().api_origins()
+        } else {
+            self.origins
+        };
+        for text in &named {
+            let origin = Origin::parse(text)
+                .ok_or_else(|| Error::Config(format!("`{text}` is not an origin URL")))?;
+            policy.allow(origin);
+        }
+        if self.any_https || policy.is_empty() {
+            policy.allow_any_https();
+        }
+        if self.http_loopback {
+            policy.allow_http_loopback();
+        }
+        Ok(BearerAuth {
+            cache: self.cache,
+            origins: policy,
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl<S: TokenSource + 'static> Middleware for BearerAuth<S> {
+    async fn handle(
+        &self,
+        mut request: Request,
+        extensions: &mut Extensions,
+        next: Next<'_>,
+    ) -> reqwest_middleware::Result<Response> {
+        if !self.wants_token(&request, extensions) {
+            return next.run(request, extensions).await;
+        }
+        let token = self
+            .cache
+            .token()
+            .await
+            .map_err(reqwest_middleware::Error::middleware)?;
+        let retry = request.try_clone();
+        request
+            .headers_mut()
+            .insert(AUTHORIZATION, token.header_value().clone());
+        let response = next.clone().run(request, extensions).await?;
+        if !self
+            .cache
+            .source()
+            .is_token_rejected(response.status(), response.headers())
+        {
+            return Ok(response);
+        }
+        let Some(mut retry) = retry else {
+            tracing::debug!(status = %response.status(), "token rejected; the request body cannot be replayed, so it is not retried");
+            self.cache.invalidate(&token);
+            return Ok(response);
+        };
+        let fresh = match self.replacement(&token).await {
+            Ok(fresh) => fresh,
+            Err(error) => {
+                tracing::warn!(%error, status = %response.status(), "token rejected and no new token could be had; returning the rejection");
+                return Ok(response);
+            }
+        };
+        tracing::debug!(status = %response.status(), "token rejected; retrying once with a fresh token");
+        drop(response);
+        retry
+            .headers_mut()
+            .insert(AUTHORIZATION, fresh.header_value().clone());
+        next.run(retry, extensions).await
+    }
+}
+
+impl<S> std::fmt::Debug for BearerAuth<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BearerAuth")
+            .field("cache", &self.cache)
+            .field("origins", &self.origins)
+            .finish()
+    }
+}
+
+impl<S> std::fmt::Debug for BearerAuthBuilder<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BearerAuthBuilder")
+            .field("origins", &self.origins)
+            .field("any_https", &self.any_https)
+            .field("http_loopback", &self.http_loopback)
+            .finish_non_exhaustive()
+    }
+}

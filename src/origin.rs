@@ -1,0 +1,147 @@
+//! Where the token may go.
+
+use reqwest::Url;
+
+/// The origins the middleware sends the token to.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct OriginPolicy {
+    origins: Vec<Origin>,
+    any_https: bool,
+    http_loopback: bool,
+}
+
+/// A scheme, host and port, compared exactly (the host case-insensitively).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Origin {
+    scheme: String,
+    host: String,
+    port: Option<u16>,
+}
+
+impl Origin {
+    pub(crate) fn parse(text: &str) -> Option<Self> {
+        let url = Url::parse(text).ok()?;
+        Self::of(&url)
+    }
+
+    fn of(url: &Url) -> Option<Self> {
+        Some(Self {
+            scheme: url.scheme().to_owned(),
+            host: url.host_str()?.to_ascii_lowercase(),
+            port: url.port_or_known_default(),
+        })
+    }
+
+    fn matches(&self, url: &Url) -> bool {
+        self.scheme == url.scheme()
+            && url
+                .host_str()
+                .is_some_and(|h| h.eq_ignore_ascii_case(&self.host))
+            && self.port == url.port_or_known_default()
+    }
+}
+
+impl OriginPolicy {
+    pub(crate) fn allow(&mut self, origin: Origin) {
+        self.origins.push(origin);
+    }
+
+    pub(crate) fn allow_any_https(&mut self) {
+        self.any_https = true;
+    }
+
+    pub(crate) fn allow_http_loopback(&mut self) {
+        self.http_loopback = true;
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.origins.is_empty() && !self.any_https
+    }
+
+    /// Whether a request to `url` may carry the token: an https origin that is allowed, or
+    /// plain http to a loopback address when that was explicitly allowed. Never anything else.
+    pub(crate) fn permits(&self, url: &Url) -> bool {
+        match url.scheme() {
+            "https" => self.any_https || self.origins.iter().any(|o| o.matches(url)),
+            "http" => {
+                self.http_loopback
+                    && is_loopback(url)
+                    && (self.any_https || self.origins.iter().any(|o| o.matches(url)))
+            }
+            _ => false,
+        }
+    }
+}
+
+/// `127.0.0.0/8`, `::1` or `localhost` (which the resolver maps to loopback).
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(text: &str) -> Url {
+        Url::parse(text).expect("url")
+    }
+
+    fn policy(origins: &[&str], any_https: bool, loopback: bool) -> OriginPolicy {
+        let mut p = OriginPolicy::default();
+        for o in origins {
+            p.allow(Origin::parse(o).expect("origin"));
+        }
+        if any_https {
+            p.allow_any_https();
+        }
+        if loopback {
+            p.allow_http_loopback();
+        }
+        p
+    }
+
+    #[test]
+    fn exact_https_origins() {
+        let p = policy(&["https://api.example.com"], false, false);
+        assert!(p.permits(&url("https://API.example.com/v1/x?y=1")));
+        assert!(p.permits(&url("https://api.example.com:443/")));
+        assert!(!p.permits(&url("https://api.example.com:8443/")));
+        assert!(!p.permits(&url("https://evil.example.com/")));
+        assert!(!p.permits(&url("https://api.example.com.evil.net/")));
+        assert!(
+            !p.permits(&url("http://api.example.com/")),
+            "plain http never"
+        );
+    }
+
+    #[test]
+    fn http_only_to_loopback_and_only_when_allowed() {
+        let allowed = policy(&["http://127.0.0.1:8080"], false, true);
+        assert!(allowed.permits(&url("http://127.0.0.1:8080/api")));
+        assert!(
+            !allowed.permits(&url("http://127.0.0.1:9090/api")),
+            "other port"
+        );
+        assert!(!policy(&["http://127.0.0.1:8080"], false, false)
+            .permits(&url("http://127.0.0.1:8080/api")));
+        let any = policy(&[], true, true);
+        assert!(any.permits(&url("http://[::1]:1/")));
+        assert!(any.permits(&url("http://localhost:1/")));
+        assert!(
+            !any.permits(&url("http://10.0.0.1/")),
+            "http to a non-loopback host never"
+        );
+        assert!(!any.permits(&url("http://example.com/")));
+        assert!(!any.permits(&url("ftp://127.0.0.1/")));
+        let external = policy(&["http://api.example.com"], false, true);
+        assert!(
+            !external.permits(&url("http://api.example.com/")),
+            "an allowed http origin that is not loopback"
+        );
+    }
+}
