@@ -32,9 +32,8 @@ pub fn rejection_from_response(
     .iter()
     .find_map(|name| headers.get(*name)?.to_str().ok())
     .map(|id| truncate(id, 100));
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(fields)) => fill_from_json(&mut rejection, &fields, secrets),
-        _ => {}
+    if let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(body) {
+        fill_from_json(&mut rejection, &fields, secrets);
     }
     if rejection.code.is_none() && rejection.description.is_none() && !body.is_empty() {
         rejection.body_excerpt = Some(excerpt(body, secrets));

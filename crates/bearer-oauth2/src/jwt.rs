@@ -21,7 +21,7 @@ pub fn expiry(token: &str) -> Option<SystemTime> {
     let decoded = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
     let claims: serde_json::Value = serde_json::from_slice(&decoded).ok()?;
     let exp = claims.get("exp")?.as_f64()?;
-    if !exp.is_finite() || exp < 0.0 || exp > 1e11 {
+    if !exp.is_finite() || !(0.0..=1e11).contains(&exp) {
         return None;
     }
     UNIX_EPOCH.checked_add(Duration::from_secs_f64(exp))
