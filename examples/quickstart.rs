@@ -12,10 +12,7 @@ use reqwest_middleware::ClientBuilder;
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sim = Simulator::oauth2().start().await;
-    println!(
-        "local OAuth2 provider simulator listening on {}",
-        sim.base_url()
-    );
+    println!("local OAuth2 provider simulator listening on {}", sim.base_url());
 
     let source = OAuth2TokenSource::builder(sim.token_url())
         .client_id(&sim.credentials().client_id)
@@ -27,36 +24,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         // The simulator speaks plain http on loopback; real APIs get the token over https only.
         .allow_http_loopback()
         .build()?;
-    let client = ClientBuilder::new(reqwest::Client::new())
-        .with(auth)
-        .build();
+    let client = ClientBuilder::new(reqwest::Client::new()).with(auth).build();
 
     for i in 1..=3 {
         let response = client.get(sim.api_url()).send().await?;
-        println!(
-            "request {i}: GET {} -> {}",
-            sim.api_url(),
-            response.status()
-        );
+        println!("request {i}: GET {} -> {}", sim.api_url(), response.status());
     }
-    println!(
-        "token fetches so far: {} (one token served all three requests)",
-        sim.counters().token_requests
-    );
+    println!("token fetches so far: {} (one token served all three requests)", sim.counters().token_requests);
 
     sim.revoke_all();
     println!("the server revoked every token it had issued");
-    let response = client
-        .post(sim.api_url())
-        .body("hello after revocation")
-        .send()
-        .await?;
+    let response = client.post(sim.api_url()).body("hello after revocation").send().await?;
     let status = response.status();
     let echoed = response.text().await?;
-    println!(
-        "request 4: POST {} -> {status}, body echoed: {echoed:?}",
-        sim.api_url()
-    );
+    println!("request 4: POST {} -> {status}, body echoed: {echoed:?}", sim.api_url());
 
     let counters = sim.counters();
     println!(

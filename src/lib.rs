@@ -19,7 +19,8 @@
 //! # let _ = answer; Ok(()) }
 //! ```
 //!
-//! Providers are picked by cargo feature and re-exported as modules: `oauth2` (default).
+//! Providers are picked by cargo feature and re-exported as modules: `oauth2` (default),
+//! `zuora`, `criteo`, `akeneo`, `zenkipay`, `ixapi`, or `full` for all of them.
 #![warn(missing_docs)]
 
 mod middleware;
@@ -34,3 +35,27 @@ pub use skip::SkipAuth;
 /// The generic RFC 6749 token source (feature `oauth2`).
 #[cfg(feature = "oauth2")]
 pub use bearer_oauth2 as oauth2;
+
+/// Zuora (feature `zuora`).
+#[cfg(feature = "zuora")]
+pub use bearer_zuora as zuora;
+
+/// Criteo (feature `criteo`).
+#[cfg(feature = "criteo")]
+pub use bearer_criteo as criteo;
+
+/// Akeneo PIM (feature `akeneo`).
+#[cfg(feature = "akeneo")]
+pub use bearer_akeneo as akeneo;
+
+/// Zenkipay (feature `zenkipay`).
+#[cfg(feature = "zenkipay")]
+pub use bearer_zenkipay as zenkipay;
+
+/// IX-API (feature `ixapi`).
+#[cfg(feature = "ixapi")]
+pub use bearer_ixapi as ixapi;
+
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -101,12 +101,7 @@ impl<S: TokenSource + 'static> BearerAuth<S> {
 impl<S: TokenSource + 'static> BearerAuthBuilder<S> {
     /// Starts a builder over an existing cache.
     pub fn from_cache(cache: TokenCache<S>) -> Self {
-        Self {
-            cache,
-            origins: Vec::new(),
-            any_https: false,
-            http_loopback: false,
-        }
+        Self { cache, origins: Vec::new(), any_https: false, http_loopback: false }
     }
 
     /// Sends the token to this origin (`https://api.example.com[:port]`). Repeat for several.
@@ -132,14 +127,9 @@ impl<S: TokenSource + 'static> BearerAuthBuilder<S> {
     /// Checks the origins and builds the middleware.
     pub fn build(self) -> Result<BearerAuth<S>, Error> {
         let mut policy = OriginPolicy::default();
-        let named = if self.origins.is_empty() {
-            self.cache.source().api_origins()
-        } else {
-            self.origins
-        };
+        let named = if self.origins.is_empty() { self.cache.source().api_origins() } else { self.origins };
         for text in &named {
-            let origin = Origin::parse(text)
-                .ok_or_else(|| Error::Config(format!("`{text}` is not an origin URL")))?;
+            let origin = Origin::parse(text).ok_or_else(|| Error::Config(format!("`{text}` is not an origin URL")))?;
             policy.allow(origin);
         }
         if self.any_https || policy.is_empty() {
@@ -148,10 +138,7 @@ impl<S: TokenSource + 'static> BearerAuthBuilder<S> {
         if self.http_loopback {
             policy.allow_http_loopback();
         }
-        Ok(BearerAuth {
-            cache: self.cache,
-            origins: policy,
-        })
+        Ok(BearerAuth { cache: self.cache, origins: policy })
     }
 }
 
@@ -166,21 +153,11 @@ impl<S: TokenSource + 'static> Middleware for BearerAuth<S> {
         if !self.wants_token(&request, extensions) {
             return next.run(request, extensions).await;
         }
-        let token = self
-            .cache
-            .token()
-            .await
-            .map_err(reqwest_middleware::Error::middleware)?;
+        let token = self.cache.token().await.map_err(reqwest_middleware::Error::middleware)?;
         let retry = request.try_clone();
-        request
-            .headers_mut()
-            .insert(AUTHORIZATION, token.header_value().clone());
+        request.headers_mut().insert(AUTHORIZATION, token.header_value().clone());
         let response = next.clone().run(request, extensions).await?;
-        if !self
-            .cache
-            .source()
-            .is_token_rejected(response.status(), response.headers())
-        {
+        if !self.cache.source().is_token_rejected(response.status(), response.headers()) {
             return Ok(response);
         }
         let Some(mut retry) = retry else {
@@ -197,19 +174,14 @@ impl<S: TokenSource + 'static> Middleware for BearerAuth<S> {
         };
         tracing::debug!(status = %response.status(), "token rejected; retrying once with a fresh token");
         drop(response);
-        retry
-            .headers_mut()
-            .insert(AUTHORIZATION, fresh.header_value().clone());
+        retry.headers_mut().insert(AUTHORIZATION, fresh.header_value().clone());
         next.run(retry, extensions).await
     }
 }
 
 impl<S> std::fmt::Debug for BearerAuth<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BearerAuth")
-            .field("cache", &self.cache)
-            .field("origins", &self.origins)
-            .finish()
+        f.debug_struct("BearerAuth").field("cache", &self.cache).field("origins", &self.origins).finish()
     }
 }
 

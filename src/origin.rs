@@ -34,9 +34,7 @@ impl Origin {
 
     fn matches(&self, url: &Url) -> bool {
         self.scheme == url.scheme()
-            && url
-                .host_str()
-                .is_some_and(|h| h.eq_ignore_ascii_case(&self.host))
+            && url.host_str().is_some_and(|h| h.eq_ignore_ascii_case(&self.host))
             && self.port == url.port_or_known_default()
     }
 }
@@ -113,35 +111,22 @@ mod tests {
         assert!(!p.permits(&url("https://api.example.com:8443/")));
         assert!(!p.permits(&url("https://evil.example.com/")));
         assert!(!p.permits(&url("https://api.example.com.evil.net/")));
-        assert!(
-            !p.permits(&url("http://api.example.com/")),
-            "plain http never"
-        );
+        assert!(!p.permits(&url("http://api.example.com/")), "plain http never");
     }
 
     #[test]
     fn http_only_to_loopback_and_only_when_allowed() {
         let allowed = policy(&["http://127.0.0.1:8080"], false, true);
         assert!(allowed.permits(&url("http://127.0.0.1:8080/api")));
-        assert!(
-            !allowed.permits(&url("http://127.0.0.1:9090/api")),
-            "other port"
-        );
-        assert!(!policy(&["http://127.0.0.1:8080"], false, false)
-            .permits(&url("http://127.0.0.1:8080/api")));
+        assert!(!allowed.permits(&url("http://127.0.0.1:9090/api")), "other port");
+        assert!(!policy(&["http://127.0.0.1:8080"], false, false).permits(&url("http://127.0.0.1:8080/api")));
         let any = policy(&[], true, true);
         assert!(any.permits(&url("http://[::1]:1/")));
         assert!(any.permits(&url("http://localhost:1/")));
-        assert!(
-            !any.permits(&url("http://10.0.0.1/")),
-            "http to a non-loopback host never"
-        );
+        assert!(!any.permits(&url("http://10.0.0.1/")), "http to a non-loopback host never");
         assert!(!any.permits(&url("http://example.com/")));
         assert!(!any.permits(&url("ftp://127.0.0.1/")));
         let external = policy(&["http://api.example.com"], false, true);
-        assert!(
-            !external.permits(&url("http://api.example.com/")),
-            "an allowed http origin that is not loopback"
-        );
+        assert!(!external.permits(&url("http://api.example.com/")), "an allowed http origin that is not loopback");
     }
 }

@@ -25,29 +25,16 @@ fn client(sim: &Simulator) -> ClientWithMiddleware {
         .allow_http_loopback()
         .build()
         .expect("valid middleware");
-    ClientBuilder::new(reqwest::Client::new())
-        .with(auth)
-        .build()
+    ClientBuilder::new(reqwest::Client::new()).with(auth).build()
 }
 
 #[tokio::test]
 async fn injects_the_bearer_header() {
     let sim = Simulator::oauth2().start().await;
-    let response = client(&sim)
-        .get(sim.api_url())
-        .send()
-        .await
-        .expect("request");
+    let response = client(&sim).get(sim.api_url()).send().await.expect("request");
     assert_eq!(response.status(), StatusCode::OK);
     let counters = sim.counters();
-    assert_eq!(
-        (
-            counters.token_requests,
-            counters.api_requests,
-            counters.api_rejections
-        ),
-        (1, 1, 0)
-    );
+    assert_eq!((counters.token_requests, counters.api_requests, counters.api_rejections), (1, 1, 0));
 }
 
 #[tokio::test]
@@ -55,15 +42,7 @@ async fn fifty_requests_one_token_fetch() {
     let sim = Simulator::oauth2().start().await;
     let client = client(&sim);
     for _ in 0..50 {
-        assert_eq!(
-            client
-                .get(sim.api_url())
-                .send()
-                .await
-                .expect("request")
-                .status(),
-            StatusCode::OK
-        );
+        assert_eq!(client.get(sim.api_url()).send().await.expect("request").status(), StatusCode::OK);
     }
     assert_eq!(sim.counters().token_requests, 1);
     assert_eq!(sim.counters().api_requests, 50);
@@ -73,15 +52,7 @@ async fn fifty_requests_one_token_fetch() {
 async fn revocation_triggers_one_refresh_and_a_successful_retry() {
     let sim = Simulator::oauth2().start().await;
     let client = client(&sim);
-    assert_eq!(
-        client
-            .get(sim.api_url())
-            .send()
-            .await
-            .expect("request")
-            .status(),
-        StatusCode::OK
-    );
+    assert_eq!(client.get(sim.api_url()).send().await.expect("request").status(), StatusCode::OK);
     sim.revoke_all();
     let response = client.get(sim.api_url()).send().await.expect("request");
     assert_eq!(response.status(), StatusCode::OK, "the retry succeeded");
@@ -96,12 +67,7 @@ async fn post_body_is_replayed_on_retry() {
     let client = client(&sim);
     client.get(sim.api_url()).send().await.expect("warm up");
     sim.revoke_all();
-    let response = client
-        .post(sim.api_url())
-        .body("the payload")
-        .send()
-        .await
-        .expect("request");
+    let response = client.post(sim.api_url()).body("the payload").send().await.expect("request");
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.text().await.expect("body"), "the payload");
     assert_eq!(sim.counters().api_rejections, 1);
@@ -115,62 +81,28 @@ async fn streaming_body_is_not_retried() {
     sim.revoke_all();
     let chunks: Vec<Result<&'static str, std::io::Error>> = vec![Ok("streamed "), Ok("body")];
     let body = reqwest::Body::wrap_stream(futures_util::stream::iter(chunks));
-    let response = client
-        .post(sim.api_url())
-        .body(body)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(
-        response.status(),
-        StatusCode::UNAUTHORIZED,
-        "the caller gets the rejection"
-    );
+    let response = client.post(sim.api_url()).body(body).send().await.expect("request");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "the caller gets the rejection");
     assert_eq!(sim.counters().api_requests, 2, "no retry was sent");
     // The rejected token was dropped: the next request fetches a new one and succeeds.
-    assert_eq!(
-        client
-            .get(sim.api_url())
-            .send()
-            .await
-            .expect("request")
-            .status(),
-        StatusCode::OK
-    );
+    assert_eq!(client.get(sim.api_url()).send().await.expect("request").status(), StatusCode::OK);
     assert_eq!(sim.counters().token_requests, 2);
 }
 
 #[tokio::test]
 async fn explicit_authorization_is_left_alone() {
     let sim = Simulator::oauth2().start().await;
-    let response = client(&sim)
-        .get(sim.api_url())
-        .header(AUTHORIZATION, "Bearer caller-chosen")
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(
-        response.status(),
-        StatusCode::UNAUTHORIZED,
-        "the caller's header went out and was refused"
-    );
+    let response =
+        client(&sim).get(sim.api_url()).header(AUTHORIZATION, "Bearer caller-chosen").send().await.expect("request");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "the caller's header went out and was refused");
     let counters = sim.counters();
-    assert_eq!(
-        (counters.token_requests, counters.api_requests),
-        (0, 1),
-        "no fetch, no retry"
-    );
+    assert_eq!((counters.token_requests, counters.api_requests), (0, 1), "no fetch, no retry");
 }
 
 #[tokio::test]
 async fn skip_auth_extension_sends_no_token() {
     let sim = Simulator::oauth2().start().await;
-    let response = client(&sim)
-        .get(sim.api_url())
-        .with_extension(SkipAuth)
-        .send()
-        .await
-        .expect("request");
+    let response = client(&sim).get(sim.api_url()).with_extension(SkipAuth).send().await.expect("request");
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(sim.counters().token_requests, 0);
 }
@@ -184,17 +116,11 @@ async fn host_that_is_not_allowed_gets_no_token() {
         .allow_http_loopback()
         .build()
         .expect("valid middleware");
-    let client = ClientBuilder::new(reqwest::Client::new())
-        .with(auth)
-        .build();
+    let client = ClientBuilder::new(reqwest::Client::new()).with(auth).build();
     let other = format!("http://localhost:{}/api", sim.addr().port());
     let response = client.get(other).send().await.expect("request");
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        sim.counters().token_requests,
-        0,
-        "no token was even fetched"
-    );
+    assert_eq!(sim.counters().token_requests, 0, "no token was even fetched");
 }
 
 /// The last middleware of a chain: records what would have been sent and answers 200,
@@ -204,17 +130,8 @@ struct Recorder(Arc<Mutex<Vec<Option<String>>>>);
 
 #[async_trait::async_trait]
 impl Middleware for Recorder {
-    async fn handle(
-        &self,
-        request: Request,
-        _: &mut Extensions,
-        _: Next<'_>,
-    ) -> reqwest_middleware::Result<Response> {
-        let auth = request
-            .headers()
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+    async fn handle(&self, request: Request, _: &mut Extensions, _: Next<'_>) -> reqwest_middleware::Result<Response> {
+        let auth = request.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
         self.0.lock().expect("lock").push(auth);
         Ok(Response::from(http::Response::new("")))
     }
@@ -231,24 +148,12 @@ async fn plain_http_to_a_remote_host_never_carries_the_token() {
         .allow_http_loopback()
         .build()
         .expect("valid middleware");
-    let client = ClientBuilder::new(reqwest::Client::new())
-        .with(auth)
-        .with(recorder.clone())
-        .build();
-    for url in [
-        "http://api.example.com/x",
-        "http://10.1.2.3/x",
-        "https://api.example.com/x",
-    ] {
+    let client = ClientBuilder::new(reqwest::Client::new()).with(auth).with(recorder.clone()).build();
+    for url in ["http://api.example.com/x", "http://10.1.2.3/x", "https://api.example.com/x"] {
         client.get(url).send().await.expect("recorded");
     }
     let seen = recorder.0.lock().expect("lock").clone();
     assert_eq!(seen[0], None, "http to a named but remote host");
     assert_eq!(seen[1], None, "http to a private address");
-    assert!(
-        seen[2]
-            .as_deref()
-            .is_some_and(|v| v.starts_with("Bearer sim-at-")),
-        "https gets the token: {seen:?}"
-    );
+    assert!(seen[2].as_deref().is_some_and(|v| v.starts_with("Bearer sim-at-")), "https gets the token: {seen:?}");
 }

@@ -34,9 +34,7 @@ pub struct TokenCache<S> {
 
 impl<S> Clone for TokenCache<S> {
     fn clone(&self) -> Self {
-        Self {
-            inner: Arc::clone(&self.inner),
-        }
+        Self { inner: Arc::clone(&self.inner) }
     }
 }
 
@@ -95,11 +93,7 @@ impl<S: TokenSource + 'static> TokenCache<S> {
             inner: Arc::new(Inner {
                 source,
                 policy,
-                current: ArcSwap::from_pointee(Current {
-                    token: None,
-                    refresh_at: now,
-                    stale_at: now,
-                }),
+                current: ArcSwap::from_pointee(Current { token: None, refresh_at: now, stale_at: now }),
                 control: Mutex::new(Control::default()),
             }),
         }
@@ -121,11 +115,7 @@ impl<S: TokenSource + 'static> TokenCache<S> {
     /// The token currently installed, if it may still be served, without fetching.
     pub fn cached(&self) -> Option<Arc<Token>> {
         let current = self.inner.current.load();
-        current
-            .token
-            .as_ref()
-            .filter(|_| Instant::now() < current.stale_at)
-            .cloned()
+        current.token.as_ref().filter(|_| Instant::now() < current.stale_at).cloned()
     }
 
     /// Marks `token` as rejected, so the next [`token`](Self::token) call fetches a new one.
@@ -204,15 +194,11 @@ impl<S: TokenSource + 'static> TokenCache<S> {
 
     /// Spawns the one refresh task and records it as the flight in progress.
     fn start_flight(&self, control: &mut Control) -> Result<watch::Receiver<FlightResult>, Error> {
-        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
-            Error::Config("TokenCache needs a tokio runtime to refresh tokens".into())
-        })?;
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|_| Error::Config("TokenCache needs a tokio runtime to refresh tokens".into()))?;
         let (sender, receiver) = watch::channel(None);
         control.flight = Some(receiver.clone());
-        let guard = FlightGuard {
-            inner: Arc::clone(&self.inner),
-            finished: false,
-        };
+        let guard = FlightGuard { inner: Arc::clone(&self.inner), finished: false };
         let span = tracing::debug_span!("token_refresh", attempt = control.failures + 1);
         runtime.spawn(
             async move {
@@ -232,9 +218,7 @@ impl<S: TokenSource + 'static> TokenCache<S> {
 impl<S> Inner<S> {
     fn lock(&self) -> MutexGuard<'_, Control> {
         // The lock guards plain bookkeeping that stays consistent if a holder panicked.
-        self.control
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.control.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Installs a fetched token, or records a failure and schedules the next attempt.
@@ -244,15 +228,8 @@ impl<S> Inner<S> {
         match fetched {
             Ok(token) => {
                 let token = Arc::new(token);
-                let Schedule {
-                    refresh_at,
-                    stale_at,
-                } = self.policy.schedule(&token);
-                self.current.store(Arc::new(Current {
-                    token: Some(Arc::clone(&token)),
-                    refresh_at,
-                    stale_at,
-                }));
+                let Schedule { refresh_at, stale_at } = self.policy.schedule(&token);
+                self.current.store(Arc::new(Current { token: Some(Arc::clone(&token)), refresh_at, stale_at }));
                 control.failures = 0;
                 control.next_attempt = None;
                 control.last_error = None;
@@ -268,9 +245,7 @@ impl<S> Inner<S> {
 
     fn record_failure(&self, control: &mut Control, error: Error) {
         control.failures = control.failures.saturating_add(1);
-        let wait = self
-            .policy
-            .backoff(control.failures, error.retry_after(), random_unit());
+        let wait = self.policy.backoff(control.failures, error.retry_after(), random_unit());
         control.next_attempt = Some(Instant::now() + wait);
         tracing::warn!(%error, transient = error.is_transient(), failures = control.failures, backoff = ?wait, "token refresh failed");
         control.last_error = Some(error);

@@ -61,10 +61,7 @@ pub struct Rejection {
 impl Rejection {
     /// A rejection with only a status; fill the rest with the builder-style setters.
     pub fn new(status: StatusCode) -> Self {
-        Self {
-            status,
-            ..Self::default()
-        }
+        Self { status, ..Self::default() }
     }
 
     /// Sets the provider's error code.
@@ -122,11 +119,7 @@ impl std::fmt::Display for Rejection {
 impl Error {
     /// A transport error from any error value; the message is the error's `Display`.
     pub fn transport(error: impl std::error::Error + Send + Sync + 'static, timeout: bool) -> Self {
-        Self::Transport {
-            message: error.to_string(),
-            timeout,
-            source: Some(Arc::new(error)),
-        }
+        Self::Transport { message: error.to_string(), timeout, source: Some(Arc::new(error)) }
     }
 
     /// Whether trying again later can help: transport failures, 408/425/429/5xx answers,
@@ -166,8 +159,7 @@ mod tests {
 
     #[test]
     fn transient_classification() {
-        let rejected =
-            |s: u16| Error::from(Rejection::new(StatusCode::from_u16(s).unwrap_or_default()));
+        let rejected = |s: u16| Error::from(Rejection::new(StatusCode::from_u16(s).unwrap_or_default()));
         for s in [500, 502, 503, 504, 429, 408] {
             assert!(rejected(s).is_transient(), "{s} should be transient");
         }

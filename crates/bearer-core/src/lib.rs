@@ -40,8 +40,8 @@ pub use async_trait::async_trait;
 pub use cache::TokenCache;
 pub use error::{Error, Rejection};
 pub use policy::{
-    RefreshPolicy, DEFAULT_BACKOFF_CEILING, DEFAULT_BACKOFF_FLOOR, DEFAULT_HARD_MARGIN,
-    DEFAULT_JITTER, DEFAULT_REFRESH_AHEAD_FRACTION, DEFAULT_REFRESH_AHEAD_MAX,
+    RefreshPolicy, DEFAULT_BACKOFF_CEILING, DEFAULT_BACKOFF_FLOOR, DEFAULT_HARD_MARGIN, DEFAULT_JITTER,
+    DEFAULT_REFRESH_AHEAD_FRACTION, DEFAULT_REFRESH_AHEAD_MAX,
 };
 pub use secret::{AccessToken, ClientSecret, Password, RefreshToken};
 pub use source::TokenSource;

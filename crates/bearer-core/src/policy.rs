@@ -62,11 +62,7 @@ pub(crate) struct Schedule {
 impl RefreshPolicy {
     /// Sets the refresh-ahead fraction of the lifetime (clamped to 0..=0.5).
     pub fn with_refresh_ahead_fraction(mut self, fraction: f64) -> Self {
-        self.refresh_ahead_fraction = if fraction.is_finite() {
-            fraction.clamp(0.0, 0.5)
-        } else {
-            0.0
-        };
+        self.refresh_ahead_fraction = if fraction.is_finite() { fraction.clamp(0.0, 0.5) } else { 0.0 };
         self
     }
 
@@ -91,11 +87,7 @@ impl RefreshPolicy {
 
     /// Sets the jitter fraction (clamped to 0..=1); 0 makes backoff deterministic.
     pub fn with_jitter(mut self, jitter: f64) -> Self {
-        self.jitter = if jitter.is_finite() {
-            jitter.clamp(0.0, 1.0)
-        } else {
-            0.0
-        };
+        self.jitter = if jitter.is_finite() { jitter.clamp(0.0, 1.0) } else { 0.0 };
         self
     }
 
@@ -118,20 +110,14 @@ impl RefreshPolicy {
             (None, Some(lifetime)) => received.checked_add(lifetime).unwrap_or_else(far_future),
             (None, None) => {
                 let never = far_future();
-                return Schedule {
-                    refresh_at: never,
-                    stale_at: never,
-                };
+                return Schedule { refresh_at: never, stale_at: never };
             }
         };
         let lifetime = expires_at.saturating_duration_since(received);
         // Both margins scale down with short lifetimes so that a token is always served for
         // most of its life: a 1-second token is not refreshed on every call.
         let margin = self.hard_margin.min(lifetime / 10);
-        let ahead = lifetime
-            .mul_f64(self.refresh_ahead_fraction)
-            .min(self.refresh_ahead_max)
-            .max(margin);
+        let ahead = lifetime.mul_f64(self.refresh_ahead_fraction).min(self.refresh_ahead_max).max(margin);
         Schedule {
             refresh_at: expires_at.checked_sub(ahead).unwrap_or(received),
             stale_at: expires_at.checked_sub(margin).unwrap_or(received),
@@ -140,21 +126,11 @@ impl RefreshPolicy {
 
     /// The wait after the `failures`-th consecutive failure (1-based); `unit` in [0, 1) is
     /// the random draw for jitter. `Retry-After` lengthens the wait, the ceiling caps it.
-    pub(crate) fn backoff(
-        &self,
-        failures: u32,
-        retry_after: Option<Duration>,
-        unit: f64,
-    ) -> Duration {
+    pub(crate) fn backoff(&self, failures: u32, retry_after: Option<Duration>, unit: f64) -> Duration {
         let exponent = failures.saturating_sub(1).min(20);
-        let base = self
-            .backoff_floor
-            .saturating_mul(1u32 << exponent)
-            .min(self.backoff_ceiling);
+        let base = self.backoff_floor.saturating_mul(1u32 << exponent).min(self.backoff_ceiling);
         let jittered = base.mul_f64(1.0 - self.jitter * unit.clamp(0.0, 1.0));
-        jittered
-            .max(retry_after.unwrap_or_default())
-            .min(self.backoff_ceiling)
+        jittered.max(retry_after.unwrap_or_default()).min(self.backoff_ceiling)
     }
 }
 
@@ -164,10 +140,7 @@ mod tests {
     use crate::AccessToken;
 
     fn token(lifetime: Duration) -> Token {
-        Token::builder(AccessToken::new("t"))
-            .expires_in(lifetime)
-            .build()
-            .expect("valid token")
+        Token::builder(AccessToken::new("t")).expires_in(lifetime).build().expect("valid token")
     }
 
     #[tokio::test(start_paused = true)]
@@ -190,16 +163,7 @@ mod tests {
     fn backoff_doubles_up_to_the_ceiling_and_honours_retry_after() {
         let p = RefreshPolicy::default().with_jitter(0.0);
         let secs = |n, ra| p.backoff(n, ra, 0.5).as_secs();
-        assert_eq!(
-            [
-                secs(1, None),
-                secs(2, None),
-                secs(3, None),
-                secs(6, None),
-                secs(40, None)
-            ],
-            [1, 2, 4, 30, 30]
-        );
+        assert_eq!([secs(1, None), secs(2, None), secs(3, None), secs(6, None), secs(40, None)], [1, 2, 4, 30, 30]);
         assert_eq!(secs(1, Some(Duration::from_secs(10))), 10);
         assert_eq!(secs(1, Some(Duration::from_secs(3600))), 30);
         let jittered = RefreshPolicy::default().backoff(3, None, 0.5);

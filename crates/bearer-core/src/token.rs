@@ -26,12 +26,7 @@ pub struct Token {
 impl Token {
     /// Starts building a token around its secret value.
     pub fn builder(secret: AccessToken) -> TokenBuilder {
-        TokenBuilder {
-            secret,
-            received_at: Instant::now(),
-            expires_at: None,
-            scope: None,
-        }
+        TokenBuilder { secret, received_at: Instant::now(), expires_at: None, scope: None }
     }
 
     /// The secret value, for the one place that must send it.
@@ -66,8 +61,7 @@ impl Token {
 
     /// How long the token was valid for when it was received, if it has an expiry.
     pub fn lifetime(&self) -> Option<Duration> {
-        self.expires_at
-            .map(|at| at.saturating_duration_since(self.received_at))
+        self.expires_at.map(|at| at.saturating_duration_since(self.received_at))
     }
 }
 
@@ -75,12 +69,7 @@ impl std::fmt::Debug for Token {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Token")
             .field("secret", &"[redacted]")
-            .field(
-                "expires_in",
-                &self
-                    .expires_at
-                    .map(|at| at.saturating_duration_since(Instant::now())),
-            )
+            .field("expires_in", &self.expires_at.map(|at| at.saturating_duration_since(Instant::now())))
             .field("scope", &self.scope)
             .finish()
     }
@@ -98,11 +87,7 @@ pub struct TokenBuilder {
 impl TokenBuilder {
     /// The token expires this long after it was received.
     pub fn expires_in(mut self, lifetime: Duration) -> Self {
-        self.expires_at = Some(
-            self.received_at
-                .checked_add(lifetime)
-                .unwrap_or_else(far_future),
-        );
+        self.expires_at = Some(self.received_at.checked_add(lifetime).unwrap_or_else(far_future));
         self
     }
 
@@ -129,9 +114,7 @@ impl TokenBuilder {
             return Err(Error::Malformed("the access token is empty".into()));
         }
         if !value.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(Error::Malformed(
-                "the access token holds characters that are not allowed in a header".into(),
-            ));
+            return Err(Error::Malformed("the access token holds characters that are not allowed in a header".into()));
         }
         let mut bytes = Vec::with_capacity(7 + value.len());
         bytes.extend_from_slice(b"Bearer ");
@@ -152,8 +135,7 @@ impl TokenBuilder {
 /// An instant so far ahead that it stands for "never" (about 30 years).
 pub(crate) fn far_future() -> Instant {
     let now = Instant::now();
-    now.checked_add(Duration::from_secs(30 * 365 * 24 * 3600))
-        .unwrap_or(now)
+    now.checked_add(Duration::from_secs(30 * 365 * 24 * 3600)).unwrap_or(now)
 }
 
 #[cfg(test)]
@@ -162,9 +144,7 @@ mod tests {
 
     #[test]
     fn header_is_prebuilt_and_sensitive() {
-        let token = Token::builder(AccessToken::new("abc.def-_~+/="))
-            .build()
-            .expect("valid token");
+        let token = Token::builder(AccessToken::new("abc.def-_~+/=")).build().expect("valid token");
         assert_eq!(token.header_value().as_bytes(), b"Bearer abc.def-_~+/=");
         assert!(token.header_value().is_sensitive());
     }
@@ -172,19 +152,14 @@ mod tests {
     #[test]
     fn header_injection_is_refused() {
         for bad in ["abc\r\nX-Evil: 1", "abc def", "", "t\u{e9}", "abc\0"] {
-            let err = Token::builder(AccessToken::new(bad))
-                .build()
-                .expect_err(bad);
+            let err = Token::builder(AccessToken::new(bad)).build().expect_err(bad);
             assert!(matches!(err, Error::Malformed(_)), "{bad:?}: {err}");
         }
     }
 
     #[test]
     fn debug_is_redacted() {
-        let token = Token::builder(AccessToken::new("super-secret-token"))
-            .scope("read")
-            .build()
-            .expect("valid token");
+        let token = Token::builder(AccessToken::new("super-secret-token")).scope("read").build().expect("valid token");
         let shown = format!("{token:?}");
         assert!(!shown.contains("super-secret-token"), "{shown}");
         assert!(shown.contains("[redacted]"));
@@ -192,10 +167,8 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn expiry_follows_the_clock() {
-        let token = Token::builder(AccessToken::new("t"))
-            .expires_in(Duration::from_secs(10))
-            .build()
-            .expect("valid token");
+        let token =
+            Token::builder(AccessToken::new("t")).expires_in(Duration::from_secs(10)).build().expect("valid token");
         assert_eq!(token.lifetime(), Some(Duration::from_secs(10)));
         assert!(!token.is_expired_at(Instant::now()));
         tokio::time::advance(Duration::from_secs(10)).await;

@@ -15,23 +15,13 @@ const EXCERPT_CHARS: usize = 200;
 /// Keeps `Retry-After` (or a `RateLimit-Reset`/`X-RateLimit-Reset` header), the provider's
 /// request id, and, when the body is not one of those shapes, a short excerpt with every
 /// string of `secrets` replaced by `[redacted]`.
-pub fn rejection_from_response(
-    status: StatusCode,
-    headers: &HeaderMap,
-    body: &[u8],
-    secrets: &[&str],
-) -> Rejection {
+pub fn rejection_from_response(status: StatusCode, headers: &HeaderMap, body: &[u8], secrets: &[&str]) -> Rejection {
     let mut rejection = Rejection::new(status);
     rejection.retry_after = retry_after(headers);
-    rejection.request_id = [
-        "zuora-request-id",
-        "x-request-id",
-        "request-id",
-        "x-correlation-id",
-    ]
-    .iter()
-    .find_map(|name| headers.get(*name)?.to_str().ok())
-    .map(|id| truncate(id, 100));
+    rejection.request_id = ["zuora-request-id", "x-request-id", "request-id", "x-correlation-id"]
+        .iter()
+        .find_map(|name| headers.get(*name)?.to_str().ok())
+        .map(|id| truncate(id, 100));
     if let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(body) {
         fill_from_json(&mut rejection, &fields, secrets);
     }
@@ -50,14 +40,8 @@ fn fill_from_json(rejection: &mut Rejection, fields: &Map<String, Value>, secret
         })
     };
     rejection.code = text(&["error", "code", "type", "errorCode", "error_code"]);
-    rejection.description = text(&[
-        "error_description",
-        "errorDescription",
-        "message",
-        "detail",
-        "title",
-        "error_message",
-    ]);
+    rejection.description =
+        text(&["error_description", "errorDescription", "message", "detail", "title", "error_message"]);
     if rejection.description.is_none() {
         // `{"errors": [{"title": …}]}` and `{"error": {"message": …}}`
         let nested = fields
@@ -75,34 +59,23 @@ fn fill_from_json(rejection: &mut Rejection, fields: &Map<String, Value>, secret
 
 /// `Retry-After` in seconds (an HTTP date is read as "unknown"), else a rate-limit reset.
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    ["retry-after", "ratelimit-reset", "x-ratelimit-reset"]
-        .iter()
-        .find_map(|name| {
-            let value = headers.get(*name)?.to_str().ok()?.trim();
-            let seconds: f64 = value.parse().ok()?;
-            (seconds.is_finite() && seconds >= 0.0)
-                .then(|| Duration::from_secs_f64(seconds.min(86_400.0)))
-        })
+    ["retry-after", "ratelimit-reset", "x-ratelimit-reset"].iter().find_map(|name| {
+        let value = headers.get(*name)?.to_str().ok()?.trim();
+        let seconds: f64 = value.parse().ok()?;
+        (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds.min(86_400.0)))
+    })
 }
 
 /// A printable excerpt of the body's start, secrets redacted.
 fn excerpt(body: &[u8], secrets: &[&str]) -> String {
     let text = String::from_utf8_lossy(&body[..body.len().min(EXCERPT_CHARS * 4)]);
-    let printable: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
+    let printable: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
     truncate(&redact(&printable, secrets), EXCERPT_CHARS)
 }
 
 /// `text` with every non-empty string of `secrets` replaced by `[redacted]`.
 pub fn redact(text: &str, secrets: &[&str]) -> String {
-    secrets
-        .iter()
-        .filter(|s| !s.is_empty())
-        .fold(text.to_owned(), |acc, secret| {
-            acc.replace(secret, "[redacted]")
-        })
+    secrets.iter().filter(|s| !s.is_empty()).fold(text.to_owned(), |acc, secret| acc.replace(secret, "[redacted]"))
 }
 
 fn truncate(text: &str, max_chars: usize) -> String {
@@ -125,21 +98,9 @@ mod tests {
     #[test]
     fn reads_every_error_shape() {
         let cases = [
-            (
-                r#"{"error":"invalid_client","error_description":"Bad id"}"#,
-                "invalid_client",
-                "Bad id",
-            ),
-            (
-                r#"{"error":"invalid_client","errorDescription":"Bad id"}"#,
-                "invalid_client",
-                "Bad id",
-            ),
-            (
-                r#"{"code":422,"message":"No user found"}"#,
-                "422",
-                "No user found",
-            ),
+            (r#"{"error":"invalid_client","error_description":"Bad id"}"#, "invalid_client", "Bad id"),
+            (r#"{"error":"invalid_client","errorDescription":"Bad id"}"#, "invalid_client", "Bad id"),
+            (r#"{"code":422,"message":"No user found"}"#, "422", "No user found"),
             (
                 r#"{"type":"https://x/auth-error","title":"Auth","status":401,"detail":"bad key"}"#,
                 "https://x/auth-error",
@@ -158,37 +119,22 @@ mod tests {
             assert_eq!(r.body_excerpt, None);
         }
         let r = reject(401, r#"{"message":"Authentication error"}"#);
-        assert_eq!(
-            (r.code, r.description.as_deref()),
-            (None, Some("Authentication error"))
-        );
+        assert_eq!((r.code, r.description.as_deref()), (None, Some("Authentication error")));
     }
 
     #[test]
     fn unparsable_body_becomes_a_redacted_excerpt() {
         let r = reject(502, "<html>Bad gateway for s3cr3t\r\n</html>");
-        assert_eq!(
-            r.body_excerpt.as_deref(),
-            Some("<html>Bad gateway for [redacted]  </html>")
-        );
+        assert_eq!(r.body_excerpt.as_deref(), Some("<html>Bad gateway for [redacted]  </html>"));
         let long = "x".repeat(5000);
-        assert_eq!(
-            reject(500, &long).body_excerpt.map(|e| e.chars().count()),
-            Some(201)
-        );
+        assert_eq!(reject(500, &long).body_excerpt.map(|e| e.chars().count()), Some(201));
         assert_eq!(reject(500, "").body_excerpt, None);
     }
 
     #[test]
     fn secrets_echoed_in_messages_are_redacted() {
-        let r = reject(
-            400,
-            r#"{"error":"invalid_client","error_description":"client_secret s3cr3t is wrong"}"#,
-        );
-        assert_eq!(
-            r.description.as_deref(),
-            Some("client_secret [redacted] is wrong")
-        );
+        let r = reject(400, r#"{"error":"invalid_client","error_description":"client_secret s3cr3t is wrong"}"#);
+        assert_eq!(r.description.as_deref(), Some("client_secret [redacted] is wrong"));
     }
 
     #[test]

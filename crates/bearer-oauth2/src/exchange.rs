@@ -21,10 +21,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// - otherwise the parsed [`TokenResponse`]. 200 and 201 are both success.
 ///
 /// `secrets` are the credentials the request carried, redacted from anything kept.
-pub async fn exchange(
-    request: reqwest::RequestBuilder,
-    secrets: &[&str],
-) -> Result<TokenResponse, Error> {
+pub async fn exchange(request: reqwest::RequestBuilder, secrets: &[&str]) -> Result<TokenResponse, Error> {
     let response = request.send().await.map_err(transport_error)?;
     let status = response.status();
     let headers = response.headers().clone();
@@ -32,10 +29,7 @@ pub async fn exchange(
     if !status.is_success() {
         return Err(rejection_from_response(status, &headers, &body, secrets).into());
     }
-    let content_type = headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     if !is_json_like(content_type) {
         return Err(Error::Malformed(format!(
             "the token response has content type `{}`, not JSON",
@@ -54,12 +48,7 @@ pub async fn exchange(
 
 /// JSON, problem+json, text/plain (which some endpoints use for JSON), or unspecified.
 fn is_json_like(content_type: &str) -> bool {
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     essence.is_empty()
         || essence == "text/plain"
         || essence == "text/json"
@@ -70,10 +59,7 @@ fn is_json_like(content_type: &str) -> bool {
 /// Reads a response body, refusing one larger than `cap` bytes before buffering it.
 pub async fn read_capped_body(mut response: reqwest::Response, cap: usize) -> Result<Bytes, Error> {
     let too_large = || Error::Malformed(format!("the token response is larger than {cap} bytes"));
-    if response
-        .content_length()
-        .is_some_and(|len| len > cap as u64)
-    {
+    if response.content_length().is_some_and(|len| len > cap as u64) {
         return Err(too_large());
     }
     let mut body = BytesMut::new();

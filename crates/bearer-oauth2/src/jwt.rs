@@ -30,10 +30,7 @@ pub fn expiry(token: &str) -> Option<SystemTime> {
 /// How long a JWT has left, measured on our wall clock; `None` when [`expiry`] finds no
 /// expiry or it is already past (a skewed clock makes that untrustworthy).
 pub fn remaining_lifetime(token: &str) -> Option<Duration> {
-    expiry(token)?
-        .duration_since(SystemTime::now())
-        .ok()
-        .filter(|d| !d.is_zero())
+    expiry(token)?.duration_since(SystemTime::now()).ok().filter(|d| !d.is_zero())
 }
 
 #[cfg(test)]
@@ -41,11 +38,7 @@ mod tests {
     use super::*;
 
     fn jwt(claims: &str) -> String {
-        format!(
-            "{}.{}.sig",
-            URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256"}"#),
-            URL_SAFE_NO_PAD.encode(claims)
-        )
+        format!("{}.{}.sig", URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256"}"#), URL_SAFE_NO_PAD.encode(claims))
     }
 
     #[test]
@@ -62,21 +55,10 @@ mod tests {
 
     #[test]
     fn remaining_lifetime_of_a_future_token() {
-        let exp = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0)
-            + 600;
+        let exp = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0) + 600;
         let left = remaining_lifetime(&jwt(&format!(r#"{{"exp":{exp}}}"#))).expect("lifetime");
-        assert!(
-            left <= Duration::from_secs(600) && left > Duration::from_secs(590),
-            "{left:?}"
-        );
-        assert_eq!(
-            remaining_lifetime(&jwt(r#"{"exp":1000}"#)),
-            None,
-            "past expiry"
-        );
+        assert!(left <= Duration::from_secs(600) && left > Duration::from_secs(590), "{left:?}");
+        assert_eq!(remaining_lifetime(&jwt(r#"{"exp":1000}"#)), None, "past expiry");
     }
 
     #[test]

@@ -34,6 +34,6 @@ pub use error_body::{redact, rejection_from_response};
 pub use exchange::{exchange, read_capped_body, transport_error, MAX_BODY_BYTES};
 pub use response::{TokenResponse, DEFAULT_UNKNOWN_LIFETIME};
 pub use source::{
-    basic_auth, default_client, parse_endpoint, refresh_was_rejected, ClientAuth, Encoding,
-    FieldNames, Grant, OAuth2TokenSource, OAuth2TokenSourceBuilder, DEFAULT_TIMEOUT,
+    basic_auth, default_client, parse_endpoint, refresh_was_rejected, ClientAuth, Encoding, FieldNames, Grant,
+    OAuth2TokenSource, OAuth2TokenSourceBuilder, DEFAULT_TIMEOUT,
 };

@@ -42,11 +42,7 @@ impl TokenResponse {
     pub fn parse(body: &[u8]) -> Result<Self, Error> {
         let fields = match serde_json::from_slice::<Value>(body) {
             Ok(Value::Object(fields)) => fields,
-            Ok(_) => {
-                return Err(Error::Malformed(
-                    "the token response is not a JSON object".into(),
-                ))
-            }
+            Ok(_) => return Err(Error::Malformed("the token response is not a JSON object".into())),
             Err(e) => {
                 return Err(Error::Malformed(format!(
                     "the token response is not JSON ({} at column {})",
@@ -59,13 +55,12 @@ impl TokenResponse {
     }
 
     pub(crate) fn from_fields(fields: &Map<String, Value>) -> Result<Self, Error> {
-        let string =
-            |snake: &str, camel: &str| match fields.get(snake).or_else(|| fields.get(camel)) {
-                Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::String(_)) => Ok(None),
-                Some(_) => Err(Error::Malformed(format!("`{snake}` is not a string"))),
-            };
+        let string = |snake: &str, camel: &str| match fields.get(snake).or_else(|| fields.get(camel)) {
+            Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(_)) => Ok(None),
+            Some(_) => Err(Error::Malformed(format!("`{snake}` is not a string"))),
+        };
         let access_token = string("access_token", "accessToken")?
             .ok_or_else(|| Error::Malformed("the token response has no `access_token`".into()))?;
         let expires_in = match fields.get("expires_in").or_else(|| fields.get("expiresIn")) {
@@ -76,13 +71,7 @@ impl TokenResponse {
         };
         let scope = match fields.get("scope") {
             Some(Value::String(s)) => Some(s.clone()),
-            Some(Value::Array(items)) => Some(
-                items
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            ),
+            Some(Value::Array(items)) => Some(items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" ")),
             _ => None,
         };
         Ok(Self {
@@ -97,10 +86,7 @@ impl TokenResponse {
     /// Builds the [`Token`]: checks that `token_type` is `bearer` in any case (or absent),
     /// and takes the lifetime from `expires_in`, else the access token's JWT `exp`, else
     /// `unknown_lifetime` (logged once per process).
-    pub fn into_token(
-        self,
-        unknown_lifetime: Duration,
-    ) -> Result<(Token, Option<RefreshToken>), Error> {
+    pub fn into_token(self, unknown_lifetime: Duration) -> Result<(Token, Option<RefreshToken>), Error> {
         if let Some(kind) = &self.token_type {
             if !kind.eq_ignore_ascii_case("bearer") {
                 return Err(Error::Malformed(format!(
@@ -128,8 +114,7 @@ impl TokenResponse {
 }
 
 fn seconds(value: f64) -> Option<Duration> {
-    (value.is_finite() && value >= 0.0)
-        .then(|| Duration::from_secs_f64(value.min(10.0 * 365.0 * 86_400.0)))
+    (value.is_finite() && value >= 0.0).then(|| Duration::from_secs_f64(value.min(10.0 * 365.0 * 86_400.0)))
 }
 
 /// Describes a JSON error without quoting the input (which may hold a token).
@@ -163,11 +148,7 @@ mod tests {
             (r#"{"access_token":"a","expires_in":"soon"}"#, None),
         ] {
             let parsed = parse(body).expect(body);
-            assert_eq!(
-                parsed.expires_in,
-                secs.map(Duration::from_secs_f64),
-                "{body}"
-            );
+            assert_eq!(parsed.expires_in, secs.map(Duration::from_secs_f64), "{body}");
             assert_eq!(parsed.access_token.secret(), "a");
         }
     }
@@ -175,37 +156,21 @@ mod tests {
     #[test]
     fn token_type_any_case_and_unknown_fields() {
         for kind in ["bearer", "Bearer", "BEARER"] {
-            let body = format!(
-                r#"{{"access_token":"a","token_type":"{kind}","jti":"x","extra":{{"n":1}}}}"#
-            );
-            assert!(parse(&body)
-                .expect("parse")
-                .into_token(DEFAULT_UNKNOWN_LIFETIME)
-                .is_ok());
+            let body = format!(r#"{{"access_token":"a","token_type":"{kind}","jti":"x","extra":{{"n":1}}}}"#);
+            assert!(parse(&body).expect("parse").into_token(DEFAULT_UNKNOWN_LIFETIME).is_ok());
         }
         let mac = parse(r#"{"access_token":"a","token_type":"mac"}"#).expect("parse");
-        assert!(matches!(
-            mac.into_token(DEFAULT_UNKNOWN_LIFETIME),
-            Err(Error::Malformed(_))
-        ));
+        assert!(matches!(mac.into_token(DEFAULT_UNKNOWN_LIFETIME), Err(Error::Malformed(_))));
     }
 
     #[test]
     fn refresh_token_and_scope() {
-        let parsed =
-            parse(r#"{"access_token":"a","refresh_token":"r","scope":"x y"}"#).expect("parse");
+        let parsed = parse(r#"{"access_token":"a","refresh_token":"r","scope":"x y"}"#).expect("parse");
         assert_eq!(parsed.scope.as_deref(), Some("x y"));
         let (_, refresh) = parsed.into_token(DEFAULT_UNKNOWN_LIFETIME).expect("token");
         assert_eq!(refresh.map(|r| r.secret().to_owned()).as_deref(), Some("r"));
-        let camel =
-            parse(r#"{"accessToken":"a","refreshToken":"r2","scope":["p","q"]}"#).expect("parse");
-        assert_eq!(
-            camel
-                .refresh_token
-                .map(|r| r.secret().to_owned())
-                .as_deref(),
-            Some("r2")
-        );
+        let camel = parse(r#"{"accessToken":"a","refreshToken":"r2","scope":["p","q"]}"#).expect("parse");
+        assert_eq!(camel.refresh_token.map(|r| r.secret().to_owned()).as_deref(), Some("r2"));
         assert_eq!(camel.scope.as_deref(), Some("p q"));
     }
 

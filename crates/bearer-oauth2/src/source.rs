@@ -148,9 +148,7 @@ impl OAuth2TokenSource {
     }
 
     fn lock_refresh(&self) -> std::sync::MutexGuard<'_, Option<RefreshToken>> {
-        self.refresh_token
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.refresh_token.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn name(&self, snake: &'static str) -> &'static str {
@@ -168,16 +166,10 @@ impl OAuth2TokenSource {
     async fn request(&self, grant: &[(&'static str, &str)]) -> Result<Token, Error> {
         let mut fields: Vec<(&str, &str)> = grant.iter().map(|(k, v)| (self.name(k), *v)).collect();
         let secret = self.client_secret.as_ref().map(ClientSecret::secret);
-        let mut request = self
-            .http
-            .post(self.token_url.clone())
-            .headers(self.headers.clone());
+        let mut request = self.http.post(self.token_url.clone()).headers(self.headers.clone());
         match self.client_auth {
             ClientAuth::Basic => {
-                request = request.header(
-                    AUTHORIZATION,
-                    basic_auth(&self.client_id, secret.unwrap_or("")),
-                );
+                request = request.header(AUTHORIZATION, basic_auth(&self.client_id, secret.unwrap_or("")));
             }
             ClientAuth::RequestBody => {
                 fields.push((self.name("client_id"), &self.client_id));
@@ -190,10 +182,8 @@ impl OAuth2TokenSource {
         request = match self.encoding {
             Encoding::Form => request.form(&fields),
             Encoding::Json => {
-                let object: serde_json::Map<String, serde_json::Value> = fields
-                    .iter()
-                    .map(|(k, v)| ((*k).to_owned(), serde_json::Value::from(*v)))
-                    .collect();
+                let object: serde_json::Map<String, serde_json::Value> =
+                    fields.iter().map(|(k, v)| ((*k).to_owned(), serde_json::Value::from(*v))).collect();
                 request
                     .header(http::header::CONTENT_TYPE, "application/json")
                     .body(serde_json::Value::Object(object).to_string())
@@ -209,11 +199,8 @@ impl OAuth2TokenSource {
     }
 
     fn secrets<'a>(&'a self, grant: &[(&'static str, &'a str)]) -> Vec<&'a str> {
-        let mut secrets: Vec<&str> = grant
-            .iter()
-            .filter(|(k, _)| matches!(*k, "password" | "refresh_token"))
-            .map(|(_, v)| *v)
-            .collect();
+        let mut secrets: Vec<&str> =
+            grant.iter().filter(|(k, _)| matches!(*k, "password" | "refresh_token")).map(|(_, v)| *v).collect();
         secrets.extend(self.client_secret.as_ref().map(ClientSecret::secret));
         secrets
     }
@@ -222,19 +209,11 @@ impl OAuth2TokenSource {
         match &self.grant {
             Grant::ClientCredentials => self.request(&[("grant_type", "client_credentials")]).await,
             Grant::Password { username, password } => {
-                self.request(&[
-                    ("grant_type", "password"),
-                    ("username", username),
-                    ("password", password.secret()),
-                ])
-                .await
+                self.request(&[("grant_type", "password"), ("username", username), ("password", password.secret())])
+                    .await
             }
             Grant::RefreshToken(refresh) => {
-                self.request(&[
-                    ("grant_type", "refresh_token"),
-                    ("refresh_token", refresh.secret()),
-                ])
-                .await
+                self.request(&[("grant_type", "refresh_token"), ("refresh_token", refresh.secret())]).await
             }
         }
     }
@@ -245,13 +224,7 @@ impl TokenSource for OAuth2TokenSource {
     async fn fetch(&self) -> Result<Token, Error> {
         let held = self.lock_refresh().clone();
         if let Some(refresh) = held {
-            match self
-                .request(&[
-                    ("grant_type", "refresh_token"),
-                    ("refresh_token", refresh.secret()),
-                ])
-                .await
-            {
+            match self.request(&[("grant_type", "refresh_token"), ("refresh_token", refresh.secret())]).await {
                 Ok(token) => return Ok(token),
                 Err(error) if refresh_was_rejected(&error) => {
                     tracing::info!(%error, "refresh token rejected; falling back to the primary grant");
@@ -273,17 +246,15 @@ impl TokenSource for OAuth2TokenSource {
 
 /// A refresh the endpoint refused (expired, used, revoked), as opposed to one it never saw.
 pub fn refresh_was_rejected(error: &Error) -> bool {
-    error
-        .rejection()
-        .is_some_and(|r| r.status.is_client_error() && !r.is_transient())
+    error.rejection().is_some_and(|r| r.status.is_client_error() && !r.is_transient())
 }
 
 /// `Basic base64(id:secret)`, marked sensitive.
 pub fn basic_auth(id: &str, secret: &str) -> HeaderValue {
     use base64::Engine as _;
     let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
-    let mut value = HeaderValue::try_from(format!("Basic {encoded}"))
-        .unwrap_or_else(|_| HeaderValue::from_static("Basic"));
+    let mut value =
+        HeaderValue::try_from(format!("Basic {encoded}")).unwrap_or_else(|_| HeaderValue::from_static("Basic"));
     value.set_sensitive(true);
     value
 }
@@ -375,9 +346,7 @@ impl OAuth2TokenSourceBuilder {
     pub fn build(self) -> Result<OAuth2TokenSource, Error> {
         let token_url = parse_endpoint(&self.token_url)?;
         if self.client_id.is_empty() && self.client_auth == ClientAuth::Basic {
-            return Err(Error::Config(
-                "a client id is required for HTTP Basic client authentication".into(),
-            ));
+            return Err(Error::Config("a client id is required for HTTP Basic client authentication".into()));
         }
         if let Grant::Password { username, .. } = &self.grant {
             if username.is_empty() {
@@ -421,17 +390,12 @@ impl OAuth2TokenSourceBuilder {
 
 /// Parses an endpoint URL: http or https, with a host, no credentials in it.
 pub fn parse_endpoint(url: &str) -> Result<reqwest::Url, Error> {
-    let parsed =
-        reqwest::Url::parse(url).map_err(|e| Error::Config(format!("invalid token URL: {e}")))?;
+    let parsed = reqwest::Url::parse(url).map_err(|e| Error::Config(format!("invalid token URL: {e}")))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        return Err(Error::Config(
-            "the token URL must be http(s) with a host".into(),
-        ));
+        return Err(Error::Config("the token URL must be http(s) with a host".into()));
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(Error::Config(
-            "the token URL must not carry credentials".into(),
-        ));
+        return Err(Error::Config("the token URL must not carry credentials".into()));
     }
     Ok(parsed)
 }

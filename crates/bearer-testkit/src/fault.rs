@@ -43,68 +43,41 @@ impl Fault {
         Fault::Status {
             status,
             retry_after,
-            body: r#"{"error":"temporarily_unavailable","error_description":"simulated failure"}"#
-                .into(),
+            body: r#"{"error":"temporarily_unavailable","error_description":"simulated failure"}"#.into(),
         }
     }
 
     /// 200 with a body that is not valid JSON.
     pub fn malformed_json() -> Self {
-        Fault::Body {
-            content_type: "application/json",
-            body: r#"{"access_token": "abc"#.into(),
-        }
+        Fault::Body { content_type: "application/json", body: r#"{"access_token": "abc"#.into() }
     }
 
     /// 200 with an HTML page.
     pub fn html() -> Self {
-        Fault::Body {
-            content_type: "text/html",
-            body: "<html><body>Service Unavailable</body></html>".into(),
-        }
+        Fault::Body { content_type: "text/html", body: "<html><body>Service Unavailable</body></html>".into() }
     }
 
     /// The response for an immediate fault (not [`Fault::Delay`]).
     pub(crate) fn response(&self) -> Response {
         match self {
-            Fault::Status {
-                status,
-                retry_after,
-                body,
-            } => {
-                let mut response = (
-                    *status,
-                    [(header::CONTENT_TYPE, "application/json")],
-                    body.clone(),
-                )
-                    .into_response();
+            Fault::Status { status, retry_after, body } => {
+                let mut response =
+                    (*status, [(header::CONTENT_TYPE, "application/json")], body.clone()).into_response();
                 if let Some(seconds) = retry_after {
-                    response
-                        .headers_mut()
-                        .insert(header::RETRY_AFTER, HeaderValue::from(*seconds));
+                    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*seconds));
                 }
                 response
             }
-            Fault::Body { content_type, body } => (
-                StatusCode::OK,
-                [(header::CONTENT_TYPE, *content_type)],
-                body.clone(),
-            )
-                .into_response(),
+            Fault::Body { content_type, body } => {
+                (StatusCode::OK, [(header::CONTENT_TYPE, *content_type)], body.clone()).into_response()
+            }
             Fault::Reset => {
                 let chunks: Vec<Result<&'static str, std::io::Error>> = vec![
                     Ok("{\"access_token\":"),
-                    Err(std::io::Error::new(
-                        std::io::ErrorKind::ConnectionReset,
-                        "simulated reset",
-                    )),
+                    Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "simulated reset")),
                 ];
-                let mut response =
-                    Response::new(Body::from_stream(futures_util::stream::iter(chunks)));
-                response.headers_mut().insert(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                );
+                let mut response = Response::new(Body::from_stream(futures_util::stream::iter(chunks)));
+                response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
                 response
             }
             Fault::Delay(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),

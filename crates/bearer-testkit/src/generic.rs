@@ -9,25 +9,19 @@ use axum::Router;
 use bytes::Bytes;
 use http::{header, HeaderMap, Method, StatusCode, Uri};
 
-use crate::server::{api_success, basic_credentials, json, parse_fields};
+use crate::server::{basic_credentials, guard_api, issue, json, parse_fields};
 use crate::state::{AtomicCounters, SimState, TokenVerdict};
 
 pub(crate) const TOKEN_PATH: &str = "/oauth/token";
 pub(crate) const API_PATH: &str = "/api";
 
 pub(crate) fn router(state: Arc<SimState>) -> Router {
-    Router::new()
-        .route(TOKEN_PATH, post(token))
-        .route(API_PATH, any(api))
-        .with_state(state)
+    Router::new().route(TOKEN_PATH, post(token)).route(API_PATH, any(api)).with_state(state)
 }
 
 /// RFC 6749 §5.2 error answer.
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    json(
-        status,
-        serde_json::json!({ "error": error, "error_description": description }),
-    )
+    json(status, serde_json::json!({ "error": error, "error_description": description }))
 }
 
 async fn token(
@@ -41,21 +35,12 @@ async fn token(
         return fault;
     }
     let Some((_, fields)) = parse_fields(&headers, &body) else {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "the body must be form-encoded or JSON",
-        );
+        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "the body must be form-encoded or JSON");
     };
     let field = |name: &str| fields.get(name).map(String::as_str);
     // Client authentication: HTTP Basic or the body, not both (RFC 6749 §2.3.1).
     let from_basic = basic_credentials(&headers);
-    let from_body = field("client_id").map(|id| {
-        (
-            id.to_owned(),
-            field("client_secret").unwrap_or("").to_owned(),
-        )
-    });
+    let from_body = field("client_id").map(|id| (id.to_owned(), field("client_secret").unwrap_or("").to_owned()));
     let client = match (from_basic, from_body) {
         (Some(_), Some(_)) => {
             return oauth_error(
@@ -65,21 +50,11 @@ async fn token(
             );
         }
         (Some(c), None) | (None, Some(c)) => c,
-        (None, None) => {
-            return oauth_error(
-                StatusCode::UNAUTHORIZED,
-                "invalid_client",
-                "client authentication failed",
-            )
-        }
+        (None, None) => return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "client authentication failed"),
     };
     let creds = &sim.credentials;
     if client.0 != creds.client_id || client.1 != creds.client_secret {
-        return oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "client authentication failed",
-        );
+        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "client authentication failed");
     }
     let issue_refresh = match field("grant_type") {
         Some("client_credentials") => {
@@ -87,14 +62,9 @@ async fn token(
             false
         }
         Some("password") => {
-            if field("username") != Some(creds.username.as_str())
-                || field("password") != Some(creds.password.as_str())
+            if field("username") != Some(creds.username.as_str()) || field("password") != Some(creds.password.as_str())
             {
-                return oauth_error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_grant",
-                    "invalid resource owner credentials",
-                );
+                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "invalid resource owner credentials");
             }
             AtomicCounters::bump(&sim.counters.primary_grants);
             true
@@ -110,25 +80,10 @@ async fn token(
             AtomicCounters::bump(&sim.counters.refresh_grants);
             true
         }
-        Some(_) => {
-            return oauth_error(
-                StatusCode::BAD_REQUEST,
-                "unsupported_grant_type",
-                "grant type not supported",
-            )
-        }
-        None => {
-            return oauth_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                "grant_type is required",
-            )
-        }
+        Some(_) => return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "grant type not supported"),
+        None => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "grant_type is required"),
     };
-    let n = sim.next_serial();
-    let access = format!("sim-at-{n}-{:08x}", n.wrapping_mul(0x9e37_79b9));
-    let refresh = issue_refresh.then(|| format!("sim-rt-{n}-{:08x}", n.wrapping_mul(0x85eb_ca6b)));
-    sim.remember(&access, refresh.as_deref());
+    let (access, refresh) = issue(&sim, false, issue_refresh);
     let mut body = serde_json::json!({ "access_token": access, "token_type": "Bearer" });
     if let Some(expires_in) = sim.expires_in_value() {
         body["expires_in"] = expires_in;
@@ -140,33 +95,16 @@ async fn token(
         body["scope"] = scope.into();
     }
     let mut response = json(StatusCode::OK, body);
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        http::HeaderValue::from_static("no-store"),
-    );
+    response.headers_mut().insert(header::CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
     response
 }
 
-async fn api(
-    State(sim): State<Arc<SimState>>,
-    method: Method,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    match sim.verdict(&headers) {
-        TokenVerdict::Valid => api_success(StatusCode::OK, &method, body),
-        TokenVerdict::Missing => (
-            StatusCode::UNAUTHORIZED,
-            [(header::WWW_AUTHENTICATE, r#"Bearer realm="sim""#)],
-        )
-            .into_response(),
-        TokenVerdict::Expired | TokenVerdict::Unknown => (
-            StatusCode::UNAUTHORIZED,
-            [(
-                header::WWW_AUTHENTICATE,
-                r#"Bearer realm="sim", error="invalid_token""#,
-            )],
-        )
-            .into_response(),
-    }
+async fn api(State(sim): State<Arc<SimState>>, method: Method, headers: HeaderMap, body: Bytes) -> Response {
+    guard_api(&sim, (&method, &headers, body), StatusCode::OK, |verdict| {
+        let challenge = match verdict {
+            TokenVerdict::Missing => r#"Bearer realm="sim""#,
+            _ => r#"Bearer realm="sim", error="invalid_token""#,
+        };
+        (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, challenge)]).into_response()
+    })
 }

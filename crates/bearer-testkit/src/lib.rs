@@ -20,13 +20,19 @@
 //! ```
 #![warn(missing_docs)]
 
+mod akeneo;
+mod criteo;
 mod fault;
 mod generic;
+mod ixapi;
 mod jwt;
 mod server;
 mod state;
+mod zenkipay;
+mod zuora;
 
 pub use fault::Fault;
 pub use jwt::fake_jwt;
 pub use server::{Simulator, SimulatorBuilder};
 pub use state::{CapturedRequest, Counters, Credentials, ExpiresInStyle};
+pub use zuora::WWW_AUTHENTICATE as ZUORA_WWW_AUTHENTICATE;

@@ -18,24 +18,52 @@ use crate::{CapturedRequest, Counters, Credentials, ExpiresInStyle, Fault};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Flavor {
     OAuth2,
+    Zuora,
+    Criteo,
+    Akeneo,
+    Zenkipay,
+    IxApi,
 }
 
 impl Flavor {
     fn token_path(self) -> &'static str {
         match self {
             Flavor::OAuth2 => crate::generic::TOKEN_PATH,
+            Flavor::Zuora => crate::zuora::TOKEN_PATH,
+            Flavor::Criteo => crate::criteo::TOKEN_PATH,
+            Flavor::Akeneo => crate::akeneo::TOKEN_PATH,
+            Flavor::Zenkipay => crate::zenkipay::TOKEN_PATH,
+            Flavor::IxApi => crate::ixapi::TOKEN_PATH,
         }
     }
 
     fn api_path(self) -> &'static str {
         match self {
             Flavor::OAuth2 => crate::generic::API_PATH,
+            Flavor::Zuora => crate::zuora::API_PATH,
+            Flavor::Criteo => crate::criteo::API_PATH,
+            Flavor::Akeneo => crate::akeneo::API_PATH,
+            Flavor::Zenkipay => crate::zenkipay::API_PATH,
+            Flavor::IxApi => crate::ixapi::API_PATH,
+        }
+    }
+
+    /// The part of every path that stands for the provider's base URL (IX-API's `/api/v2`).
+    fn base_path(self) -> &'static str {
+        match self {
+            Flavor::IxApi => crate::ixapi::BASE_PATH,
+            _ => "",
         }
     }
 
     fn router(self, state: Arc<SimState>) -> Router {
         match self {
             Flavor::OAuth2 => crate::generic::router(state),
+            Flavor::Zuora => crate::zuora::router(state),
+            Flavor::Criteo => crate::criteo::router(state),
+            Flavor::Akeneo => crate::akeneo::router(state),
+            Flavor::Zenkipay => crate::zenkipay::router(state),
+            Flavor::IxApi => crate::ixapi::router(state),
         }
     }
 }
@@ -65,8 +93,48 @@ impl Simulator {
         SimulatorBuilder::new(Flavor::OAuth2, Duration::from_secs(3600))
     }
 
-    /// `http://127.0.0.1:<port>`.
+    /// Zuora: form-encoded client_credentials at `/oauth/token` with the client in the body
+    /// and no `Authorization` header; `expires_in` as a float; `Zuora-Track-Id` validated and
+    /// echoed; a per-minute rate limit (see [`SimulatorBuilder::rate_limit_per_minute`]);
+    /// `/v1/accounts/{key}` answers a bad token with 401 and Zuora's `WWW-Authenticate`.
+    pub fn zuora() -> SimulatorBuilder {
+        SimulatorBuilder::new(Flavor::Zuora, Duration::from_secs(3600)).expires_in_style(ExpiresInStyle::Float)
+    }
+
+    /// Criteo: form-encoded client_credentials at `/oauth2/token`, JWT access tokens valid
+    /// 15 minutes, `{error, error_description}` errors; the API answers 401.
+    pub fn criteo() -> SimulatorBuilder {
+        SimulatorBuilder::new(Flavor::Criteo, Duration::from_secs(900))
+    }
+
+    /// Akeneo PIM: `/api/oauth/v1/token` with HTTP Basic client auth, JSON or form, password
+    /// then rotating refresh_token grants, `{code, message}` errors (415, 400, 422); the API
+    /// `/api/rest/v1/products` answers 401 `{code, message}`.
+    pub fn akeneo() -> SimulatorBuilder {
+        SimulatorBuilder::new(Flavor::Akeneo, Duration::from_secs(3600))
+    }
+
+    /// Zenkipay: camelCase JSON at `/v1/oauth/tokens`, `{error, errorDescription}` errors;
+    /// the API `/v1/pay/orders/{id}` answers a bad token with **403** "Access denied.".
+    pub fn zenkipay() -> SimulatorBuilder {
+        SimulatorBuilder::new(Flavor::Zenkipay, Duration::from_secs(1800))
+    }
+
+    /// IX-API: base `/api/v2`; JSON `{api_key, api_secret}` at `/auth/token` and
+    /// `{refresh_token}` at `/auth/refresh`, both answering **201** with a JWT pair and no
+    /// `expires_in`; RFC 7807 problem errors; `/accounts` answers 401 problem+json.
+    pub fn ixapi() -> SimulatorBuilder {
+        SimulatorBuilder::new(Flavor::IxApi, Duration::from_secs(3600)).refresh_ttl(Duration::from_secs(24 * 3600))
+    }
+
+    /// `http://127.0.0.1:<port>` plus the provider's base path, if it has one (IX-API:
+    /// `/api/v2`): what a provider source takes as its base URL.
     pub fn base_url(&self) -> String {
+        format!("http://{}{}", self.addr, self.flavor.base_path())
+    }
+
+    /// `http://127.0.0.1:<port>`: the origin the middleware must allow.
+    pub fn origin(&self) -> String {
         format!("http://{}", self.addr)
     }
 
@@ -77,12 +145,12 @@ impl Simulator {
 
     /// The token endpoint's URL.
     pub fn token_url(&self) -> String {
-        format!("{}{}", self.base_url(), self.flavor.token_path())
+        format!("{}{}", self.origin(), self.flavor.token_path())
     }
 
     /// The protected API's URL.
     pub fn api_url(&self) -> String {
-        format!("{}{}", self.base_url(), self.flavor.api_path())
+        format!("{}{}", self.origin(), self.flavor.api_path())
     }
 
     /// The credentials the simulator accepts.
@@ -139,10 +207,7 @@ impl Drop for Simulator {
 
 impl std::fmt::Debug for Simulator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Simulator")
-            .field("flavor", &self.flavor)
-            .field("addr", &self.addr)
-            .finish()
+        f.debug_struct("Simulator").field("flavor", &self.flavor).field("addr", &self.addr).finish()
     }
 }
 
@@ -155,6 +220,7 @@ impl SimulatorBuilder {
                 ttl,
                 refresh_ttl: Duration::from_secs(14 * 24 * 3600),
                 expires_in_style: ExpiresInStyle::Integer,
+                rate_limit_per_minute: None,
             },
         }
     }
@@ -177,6 +243,12 @@ impl SimulatorBuilder {
         self
     }
 
+    /// Refuses token requests past `limit` a minute with 429 and rate-limit headers (Zuora).
+    pub fn rate_limit_per_minute(mut self, limit: u32) -> Self {
+        self.config.rate_limit_per_minute = Some(limit);
+        self
+    }
+
     /// The credentials accepted.
     pub fn credentials(mut self, credentials: Credentials) -> Self {
         self.credentials = credentials;
@@ -189,20 +261,14 @@ impl SimulatorBuilder {
     /// If no loopback port can be bound: the tests cannot run at all then.
     pub async fn start(self) -> Simulator {
         let state = Arc::new(SimState::new(self.credentials, self.config));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind a loopback port for the simulator");
+        let listener =
+            tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port for the simulator");
         let addr = listener.local_addr().expect("the bound address");
         let app = self.flavor.router(Arc::clone(&state));
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Simulator {
-            addr,
-            flavor: self.flavor,
-            state,
-            task,
-        }
+        Simulator { addr, flavor: self.flavor, state, task }
     }
 }
 
@@ -254,10 +320,7 @@ pub(crate) enum BodyKind {
 
 /// Parses a body by its content type: form pairs or a JSON object of strings. `None` for any
 /// other content type or an unparsable body.
-pub(crate) fn parse_fields(
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Option<(BodyKind, HashMap<String, String>)> {
+pub(crate) fn parse_fields(headers: &HeaderMap, body: &[u8]) -> Option<(BodyKind, HashMap<String, String>)> {
     let content_type = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
     let essence = content_type.split(';').next()?.trim().to_ascii_lowercase();
     match essence.as_str() {
@@ -270,14 +333,7 @@ pub(crate) fn parse_fields(
             let fields = value
                 .as_object()?
                 .iter()
-                .map(|(k, v)| {
-                    (
-                        k.clone(),
-                        v.as_str()
-                            .map(str::to_owned)
-                            .unwrap_or_else(|| v.to_string()),
-                    )
-                })
+                .map(|(k, v)| (k.clone(), v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())))
                 .collect();
             Some((BodyKind::Json, fields))
         }
@@ -319,36 +375,58 @@ fn percent_decode(text: &str) -> Option<String> {
 pub(crate) fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     use base64::Engine as _;
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let encoded = value
-        .strip_prefix("Basic ")
-        .or_else(|| value.strip_prefix("basic "))?;
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .ok()?;
+    let encoded = value.strip_prefix("Basic ").or_else(|| value.strip_prefix("basic "))?;
+    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
     let (id, secret) = std::str::from_utf8(&decoded).ok()?.split_once(':')?;
     Some((id.to_owned(), secret.to_owned()))
 }
 
 /// A JSON response.
 pub(crate) fn json(status: StatusCode, body: serde_json::Value) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
-    )
-        .into_response()
+    (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+}
+
+/// Issues a token: an opaque one, or a JWT when `jwt` (with a JWT refresh token when
+/// `refresh`), remembered with the configured lifetimes.
+pub(crate) fn issue(sim: &SimState, jwt: bool, refresh: bool) -> (String, Option<String>) {
+    let n = sim.next_serial();
+    let config = sim.config();
+    let (access, refresh) = if jwt {
+        let access = crate::fake_jwt("sim-user", &format!("at-{n}"), config.ttl);
+        (access, refresh.then(|| crate::fake_jwt("sim-user", &format!("rt-{n}"), config.refresh_ttl)))
+    } else {
+        (
+            format!("sim-at-{n}-{:08x}", n.wrapping_mul(0x9e37_79b9)),
+            refresh.then(|| format!("sim-rt-{n}-{:08x}", n.wrapping_mul(0x85eb_ca6b))),
+        )
+    };
+    sim.remember(&access, refresh.as_deref());
+    (access, refresh)
+}
+
+/// Serves the protected API: for a valid token, 200 (or `created` for a POST) with a JSON
+/// hello or the request body echoed; else `reject(verdict)`.
+pub(crate) fn guard_api(
+    sim: &SimState,
+    request: (&Method, &HeaderMap, Bytes),
+    created: StatusCode,
+    reject: impl FnOnce(crate::state::TokenVerdict) -> Response,
+) -> Response {
+    let (method, headers, body) = request;
+    match sim.verdict(headers) {
+        crate::state::TokenVerdict::Valid => {
+            let status = if method == Method::POST { created } else { StatusCode::OK };
+            api_success(status, method, body)
+        }
+        verdict => reject(verdict),
+    }
 }
 
 /// The protected API's success: GET says hello, anything with a body gets it echoed.
-pub(crate) fn api_success(status: StatusCode, method: &Method, body: Bytes) -> Response {
+fn api_success(status: StatusCode, method: &Method, body: Bytes) -> Response {
     if method == Method::GET || body.is_empty() {
         json(status, serde_json::json!({ "ok": true }))
     } else {
-        (
-            status,
-            [(header::CONTENT_TYPE, "application/octet-stream")],
-            body,
-        )
-            .into_response()
+        (status, [(header::CONTENT_TYPE, "application/octet-stream")], body).into_response()
     }
 }

@@ -69,9 +69,7 @@ impl CapturedRequest {
 
     /// The body's fields: form pairs or the members of a JSON object.
     pub fn fields(&self) -> HashMap<String, String> {
-        crate::server::parse_fields(&self.headers, &self.body)
-            .map(|(_, f)| f)
-            .unwrap_or_default()
+        crate::server::parse_fields(&self.headers, &self.body).map(|(_, f)| f).unwrap_or_default()
     }
 }
 
@@ -129,6 +127,8 @@ pub(crate) struct SimState {
     pub(crate) issued: Mutex<Issued>,
     pub(crate) faults: Mutex<VecDeque<Fault>>,
     pub(crate) captured: Mutex<Vec<CapturedRequest>>,
+    /// Start of the current rate-limit minute and the requests counted in it.
+    rate_window: Mutex<(Instant, u32)>,
     serial: AtomicU64,
 }
 
@@ -137,6 +137,7 @@ pub(crate) struct Config {
     pub(crate) ttl: Duration,
     pub(crate) refresh_ttl: Duration,
     pub(crate) expires_in_style: ExpiresInStyle,
+    pub(crate) rate_limit_per_minute: Option<u32>,
 }
 
 #[derive(Default)]
@@ -157,9 +158,7 @@ pub(crate) enum TokenVerdict {
 }
 
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl SimState {
@@ -171,6 +170,7 @@ impl SimState {
             issued: Mutex::new(Issued::default()),
             faults: Mutex::new(VecDeque::new()),
             captured: Mutex::new(Vec::new()),
+            rate_window: Mutex::new((Instant::now(), 0)),
             serial: AtomicU64::new(0),
         }
     }
@@ -190,9 +190,7 @@ impl SimState {
         let mut issued = lock(&self.issued);
         issued.access.insert(access.to_owned(), now + config.ttl);
         if let Some(refresh) = refresh {
-            issued
-                .refresh
-                .insert(refresh.to_owned(), now + config.refresh_ttl);
+            issued.refresh.insert(refresh.to_owned(), now + config.refresh_ttl);
         }
         AtomicCounters::bump(&self.counters.tokens_issued);
     }
@@ -222,6 +220,25 @@ impl SimState {
             AtomicCounters::bump(&self.counters.api_rejections);
         }
         verdict
+    }
+
+    /// Counts a token request against the per-minute limit: `Ok(remaining)` or
+    /// `Err(seconds until the window resets)`. Without a limit, always `Ok(u32::MAX)`.
+    pub(crate) fn rate_limit(&self) -> Result<u32, u64> {
+        let Some(limit) = self.config().rate_limit_per_minute else {
+            return Ok(u32::MAX);
+        };
+        let now = Instant::now();
+        let mut window = lock(&self.rate_window);
+        if now.duration_since(window.0) >= Duration::from_secs(60) {
+            *window = (now, 0);
+        }
+        if window.1 >= limit {
+            let left = Duration::from_secs(60).saturating_sub(now.duration_since(window.0));
+            return Err(left.as_secs().max(1));
+        }
+        window.1 += 1;
+        Ok(limit - window.1)
     }
 
     /// Takes the next queued fault, if any.

@@ -29,19 +29,11 @@ enum Outcome {
 
 impl ScriptedSource {
     fn new(lifetime: Option<Duration>, delay: Duration) -> Arc<Self> {
-        Arc::new(Self {
-            fetches: AtomicUsize::new(0),
-            delay,
-            lifetime,
-            script: Mutex::new(VecDeque::new()),
-        })
+        Arc::new(Self { fetches: AtomicUsize::new(0), delay, lifetime, script: Mutex::new(VecDeque::new()) })
     }
 
     fn then(self: &Arc<Self>, outcomes: &[Outcome]) -> Arc<Self> {
-        self.script
-            .lock()
-            .expect("script lock")
-            .extend(outcomes.iter().copied());
+        self.script.lock().expect("script lock").extend(outcomes.iter().copied());
         Arc::clone(self)
     }
 
@@ -55,12 +47,7 @@ impl TokenSource for ScriptedSource {
     async fn fetch(&self) -> Result<Token, Error> {
         let n = self.fetches.fetch_add(1, Ordering::SeqCst) + 1;
         tokio::time::sleep(self.delay).await;
-        let outcome = self
-            .script
-            .lock()
-            .expect("script lock")
-            .pop_front()
-            .unwrap_or(Outcome::Ok);
+        let outcome = self.script.lock().expect("script lock").pop_front().unwrap_or(Outcome::Ok);
         match outcome {
             Outcome::Ok => {
                 let builder = Token::builder(AccessToken::new(format!("token-{n}")));
@@ -70,10 +57,9 @@ impl TokenSource for ScriptedSource {
                 }
                 .build()
             }
-            Outcome::Fail(status) => Err(Rejection::new(
-                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            )
-            .into()),
+            Outcome::Fail(status) => {
+                Err(Rejection::new(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)).into())
+            }
             Outcome::Panic => panic!("source panicked"),
         }
     }
@@ -94,10 +80,7 @@ fn secret(token: &Token) -> &str {
     token.secret().secret()
 }
 
-async fn concurrent_tokens(
-    cache: &TokenCache<Arc<ScriptedSource>>,
-    n: usize,
-) -> Vec<Result<Arc<Token>, Error>> {
+async fn concurrent_tokens(cache: &TokenCache<Arc<ScriptedSource>>, n: usize) -> Vec<Result<Arc<Token>, Error>> {
     let mut set = JoinSet::new();
     for _ in 0..n {
         let cache = cache.clone();
@@ -152,16 +135,9 @@ async fn refresh_ahead_serves_old_token_and_refreshes_once_in_background() {
     let started = Instant::now();
     for _ in 0..50 {
         let served = cache.token().await.expect("token");
-        assert!(
-            Arc::ptr_eq(&first, &served),
-            "old token served while refreshing"
-        );
+        assert!(Arc::ptr_eq(&first, &served), "old token served while refreshing");
     }
-    assert_eq!(
-        Instant::now(),
-        started,
-        "callers did not wait for the refresh"
-    );
+    assert_eq!(Instant::now(), started, "callers did not wait for the refresh");
     settle().await;
     assert_eq!(source.fetches(), 2, "exactly one background refresh");
     advance(Duration::from_secs(2)).await;
@@ -197,8 +173,7 @@ async fn token_inside_hard_margin_is_not_served() {
 
 #[tokio::test(start_paused = true)]
 async fn failed_early_refresh_keeps_valid_token_and_backs_off() {
-    let source =
-        ScriptedSource::new(Some(HOUR), FETCH_DELAY).then(&[Outcome::Ok, Outcome::Fail(503)]);
+    let source = ScriptedSource::new(Some(HOUR), FETCH_DELAY).then(&[Outcome::Ok, Outcome::Fail(503)]);
     let cache = cache(&source);
     let first = cache.token().await.expect("token");
     advance(Duration::from_secs(3400)).await;
@@ -233,10 +208,7 @@ async fn failure_without_valid_token_reaches_every_waiter_then_recovers() {
     assert_eq!(source.fetches(), 1);
     for result in results {
         let error = result.expect_err("the flight failed");
-        assert_eq!(
-            error.rejection().map(|r| r.status),
-            Some(StatusCode::INTERNAL_SERVER_ERROR)
-        );
+        assert_eq!(error.rejection().map(|r| r.status), Some(StatusCode::INTERNAL_SERVER_ERROR));
     }
     // During the backoff the error comes back at once, without a fetch.
     let error = cache.token().await.expect_err("still backing off");
@@ -254,9 +226,7 @@ async fn cancelled_callers_do_not_cancel_the_fetch() {
     let mut set = JoinSet::new();
     for i in 0..100u64 {
         let cache = cache.clone();
-        set.spawn(async move {
-            tokio::time::timeout(Duration::from_millis(10 * (i + 1)), cache.token()).await
-        });
+        set.spawn(async move { tokio::time::timeout(Duration::from_millis(10 * (i + 1)), cache.token()).await });
     }
     while let Some(joined) = set.join_next().await {
         assert!(joined.expect("task").is_err(), "every caller timed out");
@@ -333,10 +303,7 @@ async fn one_second_token_does_not_busy_loop() {
         settle().await;
     }
     let fetches = source.fetches();
-    assert!(
-        (12..=16).contains(&fetches),
-        "{fetches} fetches in 10 s of 1 s tokens"
-    );
+    assert!((12..=16).contains(&fetches), "{fetches} fetches in 10 s of 1 s tokens");
 }
 
 #[tokio::test(start_paused = true)]

@@ -1,0 +1,185 @@
+//! The IX-API token source.
+
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use bearer_core::{ClientSecret, Error, RefreshToken, Token, TokenSource};
+use bearer_oauth2::{
+    default_client, exchange, parse_endpoint, refresh_was_rejected, DEFAULT_TIMEOUT, DEFAULT_UNKNOWN_LIFETIME,
+};
+use http::header::{ACCEPT, CONTENT_TYPE};
+
+/// A [`TokenSource`] for an IX-API instance.
+#[derive(Debug)]
+pub struct IxApiTokenSource {
+    token_url: reqwest::Url,
+    refresh_url: reqwest::Url,
+    api_key: String,
+    api_secret: ClientSecret,
+    unknown_lifetime: Duration,
+    refresh_token: Mutex<Option<RefreshToken>>,
+    api_origin: String,
+    http: reqwest::Client,
+}
+
+/// Builds an [`IxApiTokenSource`]; see [`IxApiTokenSource::builder`].
+#[derive(Debug)]
+pub struct IxApiTokenSourceBuilder {
+    base_url: String,
+    api_key: String,
+    api_secret: Option<ClientSecret>,
+    unknown_lifetime: Duration,
+    timeout: Duration,
+    http: Option<reqwest::Client>,
+}
+
+impl IxApiTokenSource {
+    /// Starts a builder for the instance at `base_url` (e.g. `https://ixp.example.net/api/v2`).
+    pub fn builder(base_url: impl Into<String>) -> IxApiTokenSourceBuilder {
+        IxApiTokenSourceBuilder {
+            base_url: base_url.into(),
+            api_key: String::new(),
+            api_secret: None,
+            unknown_lifetime: DEFAULT_UNKNOWN_LIFETIME,
+            timeout: DEFAULT_TIMEOUT,
+            http: None,
+        }
+    }
+
+    /// A source configured from the environment (all required):
+    ///
+    /// | variable | meaning |
+    /// |---|---|
+    /// | `IXAPI_BASE_URL` | the instance's base URL, ending in `/api/v2` |
+    /// | `IXAPI_API_KEY` | the API key |
+    /// | `IXAPI_API_SECRET` | the API secret |
+    pub fn from_env() -> Result<Self, Error> {
+        let required = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .ok_or_else(|| Error::Config(format!("{name} is not set")))
+        };
+        Self::builder(required("IXAPI_BASE_URL")?)
+            .api_key(required("IXAPI_API_KEY")?)
+            .api_secret(required("IXAPI_API_SECRET")?)
+            .build()
+    }
+
+    /// The instance's origin, where the tokens are for.
+    pub fn api_origin(&self) -> &str {
+        &self.api_origin
+    }
+
+    /// Whether the source holds a refresh token for its next fetch.
+    pub fn has_refresh_token(&self) -> bool {
+        self.lock_refresh().is_some()
+    }
+
+    fn lock_refresh(&self) -> std::sync::MutexGuard<'_, Option<RefreshToken>> {
+        self.refresh_token.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    async fn call(&self, url: &reqwest::Url, body: serde_json::Value, secrets: &[&str]) -> Result<Token, Error> {
+        let request = self
+            .http
+            .post(url.clone())
+            .header(CONTENT_TYPE, "application/json")
+            .header(ACCEPT, "application/json")
+            .body(body.to_string());
+        let (token, refresh) = exchange(request, secrets).await?.into_token(self.unknown_lifetime)?;
+        *self.lock_refresh() = refresh;
+        Ok(token)
+    }
+
+    async fn create(&self) -> Result<Token, Error> {
+        let secret = self.api_secret.secret();
+        let body = serde_json::json!({ "api_key": self.api_key, "api_secret": secret });
+        self.call(&self.token_url, body, &[secret]).await
+    }
+}
+
+/// Whether a refresh token is still worth trying: a JWT whose `exp` has not passed, or an
+/// opaque one (the server will say).
+fn still_live(refresh: &RefreshToken) -> bool {
+    bearer_oauth2::jwt::expiry(refresh.secret()).is_none_or(|exp| exp > SystemTime::now())
+}
+
+#[async_trait::async_trait]
+impl TokenSource for IxApiTokenSource {
+    async fn fetch(&self) -> Result<Token, Error> {
+        let held = self.lock_refresh().clone();
+        if let Some(refresh) = held.filter(still_live) {
+            let secret = refresh.secret();
+            match self.call(&self.refresh_url, serde_json::json!({ "refresh_token": secret }), &[secret]).await {
+                Ok(token) => return Ok(token),
+                Err(error) if refresh_was_rejected(&error) => {
+                    tracing::info!(%error, "IX-API refresh token rejected; authenticating with the API key again");
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        self.create().await
+    }
+
+    fn api_origins(&self) -> Vec<String> {
+        vec![self.api_origin.clone()]
+    }
+}
+
+impl IxApiTokenSourceBuilder {
+    /// The API key.
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = key.into();
+        self
+    }
+
+    /// The API secret.
+    pub fn api_secret(mut self, secret: impl Into<ClientSecret>) -> Self {
+        self.api_secret = Some(secret.into());
+        self
+    }
+
+    /// The lifetime assumed for an access token that is not a JWT with `exp`
+    /// (default [`DEFAULT_UNKNOWN_LIFETIME`]).
+    pub fn unknown_lifetime(mut self, lifetime: Duration) -> Self {
+        self.unknown_lifetime = lifetime;
+        self
+    }
+
+    /// The timeout of a token request (default 30 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The HTTP client for token requests.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = Some(client);
+        self
+    }
+
+    /// Checks the configuration and builds the source. Does no I/O.
+    pub fn build(self) -> Result<IxApiTokenSource, Error> {
+        let Some(api_secret) = self.api_secret.filter(|_| !self.api_key.is_empty()) else {
+            return Err(Error::Config("IX-API needs an API key and an API secret".into()));
+        };
+        let base = self.base_url.trim_end_matches('/');
+        let token_url = parse_endpoint(&format!("{base}/auth/token"))?;
+        let refresh_url = parse_endpoint(&format!("{base}/auth/refresh"))?;
+        let http = match self.http {
+            Some(client) => client,
+            None => default_client(self.timeout)?,
+        };
+        Ok(IxApiTokenSource {
+            api_origin: token_url.origin().ascii_serialization(),
+            token_url,
+            refresh_url,
+            api_key: self.api_key,
+            api_secret,
+            unknown_lifetime: self.unknown_lifetime,
+            refresh_token: Mutex::new(None),
+            http,
+        })
+    }
+}

@@ -1,0 +1,71 @@
+//! Criteo's token endpoint (`POST /oauth2/token`) and a Marketing Solutions API path.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::{any, post};
+use axum::Router;
+use bytes::Bytes;
+use http::{HeaderMap, Method, StatusCode, Uri};
+
+use crate::server::{guard_api, issue, json, parse_fields, BodyKind};
+use crate::state::{AtomicCounters, SimState, TokenVerdict};
+
+pub(crate) const TOKEN_PATH: &str = "/oauth2/token";
+pub(crate) const API_PATH: &str = "/2025-07/marketing-solutions/me";
+
+pub(crate) fn router(state: Arc<SimState>) -> Router {
+    Router::new().route(TOKEN_PATH, post(token)).route("/{version}/marketing-solutions/me", any(api)).with_state(state)
+}
+
+fn oauth_error(error: &str, description: &str) -> Response {
+    json(
+        StatusCode::BAD_REQUEST,
+        serde_json::json!({ "error": error, "error_description": description, "error_uri": "https://developers.criteo.com/" }),
+    )
+}
+
+async fn token(
+    State(sim): State<Arc<SimState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Some(fault) = sim.intercept(&method, &uri, &headers, &body).await {
+        return fault;
+    }
+    let Some((BodyKind::Form, fields)) = parse_fields(&headers, &body) else {
+        return oauth_error("invalid_request", "The request must be application/x-www-form-urlencoded.");
+    };
+    // The server defaults a missing grant_type to client_credentials; others are refused.
+    if fields.get("grant_type").is_some_and(|g| g != "client_credentials") {
+        return oauth_error("unsupported_grant_type", "Only client_credentials is available.");
+    }
+    let creds = &sim.credentials;
+    if fields.get("client_id") != Some(&creds.client_id) || fields.get("client_secret") != Some(&creds.client_secret) {
+        return oauth_error("invalid_client", "The client credentials are invalid.");
+    }
+    AtomicCounters::bump(&sim.counters.primary_grants);
+    let (access, _) = issue(&sim, true, false);
+    let mut body = serde_json::json!({ "access_token": access, "token_type": "Bearer", "refresh_token": null });
+    if let Some(expires_in) = sim.expires_in_value() {
+        body["expires_in"] = expires_in;
+    }
+    json(StatusCode::OK, body)
+}
+
+async fn api(State(sim): State<Arc<SimState>>, method: Method, headers: HeaderMap, body: Bytes) -> Response {
+    guard_api(&sim, (&method, &headers, body), StatusCode::OK, |verdict| {
+        let code = if verdict == TokenVerdict::Expired {
+            "authorization-token-expired"
+        } else {
+            "authorization-token-invalid"
+        };
+        json(
+            StatusCode::UNAUTHORIZED,
+            serde_json::json!({ "errors": [{ "type": "authorization", "code": code, "title": "Authorization failed" }] }),
+        )
+    })
+}

@@ -1,0 +1,129 @@
+//! An IX-API instance: `POST {base}/auth/token` and `POST {base}/auth/refresh` answering 201
+//! with a JWT pair, RFC 7807 problems, and `{base}/accounts`.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, post};
+use axum::Router;
+use bytes::Bytes;
+use http::{header, HeaderMap, Method, StatusCode, Uri};
+
+use crate::server::{guard_api, issue, json, parse_fields, BodyKind};
+use crate::state::{AtomicCounters, SimState};
+
+pub(crate) const BASE_PATH: &str = "/api/v2";
+pub(crate) const TOKEN_PATH: &str = "/api/v2/auth/token";
+pub(crate) const REFRESH_PATH: &str = "/api/v2/auth/refresh";
+pub(crate) const API_PATH: &str = "/api/v2/accounts";
+
+pub(crate) fn router(state: Arc<SimState>) -> Router {
+    Router::new()
+        .route(TOKEN_PATH, post(create))
+        .route(REFRESH_PATH, post(refresh))
+        .route(API_PATH, any(api))
+        .with_state(state)
+}
+
+fn problem(status: StatusCode, kind: &str, title: &str, detail: &str, properties: &[&str]) -> Response {
+    let mut body = serde_json::json!({
+        "type": format!("https://errors.ix-api.net/v2/{kind}"),
+        "title": title,
+        "status": status.as_u16(),
+        "detail": detail,
+    });
+    if !properties.is_empty() {
+        body["properties"] = properties
+            .iter()
+            .map(|name| serde_json::json!({ "name": name, "reason": "This field is required." }))
+            .collect();
+    }
+    (status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response()
+}
+
+fn authentication(detail: &str) -> Response {
+    problem(StatusCode::UNAUTHORIZED, "authentication-error", "Authentication Error", detail, &[])
+}
+
+/// The JSON fields of a request, or the 400 problem to answer.
+fn json_fields(
+    headers: &HeaderMap,
+    body: &Bytes,
+    required: &[&str],
+) -> Result<std::collections::HashMap<String, String>, Response> {
+    let Some((BodyKind::Json, fields)) = parse_fields(headers, body) else {
+        return Err(problem(
+            StatusCode::BAD_REQUEST,
+            "validation-error",
+            "Validation Error",
+            "The request body must be JSON.",
+            &[],
+        ));
+    };
+    let missing: Vec<&str> = required.iter().copied().filter(|k| fields.get(*k).is_none_or(String::is_empty)).collect();
+    if !missing.is_empty() {
+        return Err(problem(
+            StatusCode::BAD_REQUEST,
+            "validation-error",
+            "Validation Error",
+            "Some fields are invalid.",
+            &missing,
+        ));
+    }
+    Ok(fields)
+}
+
+fn pair(sim: &SimState) -> Response {
+    let (access, refresh) = issue(sim, true, true);
+    json(StatusCode::CREATED, serde_json::json!({ "access_token": access, "refresh_token": refresh }))
+}
+
+async fn create(
+    State(sim): State<Arc<SimState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Some(fault) = sim.intercept(&method, &uri, &headers, &body).await {
+        return fault;
+    }
+    let fields = match json_fields(&headers, &body, &["api_key", "api_secret"]) {
+        Ok(fields) => fields,
+        Err(problem) => return problem,
+    };
+    let creds = &sim.credentials;
+    if fields.get("api_key") != Some(&creds.client_id) || fields.get("api_secret") != Some(&creds.client_secret) {
+        return authentication("The API key or secret is invalid.");
+    }
+    AtomicCounters::bump(&sim.counters.primary_grants);
+    pair(&sim)
+}
+
+async fn refresh(
+    State(sim): State<Arc<SimState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Some(fault) = sim.intercept(&method, &uri, &headers, &body).await {
+        return fault;
+    }
+    let fields = match json_fields(&headers, &body, &["refresh_token"]) {
+        Ok(fields) => fields,
+        Err(problem) => return problem,
+    };
+    if !fields.get("refresh_token").is_some_and(|r| sim.take_refresh(r)) {
+        return authentication("The refresh token is invalid, expired or already used.");
+    }
+    AtomicCounters::bump(&sim.counters.refresh_grants);
+    pair(&sim)
+}
+
+async fn api(State(sim): State<Arc<SimState>>, method: Method, headers: HeaderMap, body: Bytes) -> Response {
+    guard_api(&sim, (&method, &headers, body), StatusCode::CREATED, |_| {
+        authentication("The access token is invalid or expired.")
+    })
+}

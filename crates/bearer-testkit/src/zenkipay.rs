@@ -1,0 +1,67 @@
+//! Zenkipay's token endpoint (`POST /v1/oauth/tokens`, camelCase JSON) and
+//! `/v1/pay/orders/{id}`, which answers a bad token with 403.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::{any, post};
+use axum::Router;
+use bytes::Bytes;
+use http::{HeaderMap, Method, StatusCode, Uri};
+
+use crate::server::{guard_api, issue, json, parse_fields, BodyKind};
+use crate::state::{AtomicCounters, SimState};
+
+pub(crate) const TOKEN_PATH: &str = "/v1/oauth/tokens";
+pub(crate) const API_PATH: &str = "/v1/pay/orders/zk-order-1";
+
+pub(crate) fn router(state: Arc<SimState>) -> Router {
+    Router::new().route(TOKEN_PATH, post(token)).route("/v1/pay/orders/{id}", any(api)).with_state(state)
+}
+
+fn error(error: &str) -> Response {
+    json(
+        StatusCode::BAD_REQUEST,
+        serde_json::json!({ "error": error, "errorDescription": "Token creation failed, please review the details and try again." }),
+    )
+}
+
+async fn token(
+    State(sim): State<Arc<SimState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Some(fault) = sim.intercept(&method, &uri, &headers, &body).await {
+        return fault;
+    }
+    let Some((BodyKind::Json, fields)) = parse_fields(&headers, &body) else {
+        return error("invalid_request");
+    };
+    // Exactly the camelCase fields: a snake_case client is refused.
+    if ["client_id", "client_secret", "grant_type"].iter().any(|k| fields.contains_key(*k)) || fields.len() != 3 {
+        return error("invalid_request");
+    }
+    if fields.get("grantType").map(String::as_str) != Some("client_credentials") {
+        return error("unsupported_grant_type");
+    }
+    let creds = &sim.credentials;
+    if fields.get("clientId") != Some(&creds.client_id) || fields.get("clientSecret") != Some(&creds.client_secret) {
+        return error("invalid_client");
+    }
+    AtomicCounters::bump(&sim.counters.primary_grants);
+    let (access, _) = issue(&sim, true, false);
+    let mut body = serde_json::json!({ "accessToken": access, "tokenType": "Bearer" });
+    if let Some(expires_in) = sim.expires_in_value() {
+        body["expiresIn"] = expires_in;
+    }
+    json(StatusCode::OK, body)
+}
+
+async fn api(State(sim): State<Arc<SimState>>, method: Method, headers: HeaderMap, body: Bytes) -> Response {
+    guard_api(&sim, (&method, &headers, body), StatusCode::CREATED, |_| {
+        json(StatusCode::FORBIDDEN, serde_json::json!({ "message": "Access denied." }))
+    })
+}
