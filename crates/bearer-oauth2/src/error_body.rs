@@ -40,8 +40,11 @@ fn fill_from_json(rejection: &mut Rejection, fields: &Map<String, Value>, secret
         })
     };
     rejection.code = text(&["error", "code", "type", "errorCode", "error_code"]);
-    rejection.description =
-        text(&["error_description", "errorDescription", "message", "detail", "title", "error_message"]);
+    rejection.description = match (text(&["title"]), text(&["detail"])) {
+        // RFC 7807: keep both the summary and the occurrence's explanation.
+        (Some(title), Some(detail)) if fields.contains_key("type") => Some(format!("{title}: {detail}")),
+        _ => text(&["error_description", "errorDescription", "message", "detail", "title", "error_message"]),
+    };
     if rejection.description.is_none() {
         // `{"errors": [{"title": …}]}` and `{"error": {"message": …}}`
         let nested = fields
@@ -104,7 +107,7 @@ mod tests {
             (
                 r#"{"type":"https://x/auth-error","title":"Auth","status":401,"detail":"bad key"}"#,
                 "https://x/auth-error",
-                "bad key",
+                "Auth: bad key",
             ),
             (
                 r#"{"errors":[{"code":"authorization-token-expired","title":"expired"}]}"#,

@@ -1,0 +1,108 @@
+//! Criteo's token contract against the Criteo simulator.
+
+use std::time::Duration;
+
+use bearer_core::{Error, TokenSource};
+use bearer_criteo::{CriteoTokenSource, CriteoTokenSourceBuilder};
+use bearer_oauth2::{TokenResponse, DEFAULT_UNKNOWN_LIFETIME};
+use bearer_testkit::{Fault, Simulator};
+use http::StatusCode;
+
+fn builder(sim: &Simulator) -> CriteoTokenSourceBuilder {
+    CriteoTokenSource::builder()
+        .base_url(sim.base_url())
+        .client_id(&sim.credentials().client_id)
+        .client_secret(sim.credentials().client_secret.as_str())
+}
+
+#[tokio::test]
+async fn exact_token_request_and_jwt_token() {
+    let sim = Simulator::criteo().start().await;
+    let token = builder(&sim).build().expect("source").fetch().await.expect("token");
+    assert_eq!(token.lifetime(), Some(Duration::from_secs(900)), "15 minutes");
+    assert_eq!(token.secret().secret().split('.').count(), 3, "a JWT");
+
+    let request = sim.last_request().expect("captured");
+    assert_eq!((request.method.as_str(), request.path.as_str()), ("POST", "/oauth2/token"));
+    assert_eq!(request.header("content-type"), Some("application/x-www-form-urlencoded"));
+    assert_eq!(request.header("accept"), Some("text/plain, application/json, text/json"));
+    assert_eq!(request.header("authorization"), None);
+    let fields = request.fields();
+    assert_eq!(fields.len(), 3);
+    assert_eq!(fields.get("grant_type").map(String::as_str), Some("client_credentials"));
+    assert_eq!(fields.get("client_id"), Some(&sim.credentials().client_id));
+    assert_eq!(fields.get("client_secret"), Some(&sim.credentials().client_secret));
+}
+
+#[test]
+fn documented_success_body_parses() {
+    let body = br#"{"access_token":"eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ4In0.c2ln","token_type":"Bearer","expires_in":900,"refresh_token":null}"#;
+    let (token, refresh) =
+        TokenResponse::parse(body).expect("parse").into_token(DEFAULT_UNKNOWN_LIFETIME).expect("token");
+    assert_eq!(token.lifetime(), Some(Duration::from_secs(900)));
+    assert!(refresh.is_none(), "a null refresh_token is no refresh token");
+}
+
+#[tokio::test]
+async fn invalid_client_is_400_oauth_error_and_permanent() {
+    let sim = Simulator::criteo().start().await;
+    let source = CriteoTokenSource::builder()
+        .base_url(sim.base_url())
+        .client_id("nobody")
+        .client_secret("wrong")
+        .build()
+        .expect("source");
+    let error = source.fetch().await.expect_err("bad credentials");
+    let rejection = error.rejection().expect("rejected");
+    assert_eq!(rejection.status, StatusCode::BAD_REQUEST);
+    assert_eq!(rejection.code.as_deref(), Some("invalid_client"));
+    assert_eq!(rejection.description.as_deref(), Some("The client credentials are invalid."));
+    assert!(!error.is_transient());
+}
+
+#[tokio::test]
+async fn rate_limit_is_transient_and_keeps_retry_after() {
+    let sim = Simulator::criteo().start().await;
+    let source = builder(&sim).build().expect("source");
+    sim.fail_next(1, Fault::status(StatusCode::TOO_MANY_REQUESTS, Some(30)));
+    let error = source.fetch().await.expect_err("429");
+    assert!(error.is_transient());
+    assert_eq!(error.retry_after(), Some(Duration::from_secs(30)));
+    source.fetch().await.expect("then succeeds");
+}
+
+#[tokio::test]
+async fn simulator_refuses_json_and_other_grants() {
+    let sim = Simulator::criteo().start().await;
+    let http = reqwest::Client::new();
+    let creds = sim.credentials();
+    let json = http
+        .post(sim.token_url())
+        .json(&serde_json::json!({"client_id": creds.client_id, "client_secret": creds.client_secret, "grant_type": "client_credentials"}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(json.status(), StatusCode::BAD_REQUEST);
+    let grant = http
+        .post(sim.token_url())
+        .form(&[("grant_type", "password"), ("client_id", &creds.client_id), ("client_secret", &creds.client_secret)])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(grant.status(), StatusCode::BAD_REQUEST);
+    let body: serde_json::Value = grant.json().await.expect("json");
+    assert_eq!(body["error"], "unsupported_grant_type");
+}
+
+#[test]
+fn from_env_reads_the_documented_variables() {
+    for name in ["CRITEO_CLIENT_ID", "CRITEO_CLIENT_SECRET", "CRITEO_BASE_URL"] {
+        std::env::remove_var(name);
+    }
+    assert!(matches!(CriteoTokenSource::from_env(), Err(Error::Config(m)) if m.contains("CRITEO_CLIENT_ID")));
+    std::env::set_var("CRITEO_CLIENT_ID", "id");
+    std::env::set_var("CRITEO_CLIENT_SECRET", "secret");
+    assert_eq!(CriteoTokenSource::from_env().expect("source").api_origin(), "https://api.criteo.com");
+    std::env::set_var("CRITEO_BASE_URL", "https://criteo-proxy.example.com");
+    assert_eq!(CriteoTokenSource::from_env().expect("source").api_origin(), "https://criteo-proxy.example.com");
+}

@@ -1,0 +1,124 @@
+//! IX-API's token contract against the IX-API simulator.
+
+use std::time::Duration;
+
+use bearer_core::{Error, TokenSource};
+use bearer_ixapi::{IxApiTokenSource, IxApiTokenSourceBuilder};
+use bearer_oauth2::{TokenResponse, DEFAULT_UNKNOWN_LIFETIME};
+use bearer_testkit::{Fault, Simulator};
+use http::StatusCode;
+
+fn builder(sim: &Simulator) -> IxApiTokenSourceBuilder {
+    IxApiTokenSource::builder(sim.base_url())
+        .api_key(&sim.credentials().client_id)
+        .api_secret(sim.credentials().client_secret.as_str())
+}
+
+fn about(actual: Option<Duration>, expected: Duration) -> bool {
+    actual.is_some_and(|d| d <= expected && d + Duration::from_secs(5) >= expected)
+}
+
+#[tokio::test]
+async fn create_request_is_exact_and_expiry_comes_from_the_jwt() {
+    let sim = Simulator::ixapi().ttl(Duration::from_secs(600)).start().await;
+    let source = builder(&sim).build().expect("source");
+    let token = source.fetch().await.expect("token");
+    assert!(about(token.lifetime(), Duration::from_secs(600)), "{:?}", token.lifetime());
+    assert!(source.has_refresh_token());
+    let request = sim.last_request().expect("captured");
+    assert_eq!((request.method.as_str(), request.path.as_str()), ("POST", "/api/v2/auth/token"));
+    assert_eq!(request.header("content-type"), Some("application/json"));
+    assert_eq!(request.header("authorization"), None);
+    let body: serde_json::Value = serde_json::from_slice(&request.body).expect("json");
+    assert_eq!(
+        body,
+        serde_json::json!({"api_key": sim.credentials().client_id, "api_secret": sim.credentials().client_secret})
+    );
+}
+
+#[tokio::test]
+async fn refresh_rotates_the_pair_and_falls_back_to_create() {
+    let sim = Simulator::ixapi().start().await;
+    let source = builder(&sim).build().expect("source");
+    source.fetch().await.expect("create");
+    source.fetch().await.expect("refresh");
+    let request = sim.last_request().expect("captured");
+    assert_eq!(request.path, "/api/v2/auth/refresh");
+    let body: serde_json::Value = serde_json::from_slice(&request.body).expect("json");
+    assert!(body["refresh_token"].as_str().is_some_and(|t| t.split('.').count() == 3));
+    source.fetch().await.expect("refresh with the rotated token");
+    sim.revoke_refresh_tokens();
+    source.fetch().await.expect("401 on refresh, then create");
+    let counters = sim.counters();
+    assert_eq!((counters.token_requests, counters.primary_grants, counters.refresh_grants), (5, 2, 2));
+}
+
+#[test]
+fn documented_201_body_without_expires_in() {
+    let opaque = br#"{"access_token":"not-a-jwt","refresh_token":"also-opaque"}"#;
+    let (token, refresh) =
+        TokenResponse::parse(opaque).expect("parse").into_token(DEFAULT_UNKNOWN_LIFETIME).expect("token");
+    assert_eq!(token.lifetime(), Some(DEFAULT_UNKNOWN_LIFETIME), "conservative default");
+    assert!(refresh.is_some());
+    let jwt = bearer_testkit::fake_jwt("u", "j", Duration::from_secs(1200));
+    let body = format!(r#"{{"access_token":"{jwt}","refresh_token":"r"}}"#);
+    let (token, _) =
+        TokenResponse::parse(body.as_bytes()).expect("parse").into_token(DEFAULT_UNKNOWN_LIFETIME).expect("token");
+    assert!(about(token.lifetime(), Duration::from_secs(1200)));
+}
+
+#[tokio::test]
+async fn bad_secret_is_401_problem_and_permanent() {
+    let sim = Simulator::ixapi().start().await;
+    let error = builder(&sim).api_secret("nope").build().expect("source").fetch().await.expect_err("bad secret");
+    let rejection = error.rejection().expect("rejected");
+    assert_eq!(rejection.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(rejection.code.as_deref(), Some("https://errors.ix-api.net/v2/authentication-error"));
+    assert_eq!(rejection.description.as_deref(), Some("Authentication Error: The API key or secret is invalid."));
+    assert!(!error.is_transient());
+}
+
+#[tokio::test]
+async fn validation_problem_for_form_encoding() {
+    let sim = Simulator::ixapi().start().await;
+    let response = reqwest::Client::new()
+        .post(sim.token_url())
+        .form(&[("api_key", "k"), ("api_secret", "s")])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(response.headers().get("content-type").and_then(|v| v.to_str().ok()), Some("application/problem+json"));
+    let missing = reqwest::Client::new()
+        .post(sim.token_url())
+        .json(&serde_json::json!({"api_key": "k"}))
+        .send()
+        .await
+        .expect("send");
+    let body: serde_json::Value = missing.json().await.expect("json");
+    assert_eq!(body["properties"][0]["name"], "api_secret");
+}
+
+#[tokio::test]
+async fn transient_refresh_failure_keeps_the_refresh_token() {
+    let sim = Simulator::ixapi().start().await;
+    let source = builder(&sim).build().expect("source");
+    source.fetch().await.expect("create");
+    sim.fail_next(1, Fault::status(StatusCode::BAD_GATEWAY, None));
+    assert!(source.fetch().await.expect_err("502").is_transient());
+    assert!(source.has_refresh_token());
+    source.fetch().await.expect("refresh");
+    assert_eq!(sim.counters().primary_grants, 1);
+}
+
+#[test]
+fn from_env_reads_the_documented_variables() {
+    for name in ["IXAPI_BASE_URL", "IXAPI_API_KEY", "IXAPI_API_SECRET"] {
+        std::env::remove_var(name);
+    }
+    assert!(matches!(IxApiTokenSource::from_env(), Err(Error::Config(m)) if m.contains("IXAPI_BASE_URL")));
+    std::env::set_var("IXAPI_BASE_URL", "https://ixp.example.net/api/v2");
+    std::env::set_var("IXAPI_API_KEY", "k");
+    std::env::set_var("IXAPI_API_SECRET", "s");
+    assert_eq!(IxApiTokenSource::from_env().expect("source").api_origin(), "https://ixp.example.net");
+}

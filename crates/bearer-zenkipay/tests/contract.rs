@@ -1,0 +1,110 @@
+//! Zenkipay's token contract against the Zenkipay simulator.
+
+use std::time::Duration;
+
+use bearer_core::{Error, TokenSource};
+use bearer_oauth2::{TokenResponse, DEFAULT_UNKNOWN_LIFETIME};
+use bearer_testkit::{Fault, Simulator};
+use bearer_zenkipay::{ZenkipayTokenSource, ZenkipayTokenSourceBuilder};
+use http::{HeaderMap, StatusCode};
+
+fn builder(sim: &Simulator) -> ZenkipayTokenSourceBuilder {
+    ZenkipayTokenSource::builder()
+        .base_url(sim.base_url())
+        .client_id(&sim.credentials().client_id)
+        .client_secret(sim.credentials().client_secret.as_str())
+}
+
+#[tokio::test]
+async fn camel_case_json_request_is_exact() {
+    let sim = Simulator::zenkipay().start().await;
+    let token = builder(&sim).build().expect("source").fetch().await.expect("token");
+    assert_eq!(token.lifetime(), Some(Duration::from_secs(1800)), "expiresIn read");
+    let request = sim.last_request().expect("captured");
+    assert_eq!((request.method.as_str(), request.path.as_str()), ("POST", "/v1/oauth/tokens"));
+    assert_eq!(request.header("content-type"), Some("application/json"));
+    assert_eq!(request.header("accept"), Some("application/json"));
+    assert_eq!(request.header("authorization"), None);
+    let body: serde_json::Value = serde_json::from_slice(&request.body).expect("json");
+    assert_eq!(
+        body,
+        serde_json::json!({
+            "clientId": sim.credentials().client_id,
+            "clientSecret": sim.credentials().client_secret,
+            "grantType": "client_credentials",
+        })
+    );
+}
+
+#[test]
+fn documented_camel_case_body_parses() {
+    let body = br#"{"accessToken":"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ6In0.c2ln","tokenType":"Bearer","expiresIn":1800}"#;
+    let (token, _) = TokenResponse::parse(body).expect("parse").into_token(DEFAULT_UNKNOWN_LIFETIME).expect("token");
+    assert_eq!(token.lifetime(), Some(Duration::from_secs(1800)));
+}
+
+#[tokio::test]
+async fn camel_case_error_is_typed_and_permanent() {
+    let sim = Simulator::zenkipay().start().await;
+    let error = builder(&sim).client_secret("wrong").build().expect("source").fetch().await.expect_err("bad secret");
+    let rejection = error.rejection().expect("rejected");
+    assert_eq!(rejection.status, StatusCode::BAD_REQUEST);
+    assert_eq!(rejection.code.as_deref(), Some("invalid_client"));
+    assert_eq!(
+        rejection.description.as_deref(),
+        Some("Token creation failed, please review the details and try again.")
+    );
+    assert!(!error.is_transient());
+}
+
+#[tokio::test]
+async fn unexpected_500_is_transient() {
+    let sim = Simulator::zenkipay().start().await;
+    let source = builder(&sim).build().expect("source");
+    sim.fail_next(
+        1,
+        Fault::Status {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            retry_after: None,
+            body: r#"{"error":"server_error","errorDescription":"Unexpected error creating auth token"}"#.into(),
+        },
+    );
+    let error = source.fetch().await.expect_err("500");
+    assert!(error.is_transient());
+    assert_eq!(
+        error.rejection().and_then(|r| r.description.clone()).as_deref(),
+        Some("Unexpected error creating auth token")
+    );
+}
+
+#[tokio::test]
+async fn simulator_refuses_snake_case() {
+    let sim = Simulator::zenkipay().start().await;
+    let creds = sim.credentials();
+    let response = reqwest::Client::new()
+        .post(sim.token_url())
+        .json(&serde_json::json!({"client_id": creds.client_id, "client_secret": creds.client_secret, "grant_type": "client_credentials"}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+}
+
+#[test]
+fn a_403_means_token_rejected_for_zenkipay_only() {
+    let source = ZenkipayTokenSource::builder().client_id("id").client_secret("s").build().expect("source");
+    assert!(source.is_token_rejected(StatusCode::FORBIDDEN, &HeaderMap::new()));
+    assert!(source.is_token_rejected(StatusCode::UNAUTHORIZED, &HeaderMap::new()));
+    assert!(!source.is_token_rejected(StatusCode::NOT_FOUND, &HeaderMap::new()));
+}
+
+#[test]
+fn from_env_reads_the_documented_variables() {
+    for name in ["ZENKIPAY_CLIENT_ID", "ZENKIPAY_CLIENT_SECRET", "ZENKIPAY_BASE_URL"] {
+        std::env::remove_var(name);
+    }
+    assert!(matches!(ZenkipayTokenSource::from_env(), Err(Error::Config(m)) if m.contains("ZENKIPAY_CLIENT_ID")));
+    std::env::set_var("ZENKIPAY_CLIENT_ID", "id");
+    std::env::set_var("ZENKIPAY_CLIENT_SECRET", "secret");
+    assert_eq!(ZenkipayTokenSource::from_env().expect("source").api_origin(), "https://api.zenki.fi");
+}

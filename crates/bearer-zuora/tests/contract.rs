@@ -1,0 +1,173 @@
+//! Zuora's token contract against the Zuora simulator.
+
+use std::time::Duration;
+
+use bearer_core::{Error, TokenSource};
+use bearer_oauth2::{TokenResponse, DEFAULT_UNKNOWN_LIFETIME};
+use bearer_testkit::{Fault, Simulator, ZUORA_WWW_AUTHENTICATE};
+use bearer_zuora::{ZuoraEnvironment, ZuoraTokenSource, ZuoraTokenSourceBuilder};
+use http::StatusCode;
+
+fn builder(sim: &Simulator) -> ZuoraTokenSourceBuilder {
+    ZuoraTokenSource::builder(ZuoraEnvironment::Custom(sim.base_url()))
+        .client_id(&sim.credentials().client_id)
+        .client_secret(sim.credentials().client_secret.as_str())
+}
+
+#[tokio::test]
+async fn exact_token_request() {
+    let sim = Simulator::zuora().start().await;
+    let source = builder(&sim)
+        .track_id("sync-42")
+        .zuora_version("2024-05-20")
+        .org_ids(["org-a", "org-b"])
+        .build()
+        .expect("source");
+    let token = source.fetch().await.expect("token");
+    assert_eq!(token.lifetime(), Some(Duration::from_secs(3599)), "float expires_in 3599.0");
+    assert!(token.scope().is_some_and(|s| s.contains("service.usage.update")));
+
+    let request = sim.last_request().expect("captured");
+    assert_eq!((request.method.as_str(), request.path.as_str()), ("POST", "/oauth/token"));
+    assert_eq!(request.header("content-type"), Some("application/x-www-form-urlencoded"));
+    assert_eq!(request.header("accept"), Some("application/json"));
+    assert_eq!(request.header("authorization"), None, "no Authorization header on the token call");
+    assert_eq!(request.header("apiaccesskeyid"), None);
+    assert_eq!(request.header("zuora-track-id"), Some("sync-42"));
+    assert_eq!(request.header("zuora-version"), Some("2024-05-20"));
+    assert_eq!(request.header("zuora-org-ids"), Some("org-a,org-b"));
+    let fields = request.fields();
+    assert_eq!(fields.len(), 3);
+    assert_eq!(fields.get("grant_type").map(String::as_str), Some("client_credentials"));
+    assert_eq!(fields.get("client_id"), Some(&sim.credentials().client_id));
+    assert_eq!(fields.get("client_secret"), Some(&sim.credentials().client_secret));
+}
+
+#[tokio::test]
+async fn optional_headers_are_absent_unless_set() {
+    let sim = Simulator::zuora().start().await;
+    builder(&sim).build().expect("source").fetch().await.expect("token");
+    let request = sim.last_request().expect("captured");
+    for header in ["zuora-track-id", "zuora-version", "zuora-org-ids", "authorization"] {
+        assert_eq!(request.header(header), None, "{header}");
+    }
+}
+
+#[test]
+fn documented_success_body_parses() {
+    let body = br#"{"access_token":"6a3e6c0bb1e64bb2b0a46e3fbb5b1d2d","token_type":"bearer","expires_in":3599.0,
+        "scope":"user.7d4c entity.1a2b service.usage.update","jti":"6a3e6c0bb1e64bb2b0a46e3fbb5b1d2d"}"#;
+    let (token, refresh) =
+        TokenResponse::parse(body).expect("parse").into_token(DEFAULT_UNKNOWN_LIFETIME).expect("token");
+    assert_eq!(token.lifetime(), Some(Duration::from_secs(3599)));
+    assert!(refresh.is_none());
+}
+
+#[tokio::test]
+async fn bad_credentials_are_401_authentication_error_and_permanent() {
+    let sim = Simulator::zuora().start().await;
+    let source = ZuoraTokenSource::builder(ZuoraEnvironment::Custom(sim.base_url()))
+        .client_id("someone")
+        .client_secret("not-the-secret")
+        .build()
+        .expect("source");
+    let error = source.fetch().await.expect_err("bad credentials");
+    let rejection = error.rejection().expect("rejected");
+    assert_eq!(rejection.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(rejection.description.as_deref(), Some("Authentication error"));
+    assert!(
+        rejection.request_id.as_deref().is_some_and(|id| id.starts_with("sim-zuora-req-")),
+        "Zuora-Request-Id kept"
+    );
+    assert!(!error.is_transient());
+}
+
+#[tokio::test]
+async fn rate_limit_is_429_transient_with_reset() {
+    let sim = Simulator::zuora().rate_limit_per_minute(2).start().await;
+    let source = builder(&sim).build().expect("source");
+    source.fetch().await.expect("1st");
+    source.fetch().await.expect("2nd");
+    let error = source.fetch().await.expect_err("3rd is over the limit");
+    let rejection = error.rejection().expect("rejected");
+    assert_eq!(rejection.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(rejection.retry_after.is_some_and(|d| d > Duration::ZERO && d <= Duration::from_secs(60)), "{rejection:?}");
+    assert!(error.is_transient());
+}
+
+#[tokio::test]
+async fn server_errors_are_transient() {
+    let sim = Simulator::zuora().start().await;
+    let source = builder(&sim).build().expect("source");
+    sim.fail_next(1, Fault::status(StatusCode::SERVICE_UNAVAILABLE, Some(5)));
+    let error = source.fetch().await.expect_err("503");
+    assert!(error.is_transient());
+    assert_eq!(error.retry_after(), Some(Duration::from_secs(5)));
+}
+
+#[tokio::test]
+async fn simulator_refuses_what_zuora_refuses() {
+    let sim = Simulator::zuora().start().await;
+    let http = reqwest::Client::new();
+    let creds = sim.credentials();
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", &creds.client_id),
+        ("client_secret", &creds.client_secret),
+    ];
+    let json = http
+        .post(sim.token_url())
+        .json(&serde_json::json!({"grant_type": "client_credentials"}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(json.status(), StatusCode::BAD_REQUEST, "JSON body");
+    let with_auth = http.post(sim.token_url()).basic_auth("a", Some("b")).form(&form).send().await.expect("send");
+    assert_eq!(with_auth.status(), StatusCode::UNAUTHORIZED, "Authorization header");
+    assert_eq!(with_auth.headers().get("www-authenticate").and_then(|v| v.to_str().ok()), Some(ZUORA_WWW_AUTHENTICATE));
+    let track = http.post(sim.token_url()).header("Zuora-Track-Id", "a;b").form(&form).send().await.expect("send");
+    assert_eq!(track.status(), StatusCode::BAD_REQUEST, "invalid track id");
+    let ok = http.post(sim.token_url()).header("Zuora-Track-Id", "ok-1").form(&form).send().await.expect("send");
+    assert_eq!(ok.status(), StatusCode::OK);
+    assert_eq!(ok.headers().get("zuora-track-id").and_then(|v| v.to_str().ok()), Some("ok-1"), "echoed");
+    assert!(ok.headers().contains_key("x-ratelimit-remaining-minute"));
+}
+
+#[tokio::test]
+async fn api_rejects_a_revoked_token_with_zuora_challenge() {
+    let sim = Simulator::zuora().start().await;
+    let token = builder(&sim).build().expect("source").fetch().await.expect("token");
+    sim.revoke_all();
+    let response = reqwest::Client::new()
+        .get(sim.api_url())
+        .header("authorization", token.header_value().clone())
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(response.headers().get("www-authenticate").and_then(|v| v.to_str().ok()), Some(ZUORA_WWW_AUTHENTICATE));
+}
+
+#[test]
+fn from_env_reads_the_documented_variables() {
+    // The only test in this binary that touches these variables.
+    for name in [
+        "ZUORA_CLIENT_ID",
+        "ZUORA_CLIENT_SECRET",
+        "ZUORA_ENVIRONMENT",
+        "ZUORA_TRACK_ID",
+        "ZUORA_VERSION",
+        "ZUORA_ORG_IDS",
+    ] {
+        std::env::remove_var(name);
+    }
+    assert!(matches!(ZuoraTokenSource::from_env(), Err(Error::Config(m)) if m.contains("ZUORA_CLIENT_ID")));
+    std::env::set_var("ZUORA_CLIENT_ID", "id");
+    std::env::set_var("ZUORA_CLIENT_SECRET", "secret");
+    assert_eq!(ZuoraTokenSource::from_env().expect("source").api_origin(), "https://rest.zuora.com");
+    std::env::set_var("ZUORA_ENVIRONMENT", "eu-api-sandbox");
+    std::env::set_var("ZUORA_TRACK_ID", "bad;id");
+    assert!(matches!(ZuoraTokenSource::from_env(), Err(Error::Config(_))), "track id validated");
+    std::env::remove_var("ZUORA_TRACK_ID");
+    assert_eq!(ZuoraTokenSource::from_env().expect("source").api_origin(), "https://rest.sandbox.eu.zuora.com");
+}
