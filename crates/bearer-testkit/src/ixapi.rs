@@ -47,6 +47,7 @@ fn authentication(detail: &str) -> Response {
 }
 
 /// The JSON fields of a request, or the 400 problem to answer.
+#[allow(clippy::result_large_err)] // a handler's early return, built once per bad request
 fn json_fields(
     headers: &HeaderMap,
     body: &Bytes,
