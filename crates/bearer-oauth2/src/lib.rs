@@ -27,11 +27,15 @@
 mod error_body;
 mod exchange;
 pub mod jwt;
+mod provider;
 mod response;
 mod source;
 
 pub use error_body::{redact, rejection_from_response};
 pub use exchange::{exchange, read_capped_body, transport_error, MAX_BODY_BYTES};
+#[doc(hidden)]
+pub use provider::__private;
+pub use provider::{env_optional, env_required};
 pub use response::{TokenResponse, DEFAULT_UNKNOWN_LIFETIME};
 pub use source::{
     basic_auth, default_client, parse_endpoint, refresh_was_rejected, ClientAuth, Encoding, FieldNames, Grant,

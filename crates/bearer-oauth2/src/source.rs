@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use bearer_core::{ClientSecret, Error, Password, RefreshToken, Token, TokenSource};
 use http::header::{ACCEPT, AUTHORIZATION};
-use http::{HeaderMap, HeaderName, HeaderValue};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
 use crate::exchange::exchange;
 use crate::response::DEFAULT_UNKNOWN_LIFETIME;
@@ -93,6 +93,7 @@ pub struct OAuth2TokenSource {
     unknown_lifetime: Duration,
     refresh_token: Mutex<Option<RefreshToken>>,
     api_origins: Vec<String>,
+    rejected_statuses: Vec<StatusCode>,
     http: reqwest::Client,
 }
 
@@ -112,6 +113,7 @@ pub struct OAuth2TokenSourceBuilder {
     unknown_lifetime: Duration,
     timeout: Duration,
     api_origins: Vec<String>,
+    rejected_statuses: Vec<StatusCode>,
     http: Option<reqwest::Client>,
 }
 
@@ -133,6 +135,7 @@ impl OAuth2TokenSource {
             unknown_lifetime: DEFAULT_UNKNOWN_LIFETIME,
             timeout: DEFAULT_TIMEOUT,
             api_origins: Vec::new(),
+            rejected_statuses: vec![StatusCode::UNAUTHORIZED],
             http: None,
         }
     }
@@ -140,6 +143,11 @@ impl OAuth2TokenSource {
     /// The token endpoint.
     pub fn token_url(&self) -> &reqwest::Url {
         &self.token_url
+    }
+
+    /// The first API origin given to [`api_origin`](OAuth2TokenSourceBuilder::api_origin).
+    pub fn api_origin(&self) -> Option<&str> {
+        self.api_origins.first().map(String::as_str)
     }
 
     /// Whether the source holds a refresh token for its next fetch.
@@ -239,6 +247,10 @@ impl TokenSource for OAuth2TokenSource {
         self.primary_grant().await
     }
 
+    fn is_token_rejected(&self, status: StatusCode, _headers: &HeaderMap) -> bool {
+        self.rejected_statuses.contains(&status)
+    }
+
     fn api_origins(&self) -> Vec<String> {
         self.api_origins.clone()
     }
@@ -260,6 +272,12 @@ pub fn basic_auth(id: &str, secret: &str) -> HeaderValue {
 }
 
 impl OAuth2TokenSourceBuilder {
+    /// Replaces the token endpoint's URL.
+    pub fn token_url(mut self, url: impl Into<String>) -> Self {
+        self.token_url = url.into();
+        self
+    }
+
     /// The client identifier.
     pub fn client_id(mut self, id: impl Into<String>) -> Self {
         self.client_id = id.into();
@@ -342,6 +360,32 @@ impl OAuth2TokenSourceBuilder {
         self
     }
 
+    /// Also treats API answers with this status as "token rejected" (the default is 401
+    /// alone), for providers whose API answers a bad token differently.
+    pub fn token_rejected_on(mut self, status: StatusCode) -> Self {
+        self.rejected_statuses.push(status);
+        self
+    }
+
+    /// The API origin: the token URL's origin, unless [`api_origin`](Self::api_origin) was set.
+    pub fn api_origin_from_token_url(mut self) -> Self {
+        if self.api_origins.is_empty() {
+            if let Ok(url) = reqwest::Url::parse(&self.token_url) {
+                self.api_origins.push(url.origin().ascii_serialization());
+            }
+        }
+        self
+    }
+
+    /// Fails with [`Error::Config`] naming `provider` unless a client id and a client secret
+    /// were given.
+    pub fn require_client_credentials(self, provider: &str) -> Result<Self, Error> {
+        if self.client_id.is_empty() || self.client_secret.is_none() {
+            return Err(Error::Config(format!("{provider} needs a client id and a client secret")));
+        }
+        Ok(self)
+    }
+
     /// Checks the configuration and builds the source. Does no I/O.
     pub fn build(self) -> Result<OAuth2TokenSource, Error> {
         let token_url = parse_endpoint(&self.token_url)?;
@@ -383,6 +427,7 @@ impl OAuth2TokenSourceBuilder {
             unknown_lifetime: self.unknown_lifetime,
             refresh_token: Mutex::new(None),
             api_origins: self.api_origins,
+            rejected_statuses: self.rejected_statuses,
             http,
         })
     }

@@ -1,29 +1,29 @@
 //! The Zenkipay token source.
 
-use std::time::Duration;
-
-use bearer_core::{ClientSecret, Error, Token, TokenSource};
-use bearer_oauth2::{ClientAuth, Encoding, FieldNames, OAuth2TokenSource};
-use http::{HeaderMap, StatusCode};
+use bearer_core::Error;
+use bearer_oauth2::{
+    env_optional, env_required, ClientAuth, Encoding, FieldNames, OAuth2TokenSource, OAuth2TokenSourceBuilder,
+};
+use http::StatusCode;
 
 /// Zenkipay's API host, which also serves the token endpoint.
 pub const DEFAULT_BASE_URL: &str = "https://api.zenki.fi";
 
-/// A [`TokenSource`] for Zenkipay.
+/// A [`TokenSource`](bearer_core::TokenSource) for Zenkipay. Its API answers a missing,
+/// expired or revoked token with 403 "Access denied.", so this source reports 403 (and 401)
+/// as "token rejected".
 #[derive(Debug)]
 pub struct ZenkipayTokenSource {
     inner: OAuth2TokenSource,
-    api_origin: String,
 }
+
+bearer_oauth2::delegate_token_source!(ZenkipayTokenSource);
 
 /// Builds a [`ZenkipayTokenSource`]; see [`ZenkipayTokenSource::builder`].
 #[derive(Debug)]
 pub struct ZenkipayTokenSourceBuilder {
     base_url: String,
-    client_id: String,
-    client_secret: Option<ClientSecret>,
-    timeout: Option<Duration>,
-    http: Option<reqwest::Client>,
+    inner: OAuth2TokenSourceBuilder,
 }
 
 impl ZenkipayTokenSource {
@@ -31,10 +31,12 @@ impl ZenkipayTokenSource {
     pub fn builder() -> ZenkipayTokenSourceBuilder {
         ZenkipayTokenSourceBuilder {
             base_url: DEFAULT_BASE_URL.to_owned(),
-            client_id: String::new(),
-            client_secret: None,
-            timeout: None,
-            http: None,
+            // The URL is set by `build`, once the base is known.
+            inner: OAuth2TokenSource::builder("")
+                .client_auth(ClientAuth::RequestBody)
+                .encoding(Encoding::Json)
+                .field_names(FieldNames::CamelCase)
+                .token_rejected_on(StatusCode::FORBIDDEN),
         }
     }
 
@@ -46,89 +48,29 @@ impl ZenkipayTokenSource {
     /// | `ZENKIPAY_CLIENT_SECRET` | client secret (required) |
     /// | `ZENKIPAY_BASE_URL` | another host (default `https://api.zenki.fi`) |
     pub fn from_env() -> Result<Self, Error> {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let required = |name: &str| var(name).ok_or_else(|| Error::Config(format!("{name} is not set")));
         let mut builder = Self::builder()
-            .client_id(required("ZENKIPAY_CLIENT_ID")?)
-            .client_secret(required("ZENKIPAY_CLIENT_SECRET")?);
-        if let Some(base) = var("ZENKIPAY_BASE_URL") {
+            .client_id(env_required("ZENKIPAY_CLIENT_ID")?)
+            .client_secret(env_required("ZENKIPAY_CLIENT_SECRET")?);
+        if let Some(base) = env_optional("ZENKIPAY_BASE_URL") {
             builder = builder.base_url(base);
         }
         builder.build()
     }
-
-    /// The API origin the tokens are for.
-    pub fn api_origin(&self) -> &str {
-        &self.api_origin
-    }
-}
-
-#[async_trait::async_trait]
-impl TokenSource for ZenkipayTokenSource {
-    async fn fetch(&self) -> Result<Token, Error> {
-        self.inner.fetch().await
-    }
-
-    /// Zenkipay answers a missing, expired or revoked token with 403 "Access denied.".
-    fn is_token_rejected(&self, status: StatusCode, _headers: &HeaderMap) -> bool {
-        status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN
-    }
-
-    fn api_origins(&self) -> Vec<String> {
-        vec![self.api_origin.clone()]
-    }
 }
 
 impl ZenkipayTokenSourceBuilder {
+    bearer_oauth2::client_setters!();
+
     /// Another base URL (tests, proxies).
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = url.into();
         self
     }
 
-    /// The client id.
-    pub fn client_id(mut self, id: impl Into<String>) -> Self {
-        self.client_id = id.into();
-        self
-    }
-
-    /// The client secret.
-    pub fn client_secret(mut self, secret: impl Into<ClientSecret>) -> Self {
-        self.client_secret = Some(secret.into());
-        self
-    }
-
-    /// The timeout of a token request (default 30 s).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
-        self
-    }
-
-    /// The HTTP client for token requests.
-    pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.http = Some(client);
-        self
-    }
-
     /// Checks the configuration and builds the source. Does no I/O.
     pub fn build(self) -> Result<ZenkipayTokenSource, Error> {
-        let Some(secret) = self.client_secret.filter(|_| !self.client_id.is_empty()) else {
-            return Err(Error::Config("Zenkipay needs a client id and a client secret".into()));
-        };
-        let mut inner = OAuth2TokenSource::builder(format!("{}/v1/oauth/tokens", self.base_url.trim_end_matches('/')))
-            .client_id(self.client_id)
-            .client_secret(secret)
-            .client_auth(ClientAuth::RequestBody)
-            .encoding(Encoding::Json)
-            .field_names(FieldNames::CamelCase);
-        if let Some(timeout) = self.timeout {
-            inner = inner.timeout(timeout);
-        }
-        if let Some(http) = self.http {
-            inner = inner.http_client(http);
-        }
-        let inner = inner.build()?;
-        let api_origin = inner.token_url().origin().ascii_serialization();
-        Ok(ZenkipayTokenSource { inner, api_origin })
+        let token_url = format!("{}/v1/oauth/tokens", self.base_url.trim_end_matches('/'));
+        let inner = self.inner.token_url(token_url).require_client_credentials("Zenkipay")?.api_origin_from_token_url();
+        Ok(ZenkipayTokenSource { inner: inner.build()? })
     }
 }

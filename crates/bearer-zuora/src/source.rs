@@ -1,44 +1,36 @@
 //! The Zuora token source.
 
-use std::time::Duration;
-
-use bearer_core::{ClientSecret, Error, Token, TokenSource};
-use bearer_oauth2::{ClientAuth, Encoding, OAuth2TokenSource};
+use bearer_core::Error;
+use bearer_oauth2::{env_optional, env_required, ClientAuth, Encoding, OAuth2TokenSource, OAuth2TokenSourceBuilder};
 
 use crate::ZuoraEnvironment;
 
-/// A [`TokenSource`] for Zuora's OAuth endpoint.
+/// A [`TokenSource`](bearer_core::TokenSource) for Zuora's OAuth endpoint.
 #[derive(Debug)]
 pub struct ZuoraTokenSource {
     inner: OAuth2TokenSource,
-    api_origin: String,
 }
+
+bearer_oauth2::delegate_token_source!(ZuoraTokenSource);
 
 /// Builds a [`ZuoraTokenSource`]; see [`ZuoraTokenSource::builder`].
 #[derive(Debug)]
 pub struct ZuoraTokenSourceBuilder {
-    environment: ZuoraEnvironment,
-    client_id: String,
-    client_secret: Option<ClientSecret>,
+    inner: OAuth2TokenSourceBuilder,
     track_id: Option<String>,
     zuora_version: Option<String>,
     org_ids: Vec<String>,
-    timeout: Option<Duration>,
-    http: Option<reqwest::Client>,
 }
 
 impl ZuoraTokenSource {
     /// Starts a builder for a tenant in `environment`.
     pub fn builder(environment: ZuoraEnvironment) -> ZuoraTokenSourceBuilder {
+        let token_url = format!("{}/oauth/token", environment.base_url());
         ZuoraTokenSourceBuilder {
-            environment,
-            client_id: String::new(),
-            client_secret: None,
+            inner: OAuth2TokenSource::builder(token_url).client_auth(ClientAuth::RequestBody).encoding(Encoding::Form),
             track_id: None,
             zuora_version: None,
             org_ids: Vec::new(),
-            timeout: None,
-            http: None,
         }
     }
 
@@ -53,41 +45,19 @@ impl ZuoraTokenSource {
     /// | `ZUORA_VERSION` | optional `Zuora-Version` |
     /// | `ZUORA_ORG_IDS` | optional comma-separated `Zuora-Org-Ids` |
     pub fn from_env() -> Result<Self, Error> {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let required = |name: &str| var(name).ok_or_else(|| Error::Config(format!("{name} is not set")));
-        let environment = match var("ZUORA_ENVIRONMENT") {
+        let environment = match env_optional("ZUORA_ENVIRONMENT") {
             Some(name) => ZuoraEnvironment::from_name(&name)?,
             None => ZuoraEnvironment::UsProduction,
         };
         let mut builder = Self::builder(environment)
-            .client_id(required("ZUORA_CLIENT_ID")?)
-            .client_secret(required("ZUORA_CLIENT_SECRET")?);
-        if let Some(track) = var("ZUORA_TRACK_ID") {
-            builder = builder.track_id(track);
-        }
-        if let Some(version) = var("ZUORA_VERSION") {
-            builder = builder.zuora_version(version);
-        }
-        if let Some(orgs) = var("ZUORA_ORG_IDS") {
+            .client_id(env_required("ZUORA_CLIENT_ID")?)
+            .client_secret(env_required("ZUORA_CLIENT_SECRET")?);
+        builder.track_id = env_optional("ZUORA_TRACK_ID");
+        builder.zuora_version = env_optional("ZUORA_VERSION");
+        if let Some(orgs) = env_optional("ZUORA_ORG_IDS") {
             builder = builder.org_ids(orgs.split(',').map(str::trim).filter(|o| !o.is_empty()));
         }
         builder.build()
-    }
-
-    /// The REST origin the tokens are for.
-    pub fn api_origin(&self) -> &str {
-        &self.api_origin
-    }
-}
-
-#[async_trait::async_trait]
-impl TokenSource for ZuoraTokenSource {
-    async fn fetch(&self) -> Result<Token, Error> {
-        self.inner.fetch().await
-    }
-
-    fn api_origins(&self) -> Vec<String> {
-        vec![self.api_origin.clone()]
     }
 }
 
@@ -104,17 +74,7 @@ fn check_track_id(id: &str) -> Result<(), Error> {
 }
 
 impl ZuoraTokenSourceBuilder {
-    /// The OAuth client id.
-    pub fn client_id(mut self, id: impl Into<String>) -> Self {
-        self.client_id = id.into();
-        self
-    }
-
-    /// The OAuth client secret.
-    pub fn client_secret(mut self, secret: impl Into<ClientSecret>) -> Self {
-        self.client_secret = Some(secret.into());
-        self
-    }
+    bearer_oauth2::client_setters!();
 
     /// A `Zuora-Track-Id` to send (and find again in Zuora's logs); checked by `build`.
     pub fn track_id(mut self, id: impl Into<String>) -> Self {
@@ -134,32 +94,10 @@ impl ZuoraTokenSourceBuilder {
         self
     }
 
-    /// The timeout of a token request (default 30 s).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
-        self
-    }
-
-    /// The HTTP client for token requests.
-    pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.http = Some(client);
-        self
-    }
-
     /// Checks the configuration (client id and secret present, track id valid) and builds
     /// the source. Does no I/O.
     pub fn build(self) -> Result<ZuoraTokenSource, Error> {
-        if self.client_id.is_empty() || self.client_secret.is_none() {
-            return Err(Error::Config("Zuora needs a client id and a client secret".into()));
-        }
-        let base = self.environment.base_url().to_owned();
-        let mut inner = OAuth2TokenSource::builder(format!("{base}/oauth/token"))
-            .client_id(self.client_id)
-            .client_auth(ClientAuth::RequestBody)
-            .encoding(Encoding::Form);
-        if let Some(secret) = self.client_secret {
-            inner = inner.client_secret(secret);
-        }
+        let mut inner = self.inner.require_client_credentials("Zuora")?.api_origin_from_token_url();
         if let Some(track) = self.track_id {
             check_track_id(&track)?;
             inner = inner.header("Zuora-Track-Id", track);
@@ -170,15 +108,7 @@ impl ZuoraTokenSourceBuilder {
         if !self.org_ids.is_empty() {
             inner = inner.header("Zuora-Org-Ids", self.org_ids.join(","));
         }
-        if let Some(timeout) = self.timeout {
-            inner = inner.timeout(timeout);
-        }
-        if let Some(http) = self.http {
-            inner = inner.http_client(http);
-        }
-        let inner = inner.build()?;
-        let api_origin = inner.token_url().origin().ascii_serialization();
-        Ok(ZuoraTokenSource { inner, api_origin })
+        Ok(ZuoraTokenSource { inner: inner.build()? })
     }
 }
 
