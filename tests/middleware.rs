@@ -157,3 +157,26 @@ async fn plain_http_to_a_remote_host_never_carries_the_token() {
     assert_eq!(seen[1], None, "http to a private address");
     assert!(seen[2].as_deref().is_some_and(|v| v.starts_with("Bearer sim-at-")), "https gets the token: {seen:?}");
 }
+
+#[tokio::test]
+async fn retry_response_is_returned_whatever_it_is_and_never_loops() {
+    // Tokens that expire at once: the first attempt and the retry are both refused.
+    let sim = Simulator::oauth2().ttl(std::time::Duration::ZERO).start().await;
+    let response = client(&sim).get(sim.api_url()).send().await.expect("request");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "the retry's 401 is returned");
+    let counters = sim.counters();
+    assert_eq!((counters.api_requests, counters.token_requests), (2, 2), "one retry, one refresh, no loop");
+}
+
+#[tokio::test]
+async fn token_endpoint_failure_is_a_middleware_error() {
+    let sim = Simulator::oauth2().start().await;
+    sim.fail_next(1, bearer_testkit::Fault::status(StatusCode::BAD_REQUEST, None));
+    let error = client(&sim).get(sim.api_url()).send().await.expect_err("no token");
+    let core = match &error {
+        reqwest_middleware::Error::Middleware(e) => e.downcast_ref::<reqwest_bearer::Error>(),
+        _ => None,
+    };
+    assert!(core.is_some_and(|e| e.rejection().is_some_and(|r| r.status == StatusCode::BAD_REQUEST)), "{error:?}");
+    assert_eq!(sim.counters().api_requests, 0, "nothing was sent without a token");
+}

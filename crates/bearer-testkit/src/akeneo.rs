@@ -2,37 +2,29 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
 use axum::response::Response;
-use axum::routing::{any, post};
 use axum::Router;
 use bytes::Bytes;
-use http::{header, HeaderMap, Method, StatusCode, Uri};
+use http::{header, HeaderMap, StatusCode};
 
-use crate::server::{basic_credentials, guard_api, issue, json, parse_fields};
+use crate::server::{api_route, basic_credentials, issue, json, parse_fields, token_route};
 use crate::state::{AtomicCounters, SimState, TokenVerdict};
 
 pub(crate) const TOKEN_PATH: &str = "/api/oauth/v1/token";
 pub(crate) const API_PATH: &str = "/api/rest/v1/products";
 
 pub(crate) fn router(state: Arc<SimState>) -> Router {
-    Router::new().route(TOKEN_PATH, post(token)).route(API_PATH, any(api)).with_state(state)
+    Router::new()
+        .route(TOKEN_PATH, token_route(token))
+        .route(API_PATH, api_route(StatusCode::CREATED, reject))
+        .with_state(state)
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
     json(status, serde_json::json!({ "code": status.as_u16(), "message": message }))
 }
 
-async fn token(
-    State(sim): State<Arc<SimState>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    if let Some(fault) = sim.intercept(&method, &uri, &headers, &body).await {
-        return fault;
-    }
+fn token(sim: &SimState, headers: &HeaderMap, body: &Bytes) -> Response {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let essence = content_type.split(';').next().unwrap_or("").trim();
     if essence != "application/json" && essence != "application/x-www-form-urlencoded" {
@@ -42,13 +34,13 @@ async fn token(
         );
     }
     let creds = &sim.credentials;
-    if basic_credentials(&headers) != Some((creds.client_id.clone(), creds.client_secret.clone())) {
+    if basic_credentials(headers) != Some((creds.client_id.clone(), creds.client_secret.clone())) {
         return error(
             StatusCode::BAD_REQUEST,
             "Parameter \"client_id\" is missing or does not match any client, or secret is invalid",
         );
     }
-    let Some((_, fields)) = parse_fields(&headers, &body) else {
+    let Some((_, fields)) = parse_fields(headers, body) else {
         return error(StatusCode::BAD_REQUEST, "Invalid json message received");
     };
     match fields.get("grant_type").map(String::as_str) {
@@ -66,7 +58,7 @@ async fn token(
         }
         _ => return error(StatusCode::UNPROCESSABLE_ENTITY, "Parameter \"grant_type\" is missing or invalid"),
     }
-    let (access, refresh) = issue(&sim, false, true);
+    let (access, refresh) = issue(sim, false, true);
     let mut body =
         serde_json::json!({ "access_token": access, "token_type": "bearer", "scope": null, "refresh_token": refresh });
     if let Some(expires_in) = sim.expires_in_value() {
@@ -75,13 +67,11 @@ async fn token(
     json(StatusCode::OK, body)
 }
 
-async fn api(State(sim): State<Arc<SimState>>, method: Method, headers: HeaderMap, body: Bytes) -> Response {
-    guard_api(&sim, (&method, &headers, body), StatusCode::CREATED, |verdict| {
-        let message = if verdict == TokenVerdict::Expired {
-            "The access token provided has expired."
-        } else {
-            "The access token provided is invalid."
-        };
-        error(StatusCode::UNAUTHORIZED, message)
-    })
+fn reject(verdict: TokenVerdict) -> Response {
+    let message = if verdict == TokenVerdict::Expired {
+        "The access token provided has expired."
+    } else {
+        "The access token provided is invalid."
+    };
+    error(StatusCode::UNAUTHORIZED, message)
 }

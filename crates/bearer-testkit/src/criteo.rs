@@ -2,21 +2,22 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
 use axum::response::Response;
-use axum::routing::{any, post};
 use axum::Router;
 use bytes::Bytes;
-use http::{HeaderMap, Method, StatusCode, Uri};
+use http::{HeaderMap, StatusCode};
 
-use crate::server::{guard_api, issue, json, parse_fields, BodyKind};
+use crate::server::{api_route, issue, json, parse_fields, token_route, BodyKind};
 use crate::state::{AtomicCounters, SimState, TokenVerdict};
 
 pub(crate) const TOKEN_PATH: &str = "/oauth2/token";
 pub(crate) const API_PATH: &str = "/2025-07/marketing-solutions/me";
 
 pub(crate) fn router(state: Arc<SimState>) -> Router {
-    Router::new().route(TOKEN_PATH, post(token)).route("/{version}/marketing-solutions/me", any(api)).with_state(state)
+    Router::new()
+        .route(TOKEN_PATH, token_route(token))
+        .route("/{version}/marketing-solutions/me", api_route(StatusCode::OK, reject))
+        .with_state(state)
 }
 
 fn oauth_error(error: &str, description: &str) -> Response {
@@ -26,17 +27,8 @@ fn oauth_error(error: &str, description: &str) -> Response {
     )
 }
 
-async fn token(
-    State(sim): State<Arc<SimState>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    if let Some(fault) = sim.intercept(&method, &uri, &headers, &body).await {
-        return fault;
-    }
-    let Some((BodyKind::Form, fields)) = parse_fields(&headers, &body) else {
+fn token(sim: &SimState, headers: &HeaderMap, body: &Bytes) -> Response {
+    let Some((BodyKind::Form, fields)) = parse_fields(headers, body) else {
         return oauth_error("invalid_request", "The request must be application/x-www-form-urlencoded.");
     };
     // The server defaults a missing grant_type to client_credentials; others are refused.
@@ -48,7 +40,7 @@ async fn token(
         return oauth_error("invalid_client", "The client credentials are invalid.");
     }
     AtomicCounters::bump(&sim.counters.primary_grants);
-    let (access, _) = issue(&sim, true, false);
+    let (access, _) = issue(sim, true, false);
     let mut body = serde_json::json!({ "access_token": access, "token_type": "Bearer", "refresh_token": null });
     if let Some(expires_in) = sim.expires_in_value() {
         body["expires_in"] = expires_in;
@@ -56,16 +48,11 @@ async fn token(
     json(StatusCode::OK, body)
 }
 
-async fn api(State(sim): State<Arc<SimState>>, method: Method, headers: HeaderMap, body: Bytes) -> Response {
-    guard_api(&sim, (&method, &headers, body), StatusCode::OK, |verdict| {
-        let code = if verdict == TokenVerdict::Expired {
-            "authorization-token-expired"
-        } else {
-            "authorization-token-invalid"
-        };
-        json(
-            StatusCode::UNAUTHORIZED,
-            serde_json::json!({ "errors": [{ "type": "authorization", "code": code, "title": "Authorization failed" }] }),
-        )
-    })
+fn reject(verdict: TokenVerdict) -> Response {
+    let code =
+        if verdict == TokenVerdict::Expired { "authorization-token-expired" } else { "authorization-token-invalid" };
+    json(
+        StatusCode::UNAUTHORIZED,
+        serde_json::json!({ "errors": [{ "type": "authorization", "code": code, "title": "Authorization failed" }] }),
+    )
 }

@@ -2,21 +2,22 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, post};
 use axum::Router;
 use bytes::Bytes;
-use http::{header, HeaderMap, Method, StatusCode, Uri};
+use http::{header, HeaderMap, StatusCode};
 
-use crate::server::{basic_credentials, guard_api, issue, json, parse_fields};
+use crate::server::{api_route, basic_credentials, issue, json, parse_fields, token_route};
 use crate::state::{AtomicCounters, SimState, TokenVerdict};
 
 pub(crate) const TOKEN_PATH: &str = "/oauth/token";
 pub(crate) const API_PATH: &str = "/api";
 
 pub(crate) fn router(state: Arc<SimState>) -> Router {
-    Router::new().route(TOKEN_PATH, post(token)).route(API_PATH, any(api)).with_state(state)
+    Router::new()
+        .route(TOKEN_PATH, token_route(token))
+        .route(API_PATH, api_route(StatusCode::OK, reject))
+        .with_state(state)
 }
 
 /// RFC 6749 §5.2 error answer.
@@ -24,22 +25,13 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
     json(status, serde_json::json!({ "error": error, "error_description": description }))
 }
 
-async fn token(
-    State(sim): State<Arc<SimState>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    if let Some(fault) = sim.intercept(&method, &uri, &headers, &body).await {
-        return fault;
-    }
-    let Some((_, fields)) = parse_fields(&headers, &body) else {
+fn token(sim: &SimState, headers: &HeaderMap, body: &Bytes) -> Response {
+    let Some((_, fields)) = parse_fields(headers, body) else {
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "the body must be form-encoded or JSON");
     };
     let field = |name: &str| fields.get(name).map(String::as_str);
     // Client authentication: HTTP Basic or the body, not both (RFC 6749 §2.3.1).
-    let from_basic = basic_credentials(&headers);
+    let from_basic = basic_credentials(headers);
     let from_body = field("client_id").map(|id| (id.to_owned(), field("client_secret").unwrap_or("").to_owned()));
     let client = match (from_basic, from_body) {
         (Some(_), Some(_)) => {
@@ -83,7 +75,7 @@ async fn token(
         Some(_) => return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "grant type not supported"),
         None => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "grant_type is required"),
     };
-    let (access, refresh) = issue(&sim, false, issue_refresh);
+    let (access, refresh) = issue(sim, false, issue_refresh);
     let mut body = serde_json::json!({ "access_token": access, "token_type": "Bearer" });
     if let Some(expires_in) = sim.expires_in_value() {
         body["expires_in"] = expires_in;
@@ -99,12 +91,10 @@ async fn token(
     response
 }
 
-async fn api(State(sim): State<Arc<SimState>>, method: Method, headers: HeaderMap, body: Bytes) -> Response {
-    guard_api(&sim, (&method, &headers, body), StatusCode::OK, |verdict| {
-        let challenge = match verdict {
-            TokenVerdict::Missing => r#"Bearer realm="sim""#,
-            _ => r#"Bearer realm="sim", error="invalid_token""#,
-        };
-        (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, challenge)]).into_response()
-    })
+fn reject(verdict: TokenVerdict) -> Response {
+    let challenge = match verdict {
+        TokenVerdict::Missing => r#"Bearer realm="sim""#,
+        _ => r#"Bearer realm="sim", error="invalid_token""#,
+    };
+    (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, challenge)]).into_response()
 }

@@ -3,15 +3,13 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, post};
 use axum::Router;
 use bytes::Bytes;
-use http::{header, HeaderMap, Method, StatusCode, Uri};
+use http::{header, HeaderMap, StatusCode};
 
-use crate::server::{guard_api, issue, json, parse_fields, BodyKind};
-use crate::state::{AtomicCounters, SimState};
+use crate::server::{api_route, issue, json, parse_fields, token_route, BodyKind};
+use crate::state::{AtomicCounters, SimState, TokenVerdict};
 
 pub(crate) const BASE_PATH: &str = "/api/v2";
 pub(crate) const TOKEN_PATH: &str = "/api/v2/auth/token";
@@ -20,9 +18,9 @@ pub(crate) const API_PATH: &str = "/api/v2/accounts";
 
 pub(crate) fn router(state: Arc<SimState>) -> Router {
     Router::new()
-        .route(TOKEN_PATH, post(create))
-        .route(REFRESH_PATH, post(refresh))
-        .route(API_PATH, any(api))
+        .route(TOKEN_PATH, token_route(create))
+        .route(REFRESH_PATH, token_route(refresh))
+        .route(API_PATH, api_route(StatusCode::CREATED, reject))
         .with_state(state)
 }
 
@@ -80,17 +78,8 @@ fn pair(sim: &SimState) -> Response {
     json(StatusCode::CREATED, serde_json::json!({ "access_token": access, "refresh_token": refresh }))
 }
 
-async fn create(
-    State(sim): State<Arc<SimState>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    if let Some(fault) = sim.intercept(&method, &uri, &headers, &body).await {
-        return fault;
-    }
-    let fields = match json_fields(&headers, &body, &["api_key", "api_secret"]) {
+fn create(sim: &SimState, headers: &HeaderMap, body: &Bytes) -> Response {
+    let fields = match json_fields(headers, body, &["api_key", "api_secret"]) {
         Ok(fields) => fields,
         Err(problem) => return problem,
     };
@@ -99,20 +88,11 @@ async fn create(
         return authentication("The API key or secret is invalid.");
     }
     AtomicCounters::bump(&sim.counters.primary_grants);
-    pair(&sim)
+    pair(sim)
 }
 
-async fn refresh(
-    State(sim): State<Arc<SimState>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    if let Some(fault) = sim.intercept(&method, &uri, &headers, &body).await {
-        return fault;
-    }
-    let fields = match json_fields(&headers, &body, &["refresh_token"]) {
+fn refresh(sim: &SimState, headers: &HeaderMap, body: &Bytes) -> Response {
+    let fields = match json_fields(headers, body, &["refresh_token"]) {
         Ok(fields) => fields,
         Err(problem) => return problem,
     };
@@ -120,11 +100,9 @@ async fn refresh(
         return authentication("The refresh token is invalid, expired or already used.");
     }
     AtomicCounters::bump(&sim.counters.refresh_grants);
-    pair(&sim)
+    pair(sim)
 }
 
-async fn api(State(sim): State<Arc<SimState>>, method: Method, headers: HeaderMap, body: Bytes) -> Response {
-    guard_api(&sim, (&method, &headers, body), StatusCode::CREATED, |_| {
-        authentication("The access token is invalid or expired.")
-    })
+fn reject(_: TokenVerdict) -> Response {
+    authentication("The access token is invalid or expired.")
 }

@@ -5,13 +5,15 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use axum::routing::{any, post, MethodRouter};
 use axum::Router;
 use bytes::Bytes;
 use http::{header, HeaderMap, Method, StatusCode, Uri};
 use tokio::task::JoinHandle;
 
-use crate::state::{lock, AtomicCounters, Config, SimState};
+use crate::state::{lock, AtomicCounters, Config, SimState, TokenVerdict};
 use crate::{CapturedRequest, Counters, Credentials, ExpiresInStyle, Fault};
 
 /// Which token contract a simulator speaks.
@@ -404,22 +406,31 @@ pub(crate) fn issue(sim: &SimState, jwt: bool, refresh: bool) -> (String, Option
     (access, refresh)
 }
 
-/// Serves the protected API: for a valid token, 200 (or `created` for a POST) with a JSON
-/// hello or the request body echoed; else `reject(verdict)`.
-pub(crate) fn guard_api(
-    sim: &SimState,
-    request: (&Method, &HeaderMap, Bytes),
-    created: StatusCode,
-    reject: impl FnOnce(crate::state::TokenVerdict) -> Response,
-) -> Response {
-    let (method, headers, body) = request;
-    match sim.verdict(headers) {
-        crate::state::TokenVerdict::Valid => {
-            let status = if method == Method::POST { created } else { StatusCode::OK };
-            api_success(status, method, body)
+/// A token endpoint: records and counts the request, applies any queued fault, and otherwise
+/// answers with `handler`.
+pub(crate) fn token_route(handler: fn(&SimState, &HeaderMap, &Bytes) -> Response) -> MethodRouter<Arc<SimState>> {
+    post(
+        move |State(sim): State<Arc<SimState>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes| async move {
+            match sim.intercept(&method, &uri, &headers, &body).await {
+                Some(fault) => fault,
+                None => handler(&sim, &headers, &body),
+            }
+        },
+    )
+}
+
+/// The protected API, any method: for a valid token, 200 (or `created` for a POST) with a
+/// JSON hello or the request body echoed; else `reject(verdict)`.
+pub(crate) fn api_route(created: StatusCode, reject: fn(TokenVerdict) -> Response) -> MethodRouter<Arc<SimState>> {
+    any(move |State(sim): State<Arc<SimState>>, method: Method, headers: HeaderMap, body: Bytes| async move {
+        match sim.verdict(&headers) {
+            TokenVerdict::Valid => {
+                let status = if method == Method::POST { created } else { StatusCode::OK };
+                api_success(status, &method, body)
+            }
+            verdict => reject(verdict),
         }
-        verdict => reject(verdict),
-    }
+    })
 }
 
 /// The protected API's success: GET says hello, anything with a body gets it echoed.

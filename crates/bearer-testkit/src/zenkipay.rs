@@ -3,21 +3,22 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
 use axum::response::Response;
-use axum::routing::{any, post};
 use axum::Router;
 use bytes::Bytes;
-use http::{HeaderMap, Method, StatusCode, Uri};
+use http::{HeaderMap, StatusCode};
 
-use crate::server::{guard_api, issue, json, parse_fields, BodyKind};
-use crate::state::{AtomicCounters, SimState};
+use crate::server::{api_route, issue, json, parse_fields, token_route, BodyKind};
+use crate::state::{AtomicCounters, SimState, TokenVerdict};
 
 pub(crate) const TOKEN_PATH: &str = "/v1/oauth/tokens";
 pub(crate) const API_PATH: &str = "/v1/pay/orders/zk-order-1";
 
 pub(crate) fn router(state: Arc<SimState>) -> Router {
-    Router::new().route(TOKEN_PATH, post(token)).route("/v1/pay/orders/{id}", any(api)).with_state(state)
+    Router::new()
+        .route(TOKEN_PATH, token_route(token))
+        .route("/v1/pay/orders/{id}", api_route(StatusCode::CREATED, reject))
+        .with_state(state)
 }
 
 fn error(error: &str) -> Response {
@@ -27,17 +28,8 @@ fn error(error: &str) -> Response {
     )
 }
 
-async fn token(
-    State(sim): State<Arc<SimState>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    if let Some(fault) = sim.intercept(&method, &uri, &headers, &body).await {
-        return fault;
-    }
-    let Some((BodyKind::Json, fields)) = parse_fields(&headers, &body) else {
+fn token(sim: &SimState, headers: &HeaderMap, body: &Bytes) -> Response {
+    let Some((BodyKind::Json, fields)) = parse_fields(headers, body) else {
         return error("invalid_request");
     };
     // Exactly the camelCase fields: a snake_case client is refused.
@@ -52,7 +44,7 @@ async fn token(
         return error("invalid_client");
     }
     AtomicCounters::bump(&sim.counters.primary_grants);
-    let (access, _) = issue(&sim, true, false);
+    let (access, _) = issue(sim, true, false);
     let mut body = serde_json::json!({ "accessToken": access, "tokenType": "Bearer" });
     if let Some(expires_in) = sim.expires_in_value() {
         body["expiresIn"] = expires_in;
@@ -60,8 +52,6 @@ async fn token(
     json(StatusCode::OK, body)
 }
 
-async fn api(State(sim): State<Arc<SimState>>, method: Method, headers: HeaderMap, body: Bytes) -> Response {
-    guard_api(&sim, (&method, &headers, body), StatusCode::CREATED, |_| {
-        json(StatusCode::FORBIDDEN, serde_json::json!({ "message": "Access denied." }))
-    })
+fn reject(_: TokenVerdict) -> Response {
+    json(StatusCode::FORBIDDEN, serde_json::json!({ "message": "Access denied." }))
 }

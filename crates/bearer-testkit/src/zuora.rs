@@ -2,15 +2,13 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
-use axum::response::{IntoResponse, Response};
-use axum::routing::{any, post};
+use axum::response::Response;
 use axum::Router;
 use bytes::Bytes;
-use http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use http::{header, HeaderMap, HeaderValue, StatusCode};
 
-use crate::server::{guard_api, issue, json, parse_fields, BodyKind};
-use crate::state::{AtomicCounters, SimState};
+use crate::server::{api_route, issue, json, parse_fields, token_route, BodyKind};
+use crate::state::{AtomicCounters, SimState, TokenVerdict};
 
 pub(crate) const TOKEN_PATH: &str = "/oauth/token";
 pub(crate) const API_PATH: &str = "/v1/accounts/A00000001";
@@ -19,7 +17,10 @@ pub(crate) const API_PATH: &str = "/v1/accounts/A00000001";
 pub const WWW_AUTHENTICATE: &str = "Basic realm=Zuora API, ZSession realm=Zuora API, Bearer realm=Zuora API";
 
 pub(crate) fn router(state: Arc<SimState>) -> Router {
-    Router::new().route(TOKEN_PATH, post(token)).route("/v1/accounts/{key}", any(api)).with_state(state)
+    Router::new()
+        .route(TOKEN_PATH, token_route(token))
+        .route("/v1/accounts/{key}", api_route(StatusCode::OK, |_: TokenVerdict| authentication_error()))
+        .with_state(state)
 }
 
 fn request_id(sim: &SimState) -> HeaderValue {
@@ -41,26 +42,17 @@ fn valid_track_id(id: &str) -> bool {
     id.len() <= 64 && id.chars().all(|c| c.is_ascii() && !c.is_ascii_control() && !matches!(c, ':' | ';' | '"' | '\''))
 }
 
-async fn token(
-    State(sim): State<Arc<SimState>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let mut response = answer(&sim, &method, &uri, &headers, &body).await;
+fn token(sim: &SimState, headers: &HeaderMap, body: &Bytes) -> Response {
+    let mut response = answer(sim, headers, body);
     let extra = response.headers_mut();
-    extra.insert("zuora-request-id", request_id(&sim));
+    extra.insert("zuora-request-id", request_id(sim));
     if let Some(track) = headers.get("zuora-track-id") {
         extra.insert("zuora-track-id", track.clone());
     }
     response
 }
 
-async fn answer(sim: &SimState, method: &Method, uri: &Uri, headers: &HeaderMap, body: &Bytes) -> Response {
-    if let Some(fault) = sim.intercept(method, uri, headers, body).await {
-        return fault;
-    }
+fn answer(sim: &SimState, headers: &HeaderMap, body: &Bytes) -> Response {
     let limit = sim.config().rate_limit_per_minute.unwrap_or(u32::MAX);
     let remaining = match sim.rate_limit() {
         Ok(remaining) => remaining,
@@ -108,8 +100,4 @@ async fn answer(sim: &SimState, method: &Method, uri: &Uri, headers: &HeaderMap,
     h.insert("x-ratelimit-limit-minute", HeaderValue::from(limit));
     h.insert("x-ratelimit-remaining-minute", HeaderValue::from(remaining));
     response
-}
-
-async fn api(State(sim): State<Arc<SimState>>, method: Method, headers: HeaderMap, body: Bytes) -> Response {
-    guard_api(&sim, (&method, &headers, body), StatusCode::OK, |_| authentication_error().into_response())
 }
