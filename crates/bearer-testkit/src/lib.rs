@@ -24,6 +24,7 @@ mod akeneo;
 mod criteo;
 mod fault;
 mod generic;
+mod hot_path;
 mod ixapi;
 mod jwt;
 mod server;
@@ -32,6 +33,7 @@ mod zenkipay;
 mod zuora;
 
 pub use fault::Fault;
+pub use hot_path::{CannedResponse, FloorAuth, FixedSource};
 pub use jwt::fake_jwt;
 pub use server::{Simulator, SimulatorBuilder};
 pub use state::{CapturedRequest, Counters, Credentials, ExpiresInStyle};

@@ -1,0 +1,123 @@
+//! Criterion benches of the hot path, every group with its baselines in the same run:
+//!
+//! - `token_hit`: `TokenCache::token()` on a hit vs the ArcSwap floor, `Mutex` and tokio
+//!   `RwLock` caches; `token_hit_contended/N`: the same with N tasks on the multi-thread runtime.
+//! - `middleware`: one request through a chain whose last middleware answers at once, with no
+//!   auth, the floor middleware, `BearerAuth`, and reqwest-auth 1.0.0 with its own no-auth chain.
+//! - `loopback`: authenticated requests against a local server vs the bare client.
+//!
+//! Run with `cargo bench --bench hot_path`; BENCHMARKS.md has the figures.
+
+mod common;
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::HotPaths;
+use criterion::{criterion_group, criterion_main, Criterion};
+
+fn token_hit(c: &mut Criterion) {
+    let hot = HotPaths::new();
+    let mut group = c.benchmark_group("token_hit");
+    group.bench_function("ours", |b| b.iter(|| black_box(hot.token_ours())));
+    group.bench_function("floor_arcswap", |b| b.iter(|| black_box(hot.token_floor())));
+    group.bench_function("mutex", |b| b.iter(|| black_box(hot.token_mutex())));
+    group.bench_function("tokio_rwlock", |b| b.iter(|| black_box(hot.token_rwlock())));
+    group.finish();
+}
+
+/// `tasks` tasks on the multi-thread runtime share the work of `iters` hits; the time per
+/// hit is the wall time over `iters`.
+fn contended(runtime: &tokio::runtime::Runtime, hot: &Arc<HotPaths>, tasks: u64, iters: u64, floor: bool) -> Duration {
+    let per_task = (iters / tasks).max(1);
+    runtime.block_on(async {
+        let start = Instant::now();
+        let handles: Vec<_> = (0..tasks)
+            .map(|_| {
+                let hot = Arc::clone(hot);
+                tokio::spawn(async move {
+                    for _ in 0..per_task {
+                        if floor {
+                            black_box(hot.token_floor());
+                        } else {
+                            black_box(hot.cache.token().await.expect("token"));
+                        }
+                    }
+                })
+            })
+            .collect();
+        for handle in handles {
+            handle.await.expect("task");
+        }
+        start.elapsed().mul_f64(iters as f64 / (per_task * tasks) as f64)
+    })
+}
+
+fn token_hit_contended(c: &mut Criterion) {
+    let hot = Arc::new(HotPaths::new());
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let mut group = c.benchmark_group("token_hit_contended");
+    for tasks in [1u64, 2, 8, 64] {
+        group.bench_function(format!("ours/{tasks}"), |b| b.iter_custom(|iters| contended(&runtime, &hot, tasks, iters, false)));
+        group.bench_function(format!("floor_arcswap/{tasks}"), |b| {
+            b.iter_custom(|iters| contended(&runtime, &hot, tasks, iters, true))
+        });
+    }
+    group.finish();
+}
+
+fn middleware(c: &mut Criterion) {
+    let hot = HotPaths::new();
+    let mut group = c.benchmark_group("middleware");
+    group.bench_function("a_no_auth", |b| b.iter(|| black_box(HotPaths::request(&hot.chain_none))));
+    group.bench_function("b_floor", |b| b.iter(|| black_box(HotPaths::request(&hot.chain_floor))));
+    group.bench_function("c_bearer_auth", |b| b.iter(|| black_box(HotPaths::request(&hot.chain_bearer))));
+    group.bench_function("d_reqwest_auth_no_auth", |b| b.iter(|| black_box(HotPaths::request_peer(&hot.peer_none))));
+    group.bench_function("d_reqwest_auth", |b| b.iter(|| black_box(HotPaths::request_peer(&hot.peer_auth))));
+    group.finish();
+}
+
+fn loopback(c: &mut Criterion) {
+    use bearer_testkit::Simulator;
+    use reqwest_bearer::oauth2::OAuth2TokenSource;
+    use reqwest_bearer::BearerAuth;
+
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let sim = runtime.block_on(Simulator::oauth2().start());
+    let source = OAuth2TokenSource::builder(sim.token_url())
+        .client_id(&sim.credentials().client_id)
+        .client_secret(sim.credentials().client_secret.as_str())
+        .build()
+        .expect("source");
+    let auth = BearerAuth::builder(source).allow_origin(sim.origin()).allow_http_loopback().build().expect("middleware");
+    let bearer = reqwest_middleware::ClientBuilder::new(reqwest::Client::new()).with(auth).build();
+    let bare = reqwest::Client::new();
+    // The bare client sends a valid token of its own, so the server does the same work.
+    let token = runtime.block_on(async {
+        bearer.get(sim.api_url()).send().await.expect("warm");
+        let source = OAuth2TokenSource::builder(sim.token_url())
+            .client_id(&sim.credentials().client_id)
+            .client_secret(sim.credentials().client_secret.as_str())
+            .build()
+            .expect("source");
+        reqwest_bearer::TokenSource::fetch(&source).await.expect("token")
+    });
+    let api = sim.api_url();
+    let mut group = c.benchmark_group("loopback");
+    group.bench_function("bare_client", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let response = bare.get(&api).header("authorization", token.header_value().clone()).send().await;
+            assert_eq!(response.expect("response").status(), 200);
+        })
+    });
+    group.bench_function("bearer_auth", |b| {
+        b.to_async(&runtime).iter(|| async {
+            assert_eq!(bearer.get(&api).send().await.expect("response").status(), 200);
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, token_hit, token_hit_contended, middleware, loopback);
+criterion_main!(benches);
