@@ -59,7 +59,9 @@ fn token_hit_contended(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     let mut group = c.benchmark_group("token_hit_contended");
     for tasks in [1u64, 2, 8, 64] {
-        group.bench_function(format!("ours/{tasks}"), |b| b.iter_custom(|iters| contended(&runtime, &hot, tasks, iters, false)));
+        group.bench_function(format!("ours/{tasks}"), |b| {
+            b.iter_custom(|iters| contended(&runtime, &hot, tasks, iters, false))
+        });
         group.bench_function(format!("floor_arcswap/{tasks}"), |b| {
             b.iter_custom(|iters| contended(&runtime, &hot, tasks, iters, true))
         });
@@ -90,7 +92,8 @@ fn loopback(c: &mut Criterion) {
         .client_secret(sim.credentials().client_secret.as_str())
         .build()
         .expect("source");
-    let auth = BearerAuth::builder(source).allow_origin(sim.origin()).allow_http_loopback().build().expect("middleware");
+    let auth =
+        BearerAuth::builder(source).allow_origin(sim.origin()).allow_http_loopback().build().expect("middleware");
     let bearer = reqwest_middleware::ClientBuilder::new(reqwest::Client::new()).with(auth).build();
     let bare = reqwest::Client::new();
     // The bare client sends a valid token of its own, so the server does the same work.

@@ -46,7 +46,8 @@ impl HotPaths {
             builder.with(CannedResponse).build()
         };
         let peer_http = reqwest_012::Client::new();
-        let peer_source: Arc<dyn token_source::TokenSource> = Arc::new(PeerSource(format!("Bearer {}", token.secret().secret())));
+        let peer_source: Arc<dyn token_source::TokenSource> =
+            Arc::new(PeerSource(format!("Bearer {}", token.secret().secret())));
         Self {
             floor: ArcSwap::from(Arc::clone(&token)),
             mutex: Mutex::new(Some(Arc::clone(&token))),
@@ -124,4 +125,3 @@ impl reqwest_middleware_04::Middleware for PeerCanned {
         Ok(reqwest_012::Response::from(http::Response::new("")))
     }
 }
-

@@ -1,7 +1,8 @@
 //! The token cache: lock-free reads, refresh-ahead, single-flight refreshes.
 
 use std::hash::{BuildHasher, Hasher};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use arc_swap::ArcSwap;
 use tokio::sync::watch;
@@ -16,7 +17,10 @@ type FlightResult = Option<Result<Arc<Token>, Error>>;
 
 /// Serves the current token of a [`TokenSource`], refreshing it when needed.
 ///
-/// - **Fresh** token: one atomic load and one clock read, no lock, no allocation.
+/// - **Fresh** token: two atomic loads, no lock, no allocation, no clock read. A timer
+///   task armed when the token is installed ends its freshness at the refresh-ahead point,
+///   well before expiry; if that task is dropped (its runtime shut down), freshness ends with
+///   it, and the next caller checks the clock itself.
 /// - Inside the **refresh-ahead** window: the cached token is returned at once and one
 ///   background refresh starts.
 /// - **Expired**, within the hard margin, or **invalidated**: every caller awaits one shared
@@ -51,6 +55,10 @@ impl<S> std::fmt::Debug for TokenCache<S> {
 struct Inner<S> {
     source: S,
     policy: RefreshPolicy,
+    /// The generation of the installed token while it is fresh, else 0. The hot path serves
+    /// `current` without reading the clock while this is non-zero; the freshness timer, an
+    /// invalidation or a new install clears it. Only set with `control` held.
+    fresh: AtomicU64,
     /// What the hot path reads. Only written with `control` held.
     current: ArcSwap<Current>,
     control: Mutex<Control>,
@@ -59,6 +67,8 @@ struct Inner<S> {
 /// The installed token and when it stops being fresh and usable.
 struct Current {
     token: Option<Arc<Token>>,
+    /// Identifies this install, for the freshness flag and its timer.
+    generation: u64,
     /// Before this instant the token is served without further thought.
     refresh_at: Instant,
     /// From this instant on the token is never served.
@@ -71,6 +81,18 @@ struct Control {
     failures: u32,
     next_attempt: Option<Instant>,
     last_error: Option<Error>,
+    generations: u64,
+    /// The task that ends the installed token's freshness at its refresh-ahead point.
+    freshness_timer: Option<tokio::task::AbortHandle>,
+}
+
+impl<S> Drop for Inner<S> {
+    fn drop(&mut self) {
+        let control = self.control.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(timer) = control.freshness_timer.take() {
+            timer.abort();
+        }
+    }
 }
 
 /// What the slow path decided under the lock.
@@ -93,7 +115,8 @@ impl<S: TokenSource + 'static> TokenCache<S> {
             inner: Arc::new(Inner {
                 source,
                 policy,
-                current: ArcSwap::from_pointee(Current { token: None, refresh_at: now, stale_at: now }),
+                fresh: AtomicU64::new(0),
+                current: ArcSwap::from_pointee(Current { token: None, generation: 0, refresh_at: now, stale_at: now }),
                 control: Mutex::new(Control::default()),
             }),
         }
@@ -101,15 +124,20 @@ impl<S: TokenSource + 'static> TokenCache<S> {
 
     /// The current token, fetching or refreshing it as the policy says.
     pub async fn token(&self) -> Result<Arc<Token>, Error> {
-        {
-            let current = self.inner.current.load();
-            if let Some(token) = &current.token {
-                if Instant::now() < current.refresh_at {
-                    return Ok(Arc::clone(token));
-                }
-            }
+        match self.fresh() {
+            Some(token) => Ok(token),
+            None => self.token_slow().await,
         }
-        self.token_slow().await
+    }
+
+    /// The installed token if it is fresh, without waiting, fetching or reading the clock;
+    /// `None` means "call [`token`](Self::token)".
+    #[inline]
+    pub fn fresh(&self) -> Option<Arc<Token>> {
+        if self.inner.fresh.load(Ordering::Acquire) == 0 {
+            return None;
+        }
+        self.inner.current.load().token.clone()
     }
 
     /// The token currently installed, if it may still be served, without fetching.
@@ -130,8 +158,10 @@ impl<S: TokenSource + 'static> TokenCache<S> {
         let now = Instant::now();
         match &current.token {
             Some(installed) if std::ptr::eq(&**installed, token) && now < current.stale_at => {
+                self.inner.fresh.store(0, Ordering::Release);
                 self.inner.current.store(Arc::new(Current {
                     token: Some(Arc::clone(installed)),
+                    generation: current.generation,
                     refresh_at: now,
                     stale_at: now,
                 }));
@@ -171,8 +201,11 @@ impl<S: TokenSource + 'static> TokenCache<S> {
         let current = self.inner.current.load();
         let usable = current.token.as_ref().filter(|_| now < current.stale_at);
         if let Some(token) = usable {
-            // Fresh again (another caller refreshed while we waited for the lock), or inside
-            // the refresh-ahead window: serve it, and make sure one refresh is under way.
+            // Fresh, but the flag was down (its timer's runtime is gone): arm it again here.
+            if now < current.refresh_at && self.inner.fresh.load(Ordering::Acquire) == 0 {
+                self.inner.arm_freshness(&mut control, current.generation, current.refresh_at);
+            }
+            // Inside the refresh-ahead window: serve it, and make sure one refresh is under way.
             if now >= current.refresh_at && control.flight.is_none() && !control.backing_off(now) {
                 if let Err(error) = self.start_flight(&mut control) {
                     tracing::warn!(%error, "could not start the background token refresh");
@@ -215,21 +248,25 @@ impl<S: TokenSource + 'static> TokenCache<S> {
     }
 }
 
-impl<S> Inner<S> {
-    fn lock(&self) -> MutexGuard<'_, Control> {
-        // The lock guards plain bookkeeping that stays consistent if a holder panicked.
-        self.control.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
+impl<S: Send + Sync + 'static> Inner<S> {
     /// Installs a fetched token, or records a failure and schedules the next attempt.
-    fn finish(&self, fetched: Result<Token, Error>) -> Result<Arc<Token>, Error> {
+    fn finish(self: &Arc<Self>, fetched: Result<Token, Error>) -> Result<Arc<Token>, Error> {
         let mut control = self.lock();
         control.flight = None;
         match fetched {
             Ok(token) => {
                 let token = Arc::new(token);
                 let Schedule { refresh_at, stale_at } = self.policy.schedule(&token);
-                self.current.store(Arc::new(Current { token: Some(Arc::clone(&token)), refresh_at, stale_at }));
+                control.generations += 1;
+                let generation = control.generations;
+                self.fresh.store(0, Ordering::Release);
+                self.current.store(Arc::new(Current {
+                    token: Some(Arc::clone(&token)),
+                    generation,
+                    refresh_at,
+                    stale_at,
+                }));
+                self.arm_freshness(&mut control, generation, refresh_at);
                 control.failures = 0;
                 control.next_attempt = None;
                 control.last_error = None;
@@ -241,6 +278,51 @@ impl<S> Inner<S> {
                 Err(error)
             }
         }
+    }
+
+    /// Marks `generation` fresh until `refresh_at`, with a timer task on the current runtime
+    /// that takes the mark down then. Without a runtime, or past `refresh_at`, the mark stays
+    /// down and callers take the clock-checking path.
+    fn arm_freshness(self: &Arc<Self>, control: &mut Control, generation: u64, refresh_at: Instant) {
+        if let Some(previous) = control.freshness_timer.take() {
+            previous.abort();
+        }
+        if Instant::now() >= refresh_at {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let guard = FreshnessGuard { inner: Arc::downgrade(self), generation };
+        let timer = runtime.spawn(async move {
+            tokio::time::sleep_until(refresh_at).await;
+            drop(guard);
+        });
+        control.freshness_timer = Some(timer.abort_handle());
+        self.fresh.store(generation, Ordering::Release);
+    }
+}
+
+/// Takes down the freshness mark of one generation when dropped: when its timer fires, and
+/// also when the timer task is aborted or its runtime shuts down, so a mark never outlives
+/// the timer that would have ended it.
+struct FreshnessGuard<S> {
+    inner: Weak<Inner<S>>,
+    generation: u64,
+}
+
+impl<S> Drop for FreshnessGuard<S> {
+    fn drop(&mut self) {
+        if let Some(inner) = self.inner.upgrade() {
+            let _ = inner.fresh.compare_exchange(self.generation, 0, Ordering::AcqRel, Ordering::Acquire);
+        }
+    }
+}
+
+impl<S> Inner<S> {
+    fn lock(&self) -> MutexGuard<'_, Control> {
+        // The lock guards plain bookkeeping that stays consistent if a holder panicked.
+        self.control.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn record_failure(&self, control: &mut Control, error: Error) {

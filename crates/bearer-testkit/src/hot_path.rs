@@ -29,7 +29,12 @@ pub struct FloorAuth(pub HeaderValue);
 
 #[async_trait::async_trait]
 impl Middleware for FloorAuth {
-    async fn handle(&self, mut req: Request, ext: &mut Extensions, next: Next<'_>) -> reqwest_middleware::Result<Response> {
+    async fn handle(
+        &self,
+        mut req: Request,
+        ext: &mut Extensions,
+        next: Next<'_>,
+    ) -> reqwest_middleware::Result<Response> {
         req.headers_mut().insert(http::header::AUTHORIZATION, self.0.clone());
         next.run(req, ext).await
     }

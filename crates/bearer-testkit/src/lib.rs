@@ -33,7 +33,7 @@ mod zenkipay;
 mod zuora;
 
 pub use fault::Fault;
-pub use hot_path::{CannedResponse, FloorAuth, FixedSource};
+pub use hot_path::{CannedResponse, FixedSource, FloorAuth};
 pub use jwt::fake_jwt;
 pub use server::{Simulator, SimulatorBuilder};
 pub use state::{CapturedRequest, Counters, Credentials, ExpiresInStyle};

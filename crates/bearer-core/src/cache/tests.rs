@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use http::StatusCode;
 use tokio::task::JoinSet;
-use tokio::time::{advance, Instant};
+use tokio::time::Instant;
 
 use crate::{AccessToken, Error, RefreshPolicy, Rejection, Token, TokenCache, TokenSource};
 
@@ -91,6 +91,13 @@ async fn concurrent_tokens(cache: &TokenCache<Arc<ScriptedSource>>, n: usize) ->
         results.push(joined.expect("task did not panic"));
     }
     results
+}
+
+/// Moves the paused clock, then lets the tasks it woke run (the freshness timer among them),
+/// as a live runtime would.
+async fn advance(duration: Duration) {
+    tokio::time::advance(duration).await;
+    settle().await;
 }
 
 /// Lets spawned tasks run without moving the paused clock.
@@ -326,4 +333,35 @@ async fn cached_peeks_without_fetching() {
     advance(HOUR).await;
     assert!(cache.cached().is_none());
     assert_eq!(source.fetches(), 1);
+}
+
+#[test]
+fn freshness_ends_with_the_runtime_that_timed_it() {
+    let source = ScriptedSource::new(Some(HOUR), Duration::ZERO);
+    let first = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let cache = cache(&source);
+    let token = first.block_on(cache.token()).expect("token");
+    assert!(cache.fresh().is_some(), "fresh while its timer lives");
+    drop(first);
+    assert!(cache.fresh().is_none(), "the timer died with its runtime, and freshness with it");
+
+    let second = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let again = second.block_on(cache.token()).expect("token");
+    assert!(Arc::ptr_eq(&token, &again), "the clock says it is still fresh: no fetch");
+    assert!(cache.fresh().is_some(), "re-armed on the new runtime");
+    assert_eq!(source.fetches(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn fresh_is_a_clock_free_view_of_the_hot_path() {
+    let source = ScriptedSource::new(Some(HOUR), FETCH_DELAY);
+    let cache = cache(&source);
+    assert!(cache.fresh().is_none(), "nothing installed");
+    let token = cache.token().await.expect("token");
+    assert!(Arc::ptr_eq(&token, &cache.fresh().expect("fresh")));
+    advance(Duration::from_secs(3300)).await;
+    assert!(cache.fresh().is_none(), "the refresh-ahead point ends freshness");
+    assert!(Arc::ptr_eq(&token, &cache.token().await.expect("token")), "still served, refreshing behind");
+    cache.invalidate(&token);
+    assert!(cache.fresh().is_none());
 }
