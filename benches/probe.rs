@@ -19,6 +19,7 @@ fn main() {
     for _ in 0..iterations {
         match scenario.as_str() {
             "token-ours" => drop(black_box(hot.token_ours())),
+            "token-fresh" => drop(black_box(hot.token_ours_fresh())),
             "token-floor" => drop(black_box(hot.token_floor())),
             "token-mutex" => drop(black_box(hot.token_mutex())),
             "token-rwlock" => drop(black_box(hot.token_rwlock())),

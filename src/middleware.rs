@@ -129,7 +129,8 @@ impl<S: TokenSource + 'static> BearerAuthBuilder<S> {
         let mut policy = OriginPolicy::default();
         let named = if self.origins.is_empty() { self.cache.source().api_origins() } else { self.origins };
         for text in &named {
-            let origin = Origin::parse(text).ok_or_else(|| Error::Config(format!("`{text}` is not an origin URL")))?;
+            let origin =
+                Origin::parse(text).ok_or_else(|| Error::Config(format!("`{text}` is not an origin URL").into()))?;
             policy.allow(origin);
         }
         if self.any_https || policy.is_empty() {

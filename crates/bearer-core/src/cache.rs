@@ -1,8 +1,11 @@
 //! The token cache: lock-free reads, refresh-ahead, single-flight refreshes.
 
+use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::task::{Context, Poll};
 
 use arc_swap::ArcSwap;
 use tokio::sync::watch;
@@ -53,6 +56,8 @@ impl<S> std::fmt::Debug for TokenCache<S> {
 }
 
 struct Inner<S> {
+    /// Process-unique, for this cache's per-thread token copies.
+    id: u64,
     source: S,
     policy: RefreshPolicy,
     /// The generation of the installed token while it is fresh, else 0. The hot path serves
@@ -88,6 +93,7 @@ struct Control {
 
 impl<S> Drop for Inner<S> {
     fn drop(&mut self) {
+        local::forget(self.id);
         let control = self.control.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(timer) = control.freshness_timer.take() {
             timer.abort();
@@ -113,6 +119,7 @@ impl<S: TokenSource + 'static> TokenCache<S> {
         let now = Instant::now();
         Self {
             inner: Arc::new(Inner {
+                id: local::new_cache_id(),
                 source,
                 policy,
                 fresh: AtomicU64::new(0),
@@ -123,21 +130,32 @@ impl<S: TokenSource + 'static> TokenCache<S> {
     }
 
     /// The current token, fetching or refreshing it as the policy says.
-    pub async fn token(&self) -> Result<Arc<Token>, Error> {
-        match self.fresh() {
-            Some(token) => Ok(token),
-            None => self.token_slow().await,
-        }
+    ///
+    /// On a hit the returned future completes on its first poll without allocating; only a
+    /// caller that has to wait for a refresh boxes its wait.
+    pub fn token(&self) -> TokenFuture<'_, S> {
+        TokenFuture { cache: self, wait: None }
     }
 
     /// The installed token if it is fresh, without waiting, fetching or reading the clock;
     /// `None` means "call [`token`](Self::token)".
     #[inline]
     pub fn fresh(&self) -> Option<Arc<Token>> {
-        if self.inner.fresh.load(Ordering::Acquire) == 0 {
+        let generation = self.inner.fresh.load(Ordering::Acquire);
+        if generation == 0 {
             return None;
         }
-        self.inner.current.load().token.clone()
+        local::get(self.inner.id, generation).or_else(|| self.refill(generation))
+    }
+
+    /// Loads the installed token and keeps a copy on this thread, if it is still the fresh
+    /// generation.
+    #[cold]
+    fn refill(&self, generation: u64) -> Option<Arc<Token>> {
+        let current = self.inner.current.load();
+        let token = current.token.as_ref().filter(|_| current.generation == generation)?;
+        local::put(self.inner.id, generation, token);
+        Some(Arc::clone(token))
     }
 
     /// The token currently installed, if it may still be served, without fetching.
@@ -183,18 +201,6 @@ impl<S: TokenSource + 'static> TokenCache<S> {
     }
 
     #[cold]
-    async fn token_slow(&self) -> Result<Arc<Token>, Error> {
-        let decision = self.decide();
-        match decision {
-            Decision::Serve(token) => Ok(token),
-            Decision::Fail(error) => Err(error),
-            Decision::Wait(mut flight) => match flight.wait_for(Option::is_some).await {
-                Ok(outcome) => outcome.clone().unwrap_or(Err(Error::Abandoned)),
-                Err(_) => Err(Error::Abandoned),
-            },
-        }
-    }
-
     fn decide(&self) -> Decision {
         let mut control = self.inner.lock();
         let now = Instant::now();
@@ -334,6 +340,60 @@ impl<S> Inner<S> {
     }
 }
 
+/// The future of [`TokenCache::token`].
+#[must_use = "futures do nothing unless polled"]
+pub struct TokenFuture<'a, S> {
+    cache: &'a TokenCache<S>,
+    wait: Option<Pin<Box<dyn Future<Output = Result<Arc<Token>, Error>> + Send>>>,
+}
+
+impl<S: TokenSource + 'static> Future for TokenFuture<'_, S> {
+    type Output = Result<Arc<Token>, Error>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        if this.wait.is_none() {
+            if let Some(token) = this.cache.fresh() {
+                return Poll::Ready(Ok(token));
+            }
+        }
+        this.poll_slow(cx)
+    }
+}
+
+impl<S: TokenSource + 'static> TokenFuture<'_, S> {
+    #[cold]
+    #[inline(never)]
+    fn poll_slow(&mut self, cx: &mut Context<'_>) -> Poll<Result<Arc<Token>, Error>> {
+        if self.wait.is_none() {
+            match self.cache.decide() {
+                Decision::Serve(token) => return Poll::Ready(Ok(token)),
+                Decision::Fail(error) => return Poll::Ready(Err(error)),
+                Decision::Wait(flight) => self.wait = Some(Box::pin(wait_for_flight(flight))),
+            }
+        }
+        match &mut self.wait {
+            Some(wait) => wait.as_mut().poll(cx),
+            None => Poll::Ready(Err(Error::Abandoned)),
+        }
+    }
+}
+
+impl<S> std::fmt::Debug for TokenFuture<'_, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenFuture").field("waiting", &self.wait.is_some()).finish()
+    }
+}
+
+/// Waits for a refresh to land and takes its outcome.
+async fn wait_for_flight(mut flight: watch::Receiver<FlightResult>) -> Result<Arc<Token>, Error> {
+    match flight.wait_for(Option::is_some).await {
+        Ok(outcome) => outcome.clone().unwrap_or(Err(Error::Abandoned)),
+        Err(_) => Err(Error::Abandoned),
+    }
+}
+
 impl Control {
     fn backing_off(&self, now: Instant) -> bool {
         self.next_attempt.is_some_and(|at| now < at)
@@ -364,5 +424,6 @@ fn random_unit() -> f64 {
     (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
+mod local;
 #[cfg(test)]
 mod tests;

@@ -9,6 +9,9 @@ use http::StatusCode;
 
 /// Why a token could not be had.
 ///
+/// Every variant is at most two words, so a `Result<Arc<Token>, Error>` moves cheaply on the
+/// hot path and one failure clones cheaply to every caller that waited for it.
+///
 /// Messages never contain a secret: sources redact the credentials they sent from any body
 /// excerpt they keep, and transport errors carry only the URL of the token endpoint.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -16,28 +19,42 @@ use http::StatusCode;
 pub enum Error {
     /// The token endpoint could not be reached or did not answer in time (connection refused
     /// or reset, DNS, TLS, timeout). Always transient.
-    #[error("token endpoint unreachable: {message}")]
-    Transport {
-        /// What went wrong, without secrets.
-        message: String,
-        /// Whether the failure was a timeout.
-        timeout: bool,
-        /// The underlying error, when there is one.
-        #[source]
-        source: Option<Arc<dyn std::error::Error + Send + Sync>>,
-    },
+    #[error("token endpoint unreachable: {0}")]
+    Transport(Arc<TransportError>),
     /// The token endpoint answered, and said no.
     #[error("token endpoint rejected the request: {0}")]
-    Rejected(Box<Rejection>),
+    Rejected(Arc<Rejection>),
     /// The token endpoint answered success with a body that is not a usable token.
     #[error("malformed token response: {0}")]
-    Malformed(String),
+    Malformed(Arc<str>),
     /// The source was configured wrongly; no request was (or could be) sent.
     #[error("invalid configuration: {0}")]
-    Config(String),
+    Config(Arc<str>),
     /// The refresh task ended without a result (its runtime shut down, or it panicked).
     #[error("token refresh was abandoned before it finished")]
     Abandoned,
+}
+
+/// A failure to reach the token endpoint.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct TransportError {
+    message: String,
+    timeout: bool,
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl TransportError {
+    /// What went wrong, without secrets.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// Whether the failure was a timeout.
+    pub fn is_timeout(&self) -> bool {
+        self.timeout
+    }
 }
 
 /// What a token endpoint said when it refused to issue a token.
@@ -119,7 +136,12 @@ impl std::fmt::Display for Rejection {
 impl Error {
     /// A transport error from any error value; the message is the error's `Display`.
     pub fn transport(error: impl std::error::Error + Send + Sync + 'static, timeout: bool) -> Self {
-        Self::Transport { message: error.to_string(), timeout, source: Some(Arc::new(error)) }
+        Self::Transport(Arc::new(TransportError { message: error.to_string(), timeout, source: Some(Box::new(error)) }))
+    }
+
+    /// Whether this is a transport timeout.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::Transport(t) if t.is_timeout())
     }
 
     /// Whether trying again later can help: transport failures, 408/425/429/5xx answers,
@@ -127,7 +149,7 @@ impl Error {
     /// are permanent until something changes.
     pub fn is_transient(&self) -> bool {
         match self {
-            Error::Transport { .. } | Error::Abandoned => true,
+            Error::Transport(_) | Error::Abandoned => true,
             Error::Rejected(rejection) => rejection.is_transient(),
             Error::Malformed(_) | Error::Config(_) => false,
         }
@@ -149,7 +171,7 @@ impl Error {
 
 impl From<Rejection> for Error {
     fn from(rejection: Rejection) -> Self {
-        Error::Rejected(Box::new(rejection))
+        Error::Rejected(Arc::new(rejection))
     }
 }
 

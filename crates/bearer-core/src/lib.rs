@@ -37,8 +37,8 @@ mod source;
 mod token;
 
 pub use async_trait::async_trait;
-pub use cache::TokenCache;
-pub use error::{Error, Rejection};
+pub use cache::{TokenCache, TokenFuture};
+pub use error::{Error, Rejection, TransportError};
 pub use policy::{
     RefreshPolicy, DEFAULT_BACKOFF_CEILING, DEFAULT_BACKOFF_FLOOR, DEFAULT_HARD_MARGIN, DEFAULT_JITTER,
     DEFAULT_REFRESH_AHEAD_FRACTION, DEFAULT_REFRESH_AHEAD_MAX,

@@ -5,7 +5,8 @@ use std::time::{Duration, SystemTime};
 
 use bearer_core::{ClientSecret, Error, RefreshToken, Token, TokenSource};
 use bearer_oauth2::{
-    default_client, exchange, parse_endpoint, refresh_was_rejected, DEFAULT_TIMEOUT, DEFAULT_UNKNOWN_LIFETIME,
+    default_client, env_required, exchange, parse_endpoint, refresh_was_rejected, DEFAULT_TIMEOUT,
+    DEFAULT_UNKNOWN_LIFETIME,
 };
 use http::header::{ACCEPT, CONTENT_TYPE};
 
@@ -54,15 +55,9 @@ impl IxApiTokenSource {
     /// | `IXAPI_API_KEY` | the API key |
     /// | `IXAPI_API_SECRET` | the API secret |
     pub fn from_env() -> Result<Self, Error> {
-        let required = |name: &str| {
-            std::env::var(name)
-                .ok()
-                .filter(|v| !v.trim().is_empty())
-                .ok_or_else(|| Error::Config(format!("{name} is not set")))
-        };
-        Self::builder(required("IXAPI_BASE_URL")?)
-            .api_key(required("IXAPI_API_KEY")?)
-            .api_secret(required("IXAPI_API_SECRET")?)
+        Self::builder(env_required("IXAPI_BASE_URL")?)
+            .api_key(env_required("IXAPI_API_KEY")?)
+            .api_secret(env_required("IXAPI_API_SECRET")?)
             .build()
     }
 

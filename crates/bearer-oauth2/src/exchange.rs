@@ -31,10 +31,13 @@ pub async fn exchange(request: reqwest::RequestBuilder, secrets: &[&str]) -> Res
     }
     let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     if !is_json_like(content_type) {
-        return Err(Error::Malformed(format!(
-            "the token response has content type `{}`, not JSON",
-            content_type.chars().take(60).collect::<String>()
-        )));
+        return Err(Error::Malformed(
+            format!(
+                "the token response has content type `{}`, not JSON",
+                content_type.chars().take(60).collect::<String>()
+            )
+            .into(),
+        ));
     }
     match serde_json::from_slice::<Value>(&body) {
         Ok(Value::Object(fields)) if embedded_error(&fields) => {
@@ -58,7 +61,7 @@ fn is_json_like(content_type: &str) -> bool {
 
 /// Reads a response body, refusing one larger than `cap` bytes before buffering it.
 pub async fn read_capped_body(mut response: reqwest::Response, cap: usize) -> Result<Bytes, Error> {
-    let too_large = || Error::Malformed(format!("the token response is larger than {cap} bytes"));
+    let too_large = || Error::Malformed(format!("the token response is larger than {cap} bytes").into());
     if response.content_length().is_some_and(|len| len > cap as u64) {
         return Err(too_large());
     }

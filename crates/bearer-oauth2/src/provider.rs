@@ -5,7 +5,7 @@ use bearer_core::Error;
 
 /// The value of an environment variable, or [`Error::Config`] naming it when unset or blank.
 pub fn env_required(name: &str) -> Result<String, Error> {
-    env_optional(name).ok_or_else(|| Error::Config(format!("{name} is not set")))
+    env_optional(name).ok_or_else(|| Error::Config(format!("{name} is not set").into()))
 }
 
 /// The value of an environment variable, if set and not blank.

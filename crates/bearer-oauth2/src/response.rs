@@ -44,11 +44,9 @@ impl TokenResponse {
             Ok(Value::Object(fields)) => fields,
             Ok(_) => return Err(Error::Malformed("the token response is not a JSON object".into())),
             Err(e) => {
-                return Err(Error::Malformed(format!(
-                    "the token response is not JSON ({} at column {})",
-                    classify(&e),
-                    e.column()
-                )))
+                return Err(Error::Malformed(
+                    format!("the token response is not JSON ({} at column {})", classify(&e), e.column()).into(),
+                ))
             }
         };
         Self::from_fields(&fields)
@@ -59,7 +57,7 @@ impl TokenResponse {
             Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(_)) => Ok(None),
-            Some(_) => Err(Error::Malformed(format!("`{snake}` is not a string"))),
+            Some(_) => Err(Error::Malformed(format!("`{snake}` is not a string").into())),
         };
         let access_token = string("access_token", "accessToken")?
             .ok_or_else(|| Error::Malformed("the token response has no `access_token`".into()))?;
@@ -89,10 +87,9 @@ impl TokenResponse {
     pub fn into_token(self, unknown_lifetime: Duration) -> Result<(Token, Option<RefreshToken>), Error> {
         if let Some(kind) = &self.token_type {
             if !kind.eq_ignore_ascii_case("bearer") {
-                return Err(Error::Malformed(format!(
-                    "token_type `{}` is not bearer",
-                    kind.chars().take(40).collect::<String>()
-                )));
+                return Err(Error::Malformed(
+                    format!("token_type `{}` is not bearer", kind.chars().take(40).collect::<String>()).into(),
+                ));
             }
         }
         let lifetime = self

@@ -381,7 +381,7 @@ impl OAuth2TokenSourceBuilder {
     /// were given.
     pub fn require_client_credentials(self, provider: &str) -> Result<Self, Error> {
         if self.client_id.is_empty() || self.client_secret.is_none() {
-            return Err(Error::Config(format!("{provider} needs a client id and a client secret")));
+            return Err(Error::Config(format!("{provider} needs a client id and a client secret").into()));
         }
         Ok(self)
     }
@@ -401,9 +401,9 @@ impl OAuth2TokenSourceBuilder {
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
         for (name, value) in &self.headers {
             let name = HeaderName::try_from(name.as_str())
-                .map_err(|_| Error::Config(format!("invalid header name `{name}`")))?;
+                .map_err(|_| Error::Config(format!("invalid header name `{name}`").into()))?;
             let value = HeaderValue::try_from(value.as_str())
-                .map_err(|_| Error::Config(format!("invalid value for header `{name}`")))?;
+                .map_err(|_| Error::Config(format!("invalid value for header `{name}`").into()))?;
             headers.insert(name, value);
         }
         let mut params = self.params;
@@ -435,7 +435,7 @@ impl OAuth2TokenSourceBuilder {
 
 /// Parses an endpoint URL: http or https, with a host, no credentials in it.
 pub fn parse_endpoint(url: &str) -> Result<reqwest::Url, Error> {
-    let parsed = reqwest::Url::parse(url).map_err(|e| Error::Config(format!("invalid token URL: {e}")))?;
+    let parsed = reqwest::Url::parse(url).map_err(|e| Error::Config(format!("invalid token URL: {e}").into()))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
         return Err(Error::Config("the token URL must be http(s) with a host".into()));
     }
@@ -451,5 +451,5 @@ pub fn default_client(timeout: Duration) -> Result<reqwest::Client, Error> {
         .timeout(timeout)
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}")))
+        .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}").into()))
 }

@@ -79,7 +79,7 @@ impl ZuoraEnvironment {
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, env)| env.clone())
-            .ok_or_else(|| Error::Config(format!("unknown Zuora environment `{name}`")))
+            .ok_or_else(|| Error::Config(format!("unknown Zuora environment `{name}`").into()))
     }
 }
 

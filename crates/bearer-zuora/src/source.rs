@@ -68,7 +68,7 @@ fn check_track_id(id: &str) -> Result<(), Error> {
     }
     if let Some(bad) = id.chars().find(|c| !c.is_ascii() || c.is_ascii_control() || matches!(c, ':' | ';' | '"' | '\''))
     {
-        return Err(Error::Config(format!("Zuora-Track-Id may not contain {bad:?}")));
+        return Err(Error::Config(format!("Zuora-Track-Id may not contain {bad:?}").into()));
     }
     Ok(())
 }
