@@ -340,11 +340,14 @@ impl<S> Inner<S> {
     }
 }
 
+/// A caller's wait for a refresh, boxed so that [`TokenFuture`] stays two words.
+type FlightWait = Pin<Box<dyn Future<Output = Result<Arc<Token>, Error>> + Send>>;
+
 /// The future of [`TokenCache::token`].
 #[must_use = "futures do nothing unless polled"]
 pub struct TokenFuture<'a, S> {
     cache: &'a TokenCache<S>,
-    wait: Option<Pin<Box<dyn Future<Output = Result<Arc<Token>, Error>> + Send>>>,
+    wait: Option<FlightWait>,
 }
 
 impl<S: TokenSource + 'static> Future for TokenFuture<'_, S> {
