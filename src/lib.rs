@@ -25,6 +25,7 @@
 
 mod middleware;
 mod origin;
+mod replay;
 mod skip;
 
 pub use bearer_core as core;

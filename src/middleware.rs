@@ -9,6 +9,7 @@ use reqwest::{Request, Response};
 use reqwest_middleware::{Middleware, Next};
 
 use crate::origin::{Origin, OriginPolicy};
+use crate::replay::Replay;
 use crate::SkipAuth;
 
 /// Adds `Authorization: Bearer …` to requests, and on a rejected token refreshes it and
@@ -22,9 +23,11 @@ use crate::SkipAuth;
 ///    request goes out without the token.
 /// 3. The cached token's prebuilt header is cloned in: a reference-count bump.
 /// 4. When the response says the token was rejected (a 401, or what the source says, such as
-///    Zenkipay's 403), the token is invalidated, a fresh one fetched, and a copy of the
-///    request sent once more; the retry's response is returned whatever it is. A request whose
-///    body cannot be copied (a stream) is not retried: the caller gets the rejection.
+///    Zenkipay's 403), the token is invalidated, a fresh one fetched, and the request sent once
+///    more; the retry's response is returned whatever it is. The retry goes to the URL the
+///    rejection came from (after any redirects), and only if that URL may have the token. A
+///    request whose body cannot be copied (a stream) is not retried: the caller gets the
+///    rejection.
 ///
 /// ```
 /// use reqwest_bearer::oauth2::OAuth2TokenSource;
@@ -90,12 +93,6 @@ impl<S: TokenSource + 'static> BearerAuth<S> {
             && extensions.get::<SkipAuth>().is_none()
             && self.origins.permits(request.url())
     }
-
-    /// After a rejection of `used`: invalidate it and get the token to retry with.
-    async fn replacement(&self, used: &Token) -> Result<Arc<Token>, Error> {
-        self.cache.invalidate(used);
-        self.cache.token().await
-    }
 }
 
 impl<S: TokenSource + 'static> BearerAuthBuilder<S> {
@@ -154,29 +151,56 @@ impl<S: TokenSource + 'static> Middleware for BearerAuth<S> {
         if !self.wants_token(&request, extensions) {
             return next.run(request, extensions).await;
         }
-        let token = self.cache.token().await.map_err(reqwest_middleware::Error::middleware)?;
-        let retry = request.try_clone();
+        let token = match self.cache.fresh() {
+            Some(token) => token,
+            None => self.cache.token().await.map_err(reqwest_middleware::Error::middleware)?,
+        };
+        let replay = Replay::of(&request);
         request.headers_mut().insert(AUTHORIZATION, token.header_value().clone());
         let response = next.clone().run(request, extensions).await?;
         if !self.cache.source().is_token_rejected(response.status(), response.headers()) {
             return Ok(response);
         }
-        let Some(mut retry) = retry else {
-            tracing::debug!(status = %response.status(), "token rejected; the request body cannot be replayed, so it is not retried");
-            self.cache.invalidate(&token);
-            return Ok(response);
+        // Boxed: the retry is rare, and inline it would make every request's future larger.
+        Box::pin(self.retry(token, replay, response, extensions, next)).await
+    }
+}
+
+impl<S: TokenSource + 'static> BearerAuth<S> {
+    /// After a rejection of `used`: invalidate it, get a fresh token and send the request
+    /// once more, to the URL the rejection came from if that URL may have the token. Any
+    /// failure on the way hands the caller the original rejection.
+    #[cold]
+    async fn retry(
+        &self,
+        used: Arc<Token>,
+        replay: Option<Replay>,
+        rejection: Response,
+        extensions: &mut Extensions,
+        next: Next<'_>,
+    ) -> reqwest_middleware::Result<Response> {
+        let status = rejection.status();
+        self.cache.invalidate(&used);
+        let Some(replay) = replay else {
+            tracing::debug!(%status, "token rejected; the request body is a stream and cannot be replayed");
+            return Ok(rejection);
         };
-        let fresh = match self.replacement(&token).await {
+        if !self.origins.permits(rejection.url()) {
+            tracing::debug!(%status, "token rejected by a URL that may not have the token; not retrying");
+            return Ok(rejection);
+        }
+        let fresh = match self.cache.token().await {
             Ok(fresh) => fresh,
             Err(error) => {
-                tracing::warn!(%error, status = %response.status(), "token rejected and no new token could be had; returning the rejection");
-                return Ok(response);
+                tracing::warn!(%error, %status, "token rejected and no new token could be had; returning the rejection");
+                return Ok(rejection);
             }
         };
-        tracing::debug!(status = %response.status(), "token rejected; retrying once with a fresh token");
-        drop(response);
-        retry.headers_mut().insert(AUTHORIZATION, fresh.header_value().clone());
-        next.run(retry, extensions).await
+        tracing::debug!(%status, "token rejected; retrying once with a fresh token");
+        let mut request = replay.into_request(rejection.url().clone());
+        drop(rejection);
+        request.headers_mut().insert(AUTHORIZATION, fresh.header_value().clone());
+        next.run(request, extensions).await
     }
 }
 

@@ -10,32 +10,26 @@ pub(crate) struct OriginPolicy {
     http_loopback: bool,
 }
 
-/// A scheme, host and port, compared exactly (the host case-insensitively).
+/// An origin as the URL parser writes it: `scheme://host[:port]`, host lower-cased, default
+/// port left out. A request URL, parsed the same way, starts with exactly these bytes when it
+/// is same-origin, so matching is one short comparison.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Origin {
-    scheme: String,
-    host: String,
-    port: Option<u16>,
+    serialized: String,
 }
 
 impl Origin {
     pub(crate) fn parse(text: &str) -> Option<Self> {
         let url = Url::parse(text).ok()?;
-        Self::of(&url)
-    }
-
-    fn of(url: &Url) -> Option<Self> {
-        Some(Self {
-            scheme: url.scheme().to_owned(),
-            host: url.host_str()?.to_ascii_lowercase(),
-            port: url.port_or_known_default(),
-        })
+        url.host_str()?;
+        Some(Self { serialized: url.origin().ascii_serialization() })
     }
 
     fn matches(&self, url: &Url) -> bool {
-        self.scheme == url.scheme()
-            && url.host_str().is_some_and(|h| h.eq_ignore_ascii_case(&self.host))
-            && self.port == url.port_or_known_default()
+        // User info (`https://user@host`) makes the prefix differ: no token for such URLs.
+        let text = url.as_str();
+        text.starts_with(&self.serialized)
+            && matches!(text.as_bytes().get(self.serialized.len()), None | Some(b'/' | b'?' | b'#'))
     }
 }
 
@@ -111,6 +105,9 @@ mod tests {
         assert!(!p.permits(&url("https://api.example.com:8443/")));
         assert!(!p.permits(&url("https://evil.example.com/")));
         assert!(!p.permits(&url("https://api.example.com.evil.net/")));
+        assert!(!p.permits(&url("https://api.example.com@evil.net/")), "user info tricks");
+        assert!(!p.permits(&url("https://user@api.example.com/")), "user info is not the origin");
+        assert!(p.permits(&url("https://api.example.com?q=1")));
         assert!(!p.permits(&url("http://api.example.com/")), "plain http never");
     }
 

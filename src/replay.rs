@@ -1,0 +1,63 @@
+//! What the middleware keeps of a request so it can send it again after a rejected token.
+
+use std::time::Duration;
+
+use http::{HeaderMap, Method, Version};
+use reqwest::{Request, Url};
+
+/// Enough of a request to send it again.
+///
+/// A request without a body (most of them) is kept minus its URL: cloning the URL costs an
+/// allocation on every request, and the rejection names the URL anyway, so a retry goes to
+/// the URL the rejection came from ([`reqwest::Response::url`]), and only if that URL may
+/// receive the token. Copying the rest of a body-less request allocates nothing (unless it
+/// carries headers of its own). A request with a bytes body is cloned whole; a streaming body
+/// cannot be replayed at all.
+pub(crate) enum Replay {
+    /// `headers` is `None` when the request had none of its own.
+    Bodyless {
+        method: Method,
+        headers: Option<HeaderMap>,
+        version: Version,
+        timeout: Option<Duration>,
+    },
+    Whole(Box<Request>),
+}
+
+impl Replay {
+    /// A copy of `request`, or `None` when its body is a stream.
+    pub(crate) fn of(request: &Request) -> Option<Self> {
+        if request.body().is_some() {
+            return request.try_clone().map(|whole| Replay::Whole(Box::new(whole)));
+        }
+        Some(Replay::Bodyless {
+            method: request.method().clone(),
+            // Most requests carry no headers of their own yet (the client adds its defaults
+            // later): nothing to copy.
+            headers: (!request.headers().is_empty()).then(|| request.headers().clone()),
+            version: request.version(),
+            timeout: request.timeout().copied(),
+        })
+    }
+
+    /// The request again, sent to `url`.
+    pub(crate) fn into_request(self, url: Url) -> Request {
+        match self {
+            Replay::Whole(mut request) => {
+                *request.url_mut() = url;
+                *request
+            }
+            Replay::Bodyless { method, headers, version, timeout } => {
+                let mut request = Request::new(method, url);
+                if let Some(headers) = headers {
+                    *request.headers_mut() = headers;
+                }
+                *request.version_mut() = version;
+                if timeout.is_some() {
+                    *request.timeout_mut() = timeout;
+                }
+                request
+            }
+        }
+    }
+}
