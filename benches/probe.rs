@@ -23,11 +23,21 @@ fn main() {
             "token-floor" => drop(black_box(hot.token_floor())),
             "token-mutex" => drop(black_box(hot.token_mutex())),
             "token-rwlock" => drop(black_box(hot.token_rwlock())),
-            "chain-none" => drop(black_box(HotPaths::request(&hot.chain_none))),
-            "chain-floor" => drop(black_box(HotPaths::request(&hot.chain_floor))),
-            "chain-bearer" => drop(black_box(HotPaths::request(&hot.chain_bearer))),
-            "peer-none" => drop(black_box(HotPaths::request_peer(&hot.peer_none))),
-            "peer-auth" => drop(black_box(HotPaths::request_peer(&hot.peer_auth))),
+            "chain-none" => {
+                black_box(HotPaths::request(&hot.chain_none));
+            }
+            "chain-floor" => {
+                black_box(HotPaths::request(&hot.chain_floor));
+            }
+            "chain-bearer" => {
+                black_box(HotPaths::request(&hot.chain_bearer));
+            }
+            "peer-none" => {
+                black_box(HotPaths::request_peer(&hot.peer_none));
+            }
+            "peer-auth" => {
+                black_box(HotPaths::request_peer(&hot.peer_auth));
+            }
             other => {
                 eprintln!("unknown scenario {other}");
                 std::process::exit(2);
