@@ -27,7 +27,7 @@ instructions() { # scenario iterations -> total instructions
 }
 
 declare -A per_op
-scenarios=(token-ours token-floor token-mutex token-rwlock chain-none chain-floor chain-bearer peer-none peer-auth)
+scenarios=(token-ours token-fresh token-floor token-mutex token-rwlock chain-none chain-floor chain-bearer peer-none peer-auth)
 for s in "${scenarios[@]}"; do
   a=$(instructions "$s" "$N1")
   b=$(instructions "$s" "$N2")
@@ -41,11 +41,11 @@ echo "instructions per operation (callgrind, N1=$N1, N2=$N2)"
 echo
 echo "| token() on a cache hit | instr/op | vs ArcSwap floor |"
 echo "|---|---:|---:|"
-for s in token-ours token-floor token-mutex token-rwlock; do
+for s in token-ours token-fresh token-floor token-mutex token-rwlock; do
   echo "| $s | ${per_op[$s]} | $(ratio "${per_op[$s]}" "${per_op[token-floor]}") |"
 done
 echo
-echo "ours / mutex = $(ratio "${per_op[token-ours]}" "${per_op[token-mutex]}")"
+echo "token() / mutex = $(ratio "${per_op[token-ours]}" "${per_op[token-mutex]}"); fresh() / mutex = $(ratio "${per_op[token-fresh]}" "${per_op[token-mutex]}")"
 echo
 ours=$(overhead chain-bearer chain-none)
 floor=$(overhead chain-floor chain-none)
