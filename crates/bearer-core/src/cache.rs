@@ -30,8 +30,10 @@ type FlightResult = Option<Result<Arc<Token>, Error>>;
 ///   refresh. The refresh runs in its own task, so callers that give up (timeouts,
 ///   `select!`) never cancel it and never wedge the cache.
 /// - A **failed** refresh while the old token is still valid keeps the old token and tries
-///   again after a jittered exponential backoff; with no valid token, the error goes to
-///   every waiter of that refresh, and later callers get it at once until the backoff ends.
+///   again after a jittered exponential backoff. Inside the hard margin, when the refresh
+///   fails, the token is still served until it actually expires. With no unexpired token,
+///   the error goes to every waiter of that refresh, and later callers get it at once until
+///   the backoff ends.
 ///
 /// Cloning is cheap and clones share one cache. The cache needs a tokio runtime to run its
 /// refreshes; without one, [`token`](Self::token) fails with [`Error::Config`].
@@ -76,8 +78,11 @@ struct Current {
     generation: u64,
     /// Before this instant the token is served without further thought.
     refresh_at: Instant,
-    /// From this instant on the token is never served.
+    /// From this instant on the token is not served while a refresh can be had.
     stale_at: Instant,
+    /// Until this instant (its expiry; the invalidation, if it was rejected) the token is
+    /// still served when refreshing fails: better a token inside the safety margin than none.
+    fallback_until: Instant,
 }
 
 #[derive(Default)]
@@ -123,7 +128,13 @@ impl<S: TokenSource + 'static> TokenCache<S> {
                 source,
                 policy,
                 fresh: AtomicU64::new(0),
-                current: ArcSwap::from_pointee(Current { token: None, generation: 0, refresh_at: now, stale_at: now }),
+                current: ArcSwap::from_pointee(Current {
+                    token: None,
+                    generation: 0,
+                    refresh_at: now,
+                    stale_at: now,
+                    fallback_until: now,
+                }),
                 control: Mutex::new(Control::default()),
             }),
         }
@@ -182,6 +193,7 @@ impl<S: TokenSource + 'static> TokenCache<S> {
                     generation: current.generation,
                     refresh_at: now,
                     stale_at: now,
+                    fallback_until: now,
                 }));
                 tracing::debug!("token invalidated");
                 true
@@ -223,7 +235,10 @@ impl<S: TokenSource + 'static> TokenCache<S> {
             return Decision::Wait(flight.clone());
         }
         if control.backing_off(now) {
-            return Decision::Fail(control.last_error.clone().unwrap_or(Error::Abandoned));
+            return match self.inner.fallback() {
+                Some(token) => Decision::Serve(token),
+                None => Decision::Fail(control.last_error.clone().unwrap_or(Error::Abandoned)),
+            };
         }
         match self.start_flight(&mut control) {
             Ok(flight) => Decision::Wait(flight),
@@ -266,11 +281,13 @@ impl<S: Send + Sync + 'static> Inner<S> {
                 control.generations += 1;
                 let generation = control.generations;
                 self.fresh.store(0, Ordering::Release);
+                let fallback_until = token.expires_at().unwrap_or_else(crate::token::far_future);
                 self.current.store(Arc::new(Current {
                     token: Some(Arc::clone(&token)),
                     generation,
                     refresh_at,
                     stale_at,
+                    fallback_until,
                 }));
                 self.arm_freshness(&mut control, generation, refresh_at);
                 control.failures = 0;
@@ -326,6 +343,12 @@ impl<S> Drop for FreshnessGuard<S> {
 }
 
 impl<S> Inner<S> {
+    /// The installed token if it has neither expired nor been rejected.
+    fn fallback(&self) -> Option<Arc<Token>> {
+        let current = self.current.load();
+        current.token.as_ref().filter(|_| Instant::now() < current.fallback_until).cloned()
+    }
+
     fn lock(&self) -> MutexGuard<'_, Control> {
         // The lock guards plain bookkeeping that stays consistent if a holder panicked.
         self.control.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -376,10 +399,11 @@ impl<S: TokenSource + 'static> TokenFuture<'_, S> {
                 Decision::Wait(flight) => self.wait = Some(Box::pin(wait_for_flight(flight))),
             }
         }
-        match &mut self.wait {
-            Some(wait) => wait.as_mut().poll(cx),
-            None => Poll::Ready(Err(Error::Abandoned)),
-        }
+        let outcome = match &mut self.wait {
+            Some(wait) => std::task::ready!(wait.as_mut().poll(cx)),
+            None => Err(Error::Abandoned),
+        };
+        Poll::Ready(outcome.or_else(|error| self.cache.inner.fallback().ok_or(error)))
     }
 }
 

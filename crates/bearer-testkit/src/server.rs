@@ -59,14 +59,15 @@ impl Flavor {
     }
 
     fn router(self, state: Arc<SimState>) -> Router {
-        match self {
+        let router = match self {
             Flavor::OAuth2 => crate::generic::router(state),
             Flavor::Zuora => crate::zuora::router(state),
             Flavor::Criteo => crate::criteo::router(state),
             Flavor::Akeneo => crate::akeneo::router(state),
             Flavor::Zenkipay => crate::zenkipay::router(state),
             Flavor::IxApi => crate::ixapi::router(state),
-        }
+        };
+        router.route("/redirect", any(redirect))
     }
 }
 
@@ -178,6 +179,26 @@ impl Simulator {
     /// Makes the next `times` token requests fail with `fault` (after any already queued).
     pub fn fail_next(&self, times: usize, fault: Fault) {
         lock(&self.state.faults).extend(std::iter::repeat_n(fault, times));
+    }
+
+    /// Drops every queued fault: the endpoint answers normally again.
+    pub fn clear_faults(&self) {
+        lock(&self.state.faults).clear();
+    }
+
+    /// Every access and refresh token this simulator has issued.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        lock(&self.state.issued).ever.clone()
+    }
+
+    /// The `Authorization` header of every API request so far, in order (`None` when absent).
+    pub fn api_authorizations(&self) -> Vec<Option<String>> {
+        lock(&self.state.api_authorizations).clone()
+    }
+
+    /// `{origin}/redirect?to={target}`: answers `307 Temporary Redirect` to `target`.
+    pub fn redirect_url(&self, target: &str) -> String {
+        format!("{}/redirect?to={}", self.origin(), target)
     }
 
     /// Revokes every access token issued so far: the API now refuses them.
@@ -404,6 +425,12 @@ pub(crate) fn issue(sim: &SimState, jwt: bool, refresh: bool) -> (String, Option
     };
     sim.remember(&access, refresh.as_deref());
     (access, refresh)
+}
+
+/// `307` to the `to` query parameter (taken verbatim: simulators serve tests only).
+async fn redirect(uri: Uri) -> Response {
+    let target = uri.query().and_then(|q| q.strip_prefix("to=")).unwrap_or("/");
+    (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, target.to_owned())]).into_response()
 }
 
 /// A token endpoint: records and counts the request, applies any queued fault, and otherwise

@@ -127,6 +127,8 @@ pub(crate) struct SimState {
     pub(crate) issued: Mutex<Issued>,
     pub(crate) faults: Mutex<VecDeque<Fault>>,
     pub(crate) captured: Mutex<Vec<CapturedRequest>>,
+    /// The `Authorization` header of every API request (`None` when absent).
+    pub(crate) api_authorizations: Mutex<Vec<Option<String>>>,
     /// Start of the current rate-limit minute and the requests counted in it.
     rate_window: Mutex<(Instant, u32)>,
     serial: AtomicU64,
@@ -142,6 +144,8 @@ pub(crate) struct Config {
 
 #[derive(Default)]
 pub(crate) struct Issued {
+    /// Every access and refresh token ever issued, for secret-hygiene checks.
+    pub(crate) ever: Vec<String>,
     /// Access token → when it expires.
     pub(crate) access: HashMap<String, Instant>,
     /// Live refresh token → when it expires.
@@ -170,6 +174,7 @@ impl SimState {
             issued: Mutex::new(Issued::default()),
             faults: Mutex::new(VecDeque::new()),
             captured: Mutex::new(Vec::new()),
+            api_authorizations: Mutex::new(Vec::new()),
             rate_window: Mutex::new((Instant::now(), 0)),
             serial: AtomicU64::new(0),
         }
@@ -189,8 +194,10 @@ impl SimState {
         let now = Instant::now();
         let mut issued = lock(&self.issued);
         issued.access.insert(access.to_owned(), now + config.ttl);
+        issued.ever.push(access.to_owned());
         if let Some(refresh) = refresh {
             issued.refresh.insert(refresh.to_owned(), now + config.refresh_ttl);
+            issued.ever.push(refresh.to_owned());
         }
         AtomicCounters::bump(&self.counters.tokens_issued);
     }
@@ -204,6 +211,8 @@ impl SimState {
     /// Checks the bearer token of an API request.
     pub(crate) fn verdict(&self, headers: &HeaderMap) -> TokenVerdict {
         AtomicCounters::bump(&self.counters.api_requests);
+        let authorization = headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        lock(&self.api_authorizations).push(authorization);
         let verdict = match headers
             .get(http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())

@@ -365,3 +365,27 @@ async fn fresh_is_a_clock_free_view_of_the_hot_path() {
     cache.invalidate(&token);
     assert!(cache.fresh().is_none());
 }
+
+#[tokio::test(start_paused = true)]
+async fn failed_refresh_inside_the_margin_serves_the_token_until_it_expires() {
+    let fails = [Outcome::Ok, Outcome::Fail(503), Outcome::Fail(503), Outcome::Fail(503), Outcome::Fail(503)];
+    let source = ScriptedSource::new(Some(HOUR), FETCH_DELAY).then(&fails);
+    let cache = cache(&source);
+    let first = cache.token().await.expect("token");
+    // 20 s before expiry: inside the hard margin. The refresh fails; the token is still good.
+    advance(HOUR - Duration::from_secs(20)).await;
+    assert!(Arc::ptr_eq(&first, &cache.token().await.expect("served despite the failed refresh")));
+    assert!(Arc::ptr_eq(&first, &cache.token().await.expect("and during the backoff")));
+    advance(Duration::from_secs(21)).await;
+    let error = cache.token().await.expect_err("expired: nothing to fall back on");
+    assert!(error.is_transient());
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_invalidated_token_is_never_a_fallback() {
+    let source = ScriptedSource::new(Some(HOUR), FETCH_DELAY).then(&[Outcome::Ok, Outcome::Fail(503)]);
+    let cache = cache(&source);
+    let first = cache.token().await.expect("token");
+    cache.invalidate(&first);
+    assert!(cache.token().await.is_err(), "the rejected token is not served again");
+}

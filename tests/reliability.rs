@@ -1,0 +1,190 @@
+//! Reliability under load, faults, outages and cancellation, against the simulators.
+//! Timing is on tokio's paused clock; nothing sleeps on the wall clock.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bearer_testkit::{Fault, Simulator};
+use http::StatusCode;
+use reqwest_bearer::{Error, TokenCache};
+use support::{canned_client, client_for, deterministic, no_backoff, oauth2_builder, paused_clock_source, CANNED_API};
+use tokio::task::JoinSet;
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+/// `n` concurrent requests through `client`; every status, in completion order.
+async fn storm(client: &reqwest_middleware::ClientWithMiddleware, url: &str, n: usize) -> Vec<StatusCode> {
+    let mut set = JoinSet::new();
+    for _ in 0..n {
+        let client = client.clone();
+        let url = url.to_owned();
+        set.spawn(async move { client.get(url).send().await.map(|r| r.status()) });
+    }
+    let mut statuses = Vec::with_capacity(n);
+    while let Some(joined) = set.join_next().await {
+        statuses.push(joined.expect("task").expect("request"));
+    }
+    statuses
+}
+
+#[tokio::test(start_paused = true)]
+async fn ten_thousand_requests_at_cold_start_and_at_expiry_one_fetch_each() {
+    let sim = Simulator::oauth2().start().await;
+    let cache = TokenCache::with_policy(paused_clock_source(&sim), deterministic());
+    let client = canned_client(cache);
+
+    let statuses = storm(&client, CANNED_API, 10_000).await;
+    assert!(statuses.iter().all(|s| *s == StatusCode::OK));
+    assert_eq!(sim.counters().token_requests, 1, "cold start: one fetch for 10,000 requests");
+
+    tokio::time::advance(HOUR + Duration::from_secs(1)).await;
+    let statuses = storm(&client, CANNED_API, 10_000).await;
+    assert!(statuses.iter().all(|s| *s == StatusCode::OK));
+    assert_eq!(sim.counters().token_requests, 2, "at expiry: one more fetch for 10,000 requests");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_rejections_after_revocation_cost_one_refresh() {
+    let sim = Simulator::oauth2().start().await;
+    let client = client_for(&sim, TokenCache::new(support::oauth2_source(&sim)));
+    assert_eq!(client.get(sim.api_url()).send().await.expect("warm").status(), StatusCode::OK);
+    sim.revoke_all();
+
+    let statuses = storm(&client, &sim.api_url(), 1_000).await;
+    assert_eq!(statuses.len(), 1_000);
+    assert!(statuses.iter().all(|s| *s == StatusCode::OK), "every request succeeded on its retry");
+    let counters = sim.counters();
+    assert_eq!(counters.token_requests, 2, "one refresh for all the rejections");
+    assert!(counters.api_rejections >= 1, "the revoked token was refused");
+    assert_eq!(counters.api_requests, 1 + 1_000 + counters.api_rejections, "each rejection was retried once");
+}
+
+#[tokio::test]
+async fn fault_matrix_typed_errors_and_recovery() {
+    let sim = Simulator::oauth2().start().await;
+    let source = oauth2_builder(&sim).timeout(Duration::from_millis(300)).build().expect("source");
+    let cache = TokenCache::with_policy(source, no_backoff());
+    let json = |body: &str| Fault::Body { content_type: "application/json", body: body.to_owned() };
+    let cases: Vec<(&str, Fault, bool)> = vec![
+        ("500", Fault::server_error(), true),
+        ("502 without Retry-After", Fault::status(StatusCode::BAD_GATEWAY, None), true),
+        ("503 without Retry-After", Fault::status(StatusCode::SERVICE_UNAVAILABLE, None), true),
+        ("503 with Retry-After", Fault::status(StatusCode::SERVICE_UNAVAILABLE, Some(7)), true),
+        ("429 with Retry-After", Fault::status(StatusCode::TOO_MANY_REQUESTS, Some(3)), true),
+        ("connection reset", Fault::Reset, true),
+        ("slow past the timeout", Fault::Delay(Duration::from_secs(30)), true),
+        ("malformed JSON", Fault::malformed_json(), false),
+        ("HTML error page", Fault::html(), false),
+        ("200 carrying an error", json(r#"{"error":"server_error"}"#), false),
+        ("empty body", json(""), false),
+        ("body over the cap", json(&format!(r#"{{"access_token":"{}"}}"#, "a".repeat(1024 * 1024 + 1))), false),
+        (
+            "wrong content type",
+            Fault::Body { content_type: "application/xml", body: r#"{"access_token":"x"}"#.into() },
+            false,
+        ),
+        ("missing access_token", json(r#"{"token_type":"bearer","expires_in":3600}"#), false),
+        ("CR/LF in the token", json(r#"{"access_token":"abc\r\nX-Injected: yes","token_type":"bearer"}"#), false),
+    ];
+    for (name, fault, transient) in cases {
+        sim.fail_next(1, fault);
+        let error = cache.token().await.expect_err(name);
+        assert_eq!(error.is_transient(), transient, "{name}: {error}");
+        if name == "503 with Retry-After" {
+            assert_eq!(error.retry_after(), Some(Duration::from_secs(7)));
+        }
+        let token = cache.token().await.unwrap_or_else(|e| panic!("{name}: the cache did not recover: {e}"));
+        assert!(token.header_value().to_str().is_ok_and(|v| !v.contains('\r') && !v.contains('\n')));
+        cache.invalidate(&token);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn ten_minute_outage_with_five_minutes_left() {
+    let sim = Simulator::oauth2().start().await;
+    let cache = TokenCache::with_policy(paused_clock_source(&sim), deterministic());
+    let client = canned_client(cache);
+    assert_eq!(client.get(CANNED_API).send().await.expect("warm").status(), StatusCode::OK);
+    let issued = tokio::time::Instant::now();
+
+    // 55 minutes in, 5 minutes of token left, the endpoint goes down for 10 minutes.
+    tokio::time::advance(Duration::from_secs(55 * 60)).await;
+    sim.fail_next(1_000_000, Fault::status(StatusCode::SERVICE_UNAVAILABLE, None));
+    let outage_ends = issued + Duration::from_secs(65 * 60);
+    let (mut ok_before_expiry, mut failed_before_expiry, mut failed_after) = (0, 0, 0);
+    while tokio::time::Instant::now() < outage_ends {
+        let now = tokio::time::Instant::now();
+        match client.get(CANNED_API).send().await {
+            Ok(_) if now < issued + HOUR => ok_before_expiry += 1,
+            Ok(_) => panic!("a request succeeded after expiry during the outage"),
+            Err(error) => {
+                let typed = match &error {
+                    reqwest_middleware::Error::Middleware(e) => e.downcast_ref::<Error>().cloned(),
+                    _ => None,
+                };
+                assert!(typed.as_ref().is_some_and(Error::is_transient), "typed, transient: {error:?}");
+                if now < issued + HOUR {
+                    failed_before_expiry += 1;
+                } else {
+                    failed_after += 1;
+                }
+            }
+        }
+        tokio::time::advance(Duration::from_secs(10)).await;
+    }
+    assert_eq!(failed_before_expiry, 0, "no failed request while the token was valid");
+    assert_eq!(ok_before_expiry, 30);
+    assert_eq!(failed_after, 30);
+    // 60 requests, but the attempts follow the backoff (1, 2, 4, 8, 16, then 30 s at most):
+    // at most 5 + 600 / 30 = 25 in 600 s. Requests come every 10 s, so short waits round up to
+    // the next request; a failure lands a little after the request that started it.
+    let attempts = sim.counters().token_requests - 1;
+    assert!((10..=25).contains(&attempts), "{attempts} fetch attempts in a 10-minute outage");
+
+    sim.clear_faults();
+    let back = tokio::time::Instant::now();
+    loop {
+        if client.get(CANNED_API).send().await.is_ok() {
+            break;
+        }
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert!(back.elapsed() <= Duration::from_secs(30), "recovered within the backoff ceiling");
+    }
+}
+
+/// A small deterministic generator for the cancellation test's timeouts.
+fn xorshift(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_thousand_callers_time_out_during_a_slow_refresh() {
+    let sim = Simulator::oauth2().start().await;
+    sim.fail_next(1, Fault::Delay(Duration::from_secs(5)));
+    let cache = Arc::new(TokenCache::with_policy(paused_clock_source(&sim), deterministic()));
+    let mut set = JoinSet::new();
+    let mut seed = 0x5eed_u64;
+    for _ in 0..1_000 {
+        let cache = Arc::clone(&cache);
+        let timeout = Duration::from_millis(1 + xorshift(&mut seed) % 8_000);
+        set.spawn(async move { tokio::time::timeout(timeout, cache.token()).await.is_ok() });
+    }
+    let (mut timed_out, mut served) = (0, 0);
+    while let Some(joined) = set.join_next().await {
+        if joined.expect("task") {
+            served += 1;
+        } else {
+            timed_out += 1;
+        }
+    }
+    assert!(timed_out > 0 && served > 0, "both kinds happened: {timed_out} timed out, {served} served");
+    assert!(set.is_empty(), "nothing is left waiting");
+    assert!(cache.fresh().is_some(), "the abandoned refresh landed");
+    cache.token().await.expect("token");
+    assert_eq!(sim.counters().token_requests, 1, "no extra fetch");
+}

@@ -1,0 +1,59 @@
+//! What the end-to-end tests of this crate share.
+#![allow(dead_code, unreachable_pub)]
+
+use std::time::Duration;
+
+use bearer_testkit::{CannedResponse, Simulator};
+use reqwest_bearer::oauth2::{ClientAuth, OAuth2TokenSource, OAuth2TokenSourceBuilder};
+use reqwest_bearer::{BearerAuthBuilder, RefreshPolicy, TokenCache, TokenSource};
+use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
+
+/// The generic source for a generic simulator, with HTTP Basic client authentication.
+pub fn oauth2_builder(sim: &Simulator) -> OAuth2TokenSourceBuilder {
+    OAuth2TokenSource::builder(sim.token_url())
+        .client_id(&sim.credentials().client_id)
+        .client_secret(sim.credentials().client_secret.as_str())
+        .client_auth(ClientAuth::Basic)
+}
+
+/// The generic source, built.
+pub fn oauth2_source(sim: &Simulator) -> OAuth2TokenSource {
+    oauth2_builder(sim).build().expect("valid source")
+}
+
+/// A source whose HTTP client keeps no idle connections and has no timeout, so that it
+/// leaves no timers behind: safe to use on tokio's paused clock.
+pub fn paused_clock_source(sim: &Simulator) -> OAuth2TokenSource {
+    let http = reqwest::Client::builder().pool_max_idle_per_host(0).build().expect("client");
+    oauth2_builder(sim).http_client(http).build().expect("valid source")
+}
+
+/// A client whose token goes to the simulator's own API over loopback http.
+pub fn client_for<S: TokenSource + 'static>(sim: &Simulator, cache: TokenCache<S>) -> ClientWithMiddleware {
+    let auth = BearerAuthBuilder::from_cache(cache)
+        .allow_origin(sim.origin())
+        .allow_http_loopback()
+        .build()
+        .expect("valid middleware");
+    ClientBuilder::new(reqwest::Client::new()).with(auth).build()
+}
+
+/// The API every canned client is asked for; its last middleware answers without a network.
+pub const CANNED_API: &str = "https://api.example.com/v1/things";
+
+/// A client whose requests never leave the process: `BearerAuth`, then a canned 200.
+pub fn canned_client<S: TokenSource + 'static>(cache: TokenCache<S>) -> ClientWithMiddleware {
+    let auth =
+        BearerAuthBuilder::from_cache(cache).allow_origin("https://api.example.com").build().expect("middleware");
+    ClientBuilder::new(reqwest::Client::new()).with(auth).with(CannedResponse).build()
+}
+
+/// The default policy without jitter, so counts on the paused clock are exact.
+pub fn deterministic() -> RefreshPolicy {
+    RefreshPolicy::default().with_jitter(0.0)
+}
+
+/// A policy that retries at once after a failure.
+pub fn no_backoff() -> RefreshPolicy {
+    RefreshPolicy::default().with_backoff(Duration::ZERO, Duration::ZERO)
+}
