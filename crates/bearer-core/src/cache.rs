@@ -165,8 +165,7 @@ impl<S: TokenSource + 'static> TokenCache<S> {
     fn refill(&self, generation: u64) -> Option<Arc<Token>> {
         let current = self.inner.current.load();
         let token = current.token.as_ref().filter(|_| current.generation == generation)?;
-        local::put(self.inner.id, generation, token);
-        Some(Arc::clone(token))
+        local::put(self.inner.id, generation, token).or_else(|| Some(Arc::clone(token)))
     }
 
     /// The token currently installed, if it may still be served, without fetching.
@@ -177,16 +176,17 @@ impl<S: TokenSource + 'static> TokenCache<S> {
 
     /// Marks `token` as rejected, so the next [`token`](Self::token) call fetches a new one.
     ///
-    /// Only acts if `token` is still the installed one (compared by identity): when a
-    /// hundred requests come back 401 with the same token, the first call invalidates it and
-    /// the rest find a newer token (or an already invalidated one) and change nothing.
+    /// Only acts if `token` is still the installed one (the same access token value, whichever
+    /// copy of it the caller holds): when a hundred requests come back 401 with the same
+    /// token, the first call invalidates it and the rest find a newer token (or an already
+    /// invalidated one) and change nothing.
     /// Returns whether this call invalidated the token.
     pub fn invalidate(&self, token: &Token) -> bool {
         let _control = self.inner.lock();
         let current = self.inner.current.load();
         let now = Instant::now();
         match &current.token {
-            Some(installed) if std::ptr::eq(&**installed, token) && now < current.stale_at => {
+            Some(installed) if installed.secret() == token.secret() && now < current.stale_at => {
                 self.inner.fresh.store(0, Ordering::Release);
                 self.inner.current.store(Arc::new(Current {
                     token: Some(Arc::clone(installed)),

@@ -59,6 +59,14 @@ impl Token {
         self.expires_at.is_some_and(|at| now >= at)
     }
 
+    /// A copy that shares no memory with `self`, so threads that each hold one never write
+    /// to a common reference count (the header bytes are copied too).
+    pub(crate) fn detached(&self) -> Token {
+        let mut header = HeaderValue::from_bytes(self.header.as_bytes()).unwrap_or_else(|_| self.header.clone());
+        header.set_sensitive(true);
+        Token { header, ..self.clone() }
+    }
+
     /// How long the token was valid for when it was received, if it has an expiry.
     pub fn lifetime(&self) -> Option<Duration> {
         self.expires_at.map(|at| at.saturating_duration_since(self.received_at))

@@ -1,8 +1,8 @@
-//! Per-thread copies of fresh tokens, so the hot path touches no shared memory but the
-//! freshness mark and the token's reference count.
+//! Per-thread copies of fresh tokens, so the hot path writes no memory that another thread
+//! touches: it reads the cache's freshness mark and bumps a reference count of its own.
 //!
-//! Each thread keeps, for the few caches it uses, the `Arc<Token>` it last saw with the
-//! generation it was installed as. A copy is only served while the cache's freshness mark
+//! Each thread keeps, for the few caches it uses, its own detached copy of the token it last
+//! saw (its own allocation, its own header bytes) with the generation it was installed as. A copy is only served while the cache's freshness mark
 //! still holds that same generation: generations are never reused within a cache, and cache
 //! ids are never reused within a process, so a matching copy *is* the fresh token.
 
@@ -45,22 +45,25 @@ pub(super) fn get(cache: u64, generation: u64) -> Option<Arc<Token>> {
         .flatten()
 }
 
-/// Remembers `token` as `cache`'s token of `generation` on this thread.
-pub(super) fn put(cache: u64, generation: u64, token: &Arc<Token>) {
-    let _ = COPIES.try_with(|copies| {
-        let Ok(mut copies) = copies.try_borrow_mut() else {
-            return;
-        };
-        let copy = Copy { cache, generation, token: Arc::clone(token) };
-        match copies.iter().position(|c| c.cache == cache) {
-            Some(i) => copies[i] = copy,
-            None if copies.len() < PER_THREAD => copies.push(copy),
-            None => {
-                copies.remove(0);
-                copies.push(copy);
+/// Remembers a detached copy of `token` as `cache`'s token of `generation` on this thread,
+/// and returns it.
+pub(super) fn put(cache: u64, generation: u64, token: &Token) -> Option<Arc<Token>> {
+    COPIES
+        .try_with(|copies| {
+            let mut copies = copies.try_borrow_mut().ok()?;
+            let copy = Copy { cache, generation, token: Arc::new(token.detached()) };
+            match copies.iter().position(|c| c.cache == cache) {
+                Some(i) => copies[i] = copy,
+                None if copies.len() < PER_THREAD => copies.push(copy),
+                None => {
+                    copies.remove(0);
+                    copies.push(copy);
+                }
             }
-        }
-    });
+            copies.iter().find(|c| c.cache == cache).map(|c| Arc::clone(&c.token))
+        })
+        .ok()
+        .flatten()
 }
 
 /// Forgets this thread's copy of `cache`'s token (a dropped cache, so its secret is not kept

@@ -80,6 +80,11 @@ fn secret(token: &Token) -> &str {
     token.secret().secret()
 }
 
+/// The same fetched token (each fetch issues a distinct value; threads hold their own copies).
+fn same(a: &Token, b: &Token) -> bool {
+    secret(a) == secret(b)
+}
+
 async fn concurrent_tokens(cache: &TokenCache<Arc<ScriptedSource>>, n: usize) -> Vec<Result<Arc<Token>, Error>> {
     let mut set = JoinSet::new();
     for _ in 0..n {
@@ -127,7 +132,7 @@ async fn fresh_token_is_served_without_the_source() {
     advance(Duration::from_secs(3000)).await;
     for _ in 0..100 {
         let again = cache.token().await.expect("token");
-        assert!(Arc::ptr_eq(&first, &again));
+        assert!(same(&first, &again));
     }
     assert_eq!(source.fetches(), 1);
 }
@@ -142,7 +147,7 @@ async fn refresh_ahead_serves_old_token_and_refreshes_once_in_background() {
     let started = Instant::now();
     for _ in 0..50 {
         let served = cache.token().await.expect("token");
-        assert!(Arc::ptr_eq(&first, &served), "old token served while refreshing");
+        assert!(same(&first, &served), "old token served while refreshing");
     }
     assert_eq!(Instant::now(), started, "callers did not wait for the refresh");
     settle().await;
@@ -184,21 +189,21 @@ async fn failed_early_refresh_keeps_valid_token_and_backs_off() {
     let cache = cache(&source);
     let first = cache.token().await.expect("token");
     advance(Duration::from_secs(3400)).await;
-    assert!(Arc::ptr_eq(&first, &cache.token().await.expect("token")));
+    assert!(same(&first, &cache.token().await.expect("token")));
     settle().await;
     advance(FETCH_DELAY).await;
     settle().await;
     assert_eq!(source.fetches(), 2, "the background refresh ran and failed");
     // Within the 1 s backoff: the old token is served and nothing is fetched.
     for _ in 0..20 {
-        assert!(Arc::ptr_eq(&first, &cache.token().await.expect("token")));
+        assert!(same(&first, &cache.token().await.expect("token")));
     }
     advance(Duration::from_millis(999)).await;
-    assert!(Arc::ptr_eq(&first, &cache.token().await.expect("token")));
+    assert!(same(&first, &cache.token().await.expect("token")));
     settle().await;
     assert_eq!(source.fetches(), 2, "no retry before the backoff ends");
     advance(Duration::from_millis(1)).await;
-    assert!(Arc::ptr_eq(&first, &cache.token().await.expect("token")));
+    assert!(same(&first, &cache.token().await.expect("token")));
     settle().await;
     assert_eq!(source.fetches(), 3, "retried once the backoff ended");
     settle().await;
@@ -256,7 +261,7 @@ async fn invalidate_is_by_identity_and_single_flight() {
     assert_eq!(secret(&newer), "token-2");
     // A late 401 with the old token changes nothing.
     assert!(!cache.invalidate(&old));
-    assert!(Arc::ptr_eq(&newer, &cache.token().await.expect("token")));
+    assert!(same(&newer, &cache.token().await.expect("token")));
     assert_eq!(source.fetches(), 2);
 
     // A hundred concurrent rejections of the same token: one refresh.
@@ -281,7 +286,7 @@ async fn token_without_expiry_is_served_until_invalidated() {
     let cache = cache(&source);
     let token = cache.token().await.expect("token");
     advance(Duration::from_secs(10 * 365 * 24 * 3600)).await;
-    assert!(Arc::ptr_eq(&token, &cache.token().await.expect("token")));
+    assert!(same(&token, &cache.token().await.expect("token")));
     assert_eq!(source.fetches(), 1);
     cache.invalidate(&token);
     assert_eq!(secret(&cache.token().await.expect("token")), "token-2");
@@ -329,7 +334,7 @@ async fn cached_peeks_without_fetching() {
     let cache = cache(&source);
     assert!(cache.cached().is_none());
     let token = cache.token().await.expect("token");
-    assert!(Arc::ptr_eq(&token, &cache.cached().expect("cached")));
+    assert!(same(&token, &cache.cached().expect("cached")));
     advance(HOUR).await;
     assert!(cache.cached().is_none());
     assert_eq!(source.fetches(), 1);
@@ -347,7 +352,7 @@ fn freshness_ends_with_the_runtime_that_timed_it() {
 
     let second = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let again = second.block_on(cache.token()).expect("token");
-    assert!(Arc::ptr_eq(&token, &again), "the clock says it is still fresh: no fetch");
+    assert!(same(&token, &again), "the clock says it is still fresh: no fetch");
     assert!(cache.fresh().is_some(), "re-armed on the new runtime");
     assert_eq!(source.fetches(), 1);
 }
@@ -358,10 +363,10 @@ async fn fresh_is_a_clock_free_view_of_the_hot_path() {
     let cache = cache(&source);
     assert!(cache.fresh().is_none(), "nothing installed");
     let token = cache.token().await.expect("token");
-    assert!(Arc::ptr_eq(&token, &cache.fresh().expect("fresh")));
+    assert!(same(&token, &cache.fresh().expect("fresh")));
     advance(Duration::from_secs(3300)).await;
     assert!(cache.fresh().is_none(), "the refresh-ahead point ends freshness");
-    assert!(Arc::ptr_eq(&token, &cache.token().await.expect("token")), "still served, refreshing behind");
+    assert!(same(&token, &cache.token().await.expect("token")), "still served, refreshing behind");
     cache.invalidate(&token);
     assert!(cache.fresh().is_none());
 }
@@ -374,8 +379,8 @@ async fn failed_refresh_inside_the_margin_serves_the_token_until_it_expires() {
     let first = cache.token().await.expect("token");
     // 20 s before expiry: inside the hard margin. The refresh fails; the token is still good.
     advance(HOUR - Duration::from_secs(20)).await;
-    assert!(Arc::ptr_eq(&first, &cache.token().await.expect("served despite the failed refresh")));
-    assert!(Arc::ptr_eq(&first, &cache.token().await.expect("and during the backoff")));
+    assert!(same(&first, &cache.token().await.expect("served despite the failed refresh")));
+    assert!(same(&first, &cache.token().await.expect("and during the backoff")));
     advance(Duration::from_secs(21)).await;
     let error = cache.token().await.expect_err("expired: nothing to fall back on");
     assert!(error.is_transient());
