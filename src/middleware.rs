@@ -180,15 +180,16 @@ impl<S: TokenSource + 'static> BearerAuth<S> {
         next: Next<'_>,
     ) -> reqwest_middleware::Result<Response> {
         let status = rejection.status();
+        if !self.origins.permits(rejection.url()) {
+            // A redirect took the request somewhere the token was never sent: not our token's fault.
+            tracing::debug!(%status, "rejected by a URL that may not have the token; not retrying");
+            return Ok(rejection);
+        }
         self.cache.invalidate(&used);
         let Some(replay) = replay else {
             tracing::debug!(%status, "token rejected; the request body is a stream and cannot be replayed");
             return Ok(rejection);
         };
-        if !self.origins.permits(rejection.url()) {
-            tracing::debug!(%status, "token rejected by a URL that may not have the token; not retrying");
-            return Ok(rejection);
-        }
         let fresh = match self.cache.token().await {
             Ok(fresh) => fresh,
             Err(error) => {

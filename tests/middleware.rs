@@ -180,3 +180,46 @@ async fn token_endpoint_failure_is_a_middleware_error() {
     assert!(core.is_some_and(|e| e.rejection().is_some_and(|r| r.status == StatusCode::BAD_REQUEST)), "{error:?}");
     assert_eq!(sim.counters().api_requests, 0, "nothing was sent without a token");
 }
+
+#[tokio::test]
+async fn a_redirect_to_another_host_does_not_carry_the_token() {
+    let allowed = Simulator::oauth2().start().await;
+    let elsewhere = Simulator::oauth2().start().await;
+    let client = client(&allowed);
+    // The allowed host redirects to another origin (another port): the token stays behind.
+    let response = client.get(allowed.redirect_url(&elsewhere.api_url())).send().await.expect("request");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "the other host got no token");
+    assert_eq!(elsewhere.api_authorizations(), vec![None], "no Authorization reached it, and no retry was sent there");
+    assert_eq!(allowed.counters().token_requests, 1);
+
+    // A same-origin redirect keeps working, with the same token: the foreign 401 did not
+    // invalidate it.
+    let response = client.get(allowed.redirect_url(&allowed.api_url())).send().await.expect("request");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(allowed.counters().token_requests, 1);
+}
+
+/// The last middleware of a chain that refuses every token, answering like a mock would
+/// (no URL on the response).
+struct RefuseAll;
+
+#[async_trait::async_trait]
+impl Middleware for RefuseAll {
+    async fn handle(&self, _: Request, _: &mut Extensions, _: Next<'_>) -> reqwest_middleware::Result<Response> {
+        let mut response = http::Response::new("");
+        *response.status_mut() = StatusCode::UNAUTHORIZED;
+        Ok(Response::from(response))
+    }
+}
+
+#[tokio::test]
+async fn a_rejection_from_a_url_that_may_not_have_the_token_is_not_retried() {
+    let sim = Simulator::oauth2().start().await;
+    let auth = BearerAuth::builder(source(&sim)).allow_origin("https://api.example.com").build().expect("middleware");
+    let client = ClientBuilder::new(reqwest::Client::new()).with(auth).with(RefuseAll).build();
+    let response = client.get("https://api.example.com/x").send().await.expect("request");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(sim.counters().token_requests, 1, "the rejection came from no allowed URL: no refresh");
+    client.get("https://api.example.com/x").send().await.expect("request");
+    assert_eq!(sim.counters().token_requests, 1, "and the token was not invalidated");
+}
