@@ -8,7 +8,7 @@ use http::Extensions;
 use reqwest::{Request, Response};
 use reqwest_middleware::{Middleware, Next};
 
-use crate::origin::{Origin, OriginPolicy};
+use crate::origin::OriginPolicy;
 use crate::replay::Replay;
 use crate::SkipAuth;
 
@@ -66,15 +66,9 @@ impl<S: TokenSource + 'static> BearerAuth<S> {
     /// The middleware over an existing cache (to share one cache between clients, or to set
     /// a [`RefreshPolicy`](bearer_core::RefreshPolicy)).
     pub fn from_cache(cache: TokenCache<S>) -> Self {
-        let mut origins = OriginPolicy::default();
-        for origin in cache.source().api_origins() {
-            if let Some(origin) = Origin::parse(&origin) {
-                origins.allow(origin);
-            }
-        }
-        if origins.is_empty() {
-            origins.allow_any_https();
-        }
+        // Only explicit origins can be refused; with none, building cannot fail (and an empty
+        // policy would send the token nowhere).
+        let origins = OriginPolicy::build(&[], &cache.source().api_origins(), false, false).unwrap_or_default();
         Self { cache, origins }
     }
 
@@ -123,20 +117,10 @@ impl<S: TokenSource + 'static> BearerAuthBuilder<S> {
 
     /// Checks the origins and builds the middleware.
     pub fn build(self) -> Result<BearerAuth<S>, Error> {
-        let mut policy = OriginPolicy::default();
-        let named = if self.origins.is_empty() { self.cache.source().api_origins() } else { self.origins };
-        for text in &named {
-            let origin =
-                Origin::parse(text).ok_or_else(|| Error::Config(format!("`{text}` is not an origin URL").into()))?;
-            policy.allow(origin);
-        }
-        if self.any_https || policy.is_empty() {
-            policy.allow_any_https();
-        }
-        if self.http_loopback {
-            policy.allow_http_loopback();
-        }
-        Ok(BearerAuth { cache: self.cache, origins: policy })
+        let suggested = self.cache.source().api_origins();
+        let origins = OriginPolicy::build(&self.origins, &suggested, self.any_https, self.http_loopback)
+            .map_err(|text| Error::Config(format!("`{text}` is not an origin URL").into()))?;
+        Ok(BearerAuth { cache: self.cache, origins })
     }
 }
 

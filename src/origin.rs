@@ -19,7 +19,7 @@ pub(crate) struct Origin {
 }
 
 impl Origin {
-    pub(crate) fn parse(text: &str) -> Option<Self> {
+    fn parse(text: &str) -> Option<Self> {
         let url = Url::parse(text).ok()?;
         url.host_str()?;
         Some(Self { serialized: url.origin().ascii_serialization() })
@@ -34,19 +34,45 @@ impl Origin {
 }
 
 impl OriginPolicy {
-    pub(crate) fn allow(&mut self, origin: Origin) {
+    /// The policy from the origins the user named (each must parse; the first that does not
+    /// is returned as the error), else those the source suggests (unparsable ones skipped);
+    /// any https origin when that leaves none, or when `any_https`.
+    pub(crate) fn build(
+        named: &[String],
+        suggested: &[String],
+        any_https: bool,
+        http_loopback: bool,
+    ) -> Result<Self, String> {
+        let mut policy = OriginPolicy::default();
+        if named.is_empty() {
+            suggested.iter().filter_map(|text| Origin::parse(text)).for_each(|o| policy.allow(o));
+        } else {
+            for text in named {
+                policy.allow(Origin::parse(text).ok_or_else(|| text.clone())?);
+            }
+        }
+        if any_https || policy.is_empty() {
+            policy.allow_any_https();
+        }
+        if http_loopback {
+            policy.allow_http_loopback();
+        }
+        Ok(policy)
+    }
+
+    fn allow(&mut self, origin: Origin) {
         self.origins.push(origin);
     }
 
-    pub(crate) fn allow_any_https(&mut self) {
+    fn allow_any_https(&mut self) {
         self.any_https = true;
     }
 
-    pub(crate) fn allow_http_loopback(&mut self) {
+    fn allow_http_loopback(&mut self) {
         self.http_loopback = true;
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
+    fn is_empty(&self) -> bool {
         self.origins.is_empty() && !self.any_https
     }
 
@@ -84,17 +110,19 @@ mod tests {
     }
 
     fn policy(origins: &[&str], any_https: bool, loopback: bool) -> OriginPolicy {
-        let mut p = OriginPolicy::default();
-        for o in origins {
-            p.allow(Origin::parse(o).expect("origin"));
-        }
-        if any_https {
-            p.allow_any_https();
-        }
-        if loopback {
-            p.allow_http_loopback();
-        }
-        p
+        let named: Vec<String> = origins.iter().map(|o| (*o).to_owned()).collect();
+        OriginPolicy::build(&named, &[], any_https, loopback).expect("valid origins")
+    }
+
+    #[test]
+    fn named_origins_must_parse_suggested_ones_are_skipped() {
+        assert_eq!(OriginPolicy::build(&["not a url".into()], &[], false, false).err().as_deref(), Some("not a url"));
+        let p = OriginPolicy::build(&[], &["garbage".into(), "https://api.example.com".into()], false, false)
+            .expect("suggested origins never fail");
+        assert!(p.permits(&url("https://api.example.com/x")));
+        assert!(!p.permits(&url("https://other.example.com/x")));
+        let none = OriginPolicy::build(&[], &[], false, false).expect("empty");
+        assert!(none.permits(&url("https://anything.example.com/")), "no origin named: any https");
     }
 
     #[test]

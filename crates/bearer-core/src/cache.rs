@@ -20,10 +20,11 @@ type FlightResult = Option<Result<Arc<Token>, Error>>;
 
 /// Serves the current token of a [`TokenSource`], refreshing it when needed.
 ///
-/// - **Fresh** token: two atomic loads, no lock, no allocation, no clock read. A timer
-///   task armed when the token is installed ends its freshness at the refresh-ahead point,
-///   well before expiry; if that task is dropped (its runtime shut down), freshness ends with
-///   it, and the next caller checks the clock itself.
+/// - **Fresh** token: one atomic load and a thread-local lookup; no lock, no allocation, no
+///   clock read, no write to memory another thread uses (each thread serves its own copy of
+///   the token). A timer task armed when the token is installed ends its freshness at the
+///   refresh-ahead point, well before expiry; if that task is dropped (its runtime shut
+///   down), freshness ends with it, and the next caller checks the clock itself.
 /// - Inside the **refresh-ahead** window: the cached token is returned at once and one
 ///   background refresh starts.
 /// - **Expired**, within the hard margin, or **invalidated**: every caller awaits one shared
