@@ -130,3 +130,29 @@ fn from_env_reads_the_documented_variables() {
     }
     assert_eq!(AkeneoTokenSource::from_env().expect("source").api_origin(), "https://pim.example.com");
 }
+
+#[tokio::test]
+async fn documented_error_shapes_are_typed() {
+    let sim = Simulator::akeneo().start().await;
+    let source = builder(&sim).build().expect("source");
+    let cases = [
+        (
+            StatusCode::BAD_REQUEST,
+            "Parameter \"client_id\" is missing or does not match any client, or secret is invalid",
+            false,
+        ),
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, "The content type is not supported.", false),
+        (StatusCode::UNPROCESSABLE_ENTITY, "No user found for the given username and password", false),
+        (StatusCode::TOO_MANY_REQUESTS, "Too many requests", true),
+    ];
+    for (status, message, transient) in cases {
+        let body = serde_json::json!({ "code": status.as_u16(), "message": message }).to_string();
+        sim.fail_next(1, Fault::Status { status, retry_after: Some(1), body });
+        let error = source.fetch().await.expect_err(message);
+        let rejection = error.rejection().expect("rejected");
+        assert_eq!(rejection.status, status);
+        assert_eq!(rejection.code.as_deref(), Some(status.as_str()));
+        assert_eq!(rejection.description.as_deref(), Some(message));
+        assert_eq!(error.is_transient(), transient, "{message}");
+    }
+}

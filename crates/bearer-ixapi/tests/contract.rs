@@ -122,3 +122,26 @@ fn from_env_reads_the_documented_variables() {
     std::env::set_var("IXAPI_API_SECRET", "s");
     assert_eq!(IxApiTokenSource::from_env().expect("source").api_origin(), "https://ixp.example.net");
 }
+
+#[tokio::test]
+async fn documented_problem_shapes_are_typed() {
+    let sim = Simulator::ixapi().start().await;
+    let source = builder(&sim).build().expect("source");
+    let validation = r#"{"type":"https://errors.ix-api.net/v2/validation-error","title":"Validation Error","status":400,
+        "detail":"Some fields are invalid.","properties":[{"name":"api_key","reason":"required"}]}"#;
+    sim.fail_next(1, Fault::Status { status: StatusCode::BAD_REQUEST, retry_after: None, body: validation.into() });
+    let error = source.fetch().await.expect_err("400");
+    let rejection = error.rejection().expect("rejected");
+    assert_eq!(rejection.code.as_deref(), Some("https://errors.ix-api.net/v2/validation-error"));
+    assert_eq!(rejection.description.as_deref(), Some("Validation Error: Some fields are invalid."));
+    assert!(!error.is_transient());
+    let unavailable = r#"{"type":"about:blank","title":"Service Unavailable","status":503}"#;
+    sim.fail_next(
+        1,
+        Fault::Status { status: StatusCode::SERVICE_UNAVAILABLE, retry_after: Some(2), body: unavailable.into() },
+    );
+    let error = source.fetch().await.expect_err("503");
+    assert_eq!(error.rejection().and_then(|r| r.description.clone()).as_deref(), Some("Service Unavailable"));
+    assert!(error.is_transient());
+    assert_eq!(error.retry_after(), Some(Duration::from_secs(2)));
+}

@@ -171,3 +171,31 @@ fn from_env_reads_the_documented_variables() {
     std::env::remove_var("ZUORA_TRACK_ID");
     assert_eq!(ZuoraTokenSource::from_env().expect("source").api_origin(), "https://rest.sandbox.eu.zuora.com");
 }
+
+#[tokio::test]
+async fn documented_error_shapes_are_typed() {
+    let sim = Simulator::zuora().start().await;
+    let source = builder(&sim).build().expect("source");
+    let cases = [
+        (
+            StatusCode::BAD_REQUEST,
+            r#"{"code":"90000011","message":"invalid input"}"#,
+            Some("90000011"),
+            "invalid input",
+            false,
+        ),
+        (StatusCode::UNAUTHORIZED, r#"{"message":"Authentication error"}"#, None, "Authentication error", false),
+        (StatusCode::FORBIDDEN, r#"{"message":"Unauthorized"}"#, None, "Unauthorized", false),
+        (StatusCode::TOO_MANY_REQUESTS, r#"{"message":"Too many requests"}"#, None, "Too many requests", true),
+    ];
+    for (status, body, code, message, transient) in cases {
+        sim.fail_next(1, Fault::Status { status, retry_after: None, body: body.into() });
+        let error = source.fetch().await.expect_err(body);
+        let rejection = error.rejection().expect("rejected");
+        assert_eq!(
+            (rejection.status, rejection.code.as_deref(), rejection.description.as_deref()),
+            (status, code, Some(message))
+        );
+        assert_eq!(error.is_transient(), transient, "{body}");
+    }
+}
