@@ -187,7 +187,8 @@ impl<S: TokenSource + 'static> TokenCache<S> {
         let current = self.inner.current.load();
         let now = Instant::now();
         match &current.token {
-            Some(installed) if installed.secret() == token.secret() && now < current.stale_at => {
+            // Not yet invalidated nor expired (it may be served as a fallback past `stale_at`).
+            Some(installed) if installed.secret() == token.secret() && now < current.fallback_until => {
                 self.inner.fresh.store(0, Ordering::Release);
                 self.inner.current.store(Arc::new(Current {
                     token: Some(Arc::clone(installed)),

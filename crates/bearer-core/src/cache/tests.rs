@@ -387,6 +387,19 @@ async fn failed_refresh_inside_the_margin_serves_the_token_until_it_expires() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_fallback_token_that_is_rejected_is_dropped() {
+    let fails = [Outcome::Ok, Outcome::Fail(503), Outcome::Fail(503)];
+    let source = ScriptedSource::new(Some(HOUR), FETCH_DELAY).then(&fails);
+    let cache = cache(&source);
+    let first = cache.token().await.expect("token");
+    advance(HOUR - Duration::from_secs(20)).await;
+    let fallback = cache.token().await.expect("served as a fallback");
+    assert!(same(&first, &fallback));
+    assert!(cache.invalidate(&fallback), "the API refused it: it goes");
+    assert!(cache.token().await.is_err(), "not served again while the endpoint is down");
+}
+
+#[tokio::test(start_paused = true)]
 async fn an_invalidated_token_is_never_a_fallback() {
     let source = ScriptedSource::new(Some(HOUR), FETCH_DELAY).then(&[Outcome::Ok, Outcome::Fail(503)]);
     let cache = cache(&source);
