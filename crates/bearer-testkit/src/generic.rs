@@ -7,7 +7,7 @@ use axum::Router;
 use bytes::Bytes;
 use http::{header, HeaderMap, StatusCode};
 
-use crate::server::{api_route, basic_credentials, issue, json, parse_fields, token_route};
+use crate::routes::{api_route, basic_credentials, issue, json, parse_fields, token_route};
 use crate::state::{AtomicCounters, SimState, TokenVerdict};
 
 pub(crate) const TOKEN_PATH: &str = "/oauth/token";

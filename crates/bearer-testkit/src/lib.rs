@@ -27,6 +27,7 @@ mod generic;
 mod hot_path;
 mod ixapi;
 mod jwt;
+mod routes;
 mod server;
 mod state;
 mod zenkipay;

@@ -7,7 +7,7 @@ use axum::Router;
 use bytes::Bytes;
 use http::{header, HeaderMap, HeaderValue, StatusCode};
 
-use crate::server::{api_route, issue, json, parse_fields, token_route, BodyKind};
+use crate::routes::{api_route, issue, json, parse_fields, token_route, BodyKind};
 use crate::state::{AtomicCounters, SimState, TokenVerdict};
 
 pub(crate) const TOKEN_PATH: &str = "/oauth/token";
