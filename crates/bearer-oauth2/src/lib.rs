@@ -24,6 +24,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod builder;
 mod error_body;
 mod exchange;
 pub mod jwt;
@@ -31,6 +32,7 @@ mod provider;
 mod response;
 mod source;
 
+pub use builder::{default_client, parse_endpoint, OAuth2TokenSourceBuilder};
 pub use error_body::{redact, rejection_from_response};
 pub use exchange::{exchange, read_capped_body, transport_error, MAX_BODY_BYTES};
 #[doc(hidden)]
@@ -38,6 +40,5 @@ pub use provider::__private;
 pub use provider::{env_optional, env_required};
 pub use response::{TokenResponse, DEFAULT_UNKNOWN_LIFETIME};
 pub use source::{
-    basic_auth, default_client, parse_endpoint, refresh_was_rejected, ClientAuth, Encoding, FieldNames, Grant,
-    OAuth2TokenSource, OAuth2TokenSourceBuilder, DEFAULT_TIMEOUT,
+    basic_auth, refresh_was_rejected, ClientAuth, Encoding, FieldNames, Grant, OAuth2TokenSource, DEFAULT_TIMEOUT,
 };
