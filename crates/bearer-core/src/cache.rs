@@ -1,11 +1,8 @@
 //! The token cache: lock-free reads, refresh-ahead, single-flight refreshes.
 
-use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
-use std::task::{Context, Poll};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use arc_swap::ArcSwap;
 use tokio::sync::watch;
@@ -146,7 +143,7 @@ impl<S: TokenSource + 'static> TokenCache<S> {
     /// On a hit the returned future completes on its first poll without allocating; only a
     /// caller that has to wait for a refresh boxes its wait.
     pub fn token(&self) -> TokenFuture<'_, S> {
-        TokenFuture { cache: self, wait: None }
+        TokenFuture::new(self)
     }
 
     /// The installed token if it is fresh, without waiting, fetching or reading the clock;
@@ -304,44 +301,6 @@ impl<S: Send + Sync + 'static> Inner<S> {
             }
         }
     }
-
-    /// Marks `generation` fresh until `refresh_at`, with a timer task on the current runtime
-    /// that takes the mark down then. Without a runtime, or past `refresh_at`, the mark stays
-    /// down and callers take the clock-checking path.
-    fn arm_freshness(self: &Arc<Self>, control: &mut Control, generation: u64, refresh_at: Instant) {
-        if let Some(previous) = control.freshness_timer.take() {
-            previous.abort();
-        }
-        if Instant::now() >= refresh_at {
-            return;
-        }
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        let guard = FreshnessGuard { inner: Arc::downgrade(self), generation };
-        let timer = runtime.spawn(async move {
-            tokio::time::sleep_until(refresh_at).await;
-            drop(guard);
-        });
-        control.freshness_timer = Some(timer.abort_handle());
-        self.fresh.store(generation, Ordering::Release);
-    }
-}
-
-/// Takes down the freshness mark of one generation when dropped: when its timer fires, and
-/// also when the timer task is aborted or its runtime shuts down, so a mark never outlives
-/// the timer that would have ended it.
-struct FreshnessGuard<S> {
-    inner: Weak<Inner<S>>,
-    generation: u64,
-}
-
-impl<S> Drop for FreshnessGuard<S> {
-    fn drop(&mut self) {
-        if let Some(inner) = self.inner.upgrade() {
-            let _ = inner.fresh.compare_exchange(self.generation, 0, Ordering::AcqRel, Ordering::Acquire);
-        }
-    }
 }
 
 impl<S> Inner<S> {
@@ -362,64 +321,6 @@ impl<S> Inner<S> {
         control.next_attempt = Some(Instant::now() + wait);
         tracing::warn!(%error, transient = error.is_transient(), failures = control.failures, backoff = ?wait, "token refresh failed");
         control.last_error = Some(error);
-    }
-}
-
-/// A caller's wait for a refresh, boxed so that [`TokenFuture`] stays two words.
-type FlightWait = Pin<Box<dyn Future<Output = Result<Arc<Token>, Error>> + Send>>;
-
-/// The future of [`TokenCache::token`].
-#[must_use = "futures do nothing unless polled"]
-pub struct TokenFuture<'a, S> {
-    cache: &'a TokenCache<S>,
-    wait: Option<FlightWait>,
-}
-
-impl<S: TokenSource + 'static> Future for TokenFuture<'_, S> {
-    type Output = Result<Arc<Token>, Error>;
-
-    #[inline]
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        if this.wait.is_none() {
-            if let Some(token) = this.cache.fresh() {
-                return Poll::Ready(Ok(token));
-            }
-        }
-        this.poll_slow(cx)
-    }
-}
-
-impl<S: TokenSource + 'static> TokenFuture<'_, S> {
-    #[cold]
-    #[inline(never)]
-    fn poll_slow(&mut self, cx: &mut Context<'_>) -> Poll<Result<Arc<Token>, Error>> {
-        if self.wait.is_none() {
-            match self.cache.decide() {
-                Decision::Serve(token) => return Poll::Ready(Ok(token)),
-                Decision::Fail(error) => return Poll::Ready(Err(error)),
-                Decision::Wait(flight) => self.wait = Some(Box::pin(wait_for_flight(flight))),
-            }
-        }
-        let outcome = match &mut self.wait {
-            Some(wait) => std::task::ready!(wait.as_mut().poll(cx)),
-            None => Err(Error::Abandoned),
-        };
-        Poll::Ready(outcome.or_else(|error| self.cache.inner.fallback().ok_or(error)))
-    }
-}
-
-impl<S> std::fmt::Debug for TokenFuture<'_, S> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenFuture").field("waiting", &self.wait.is_some()).finish()
-    }
-}
-
-/// Waits for a refresh to land and takes its outcome.
-async fn wait_for_flight(mut flight: watch::Receiver<FlightResult>) -> Result<Arc<Token>, Error> {
-    match flight.wait_for(Option::is_some).await {
-        Ok(outcome) => outcome.clone().unwrap_or(Err(Error::Abandoned)),
-        Err(_) => Err(Error::Abandoned),
     }
 }
 
@@ -453,6 +354,10 @@ fn random_unit() -> f64 {
     (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
+mod freshness;
+mod future;
 mod local;
+
+pub use future::TokenFuture;
 #[cfg(test)]
 mod tests;
