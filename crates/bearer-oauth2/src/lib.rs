@@ -7,6 +7,11 @@
 //! any case; 200 or 201; snake_case or camelCase fields. Errors keep the RFC 6749 §5.2 fields
 //! or the provider's own shape, the status, `Retry-After` and the provider's request id.
 //!
+//! TLS: this crate uses `reqwest` without a TLS backend of its own, so that the application
+//! picks one. The `reqwest-bearer` facade enables rustls by default (feature `rustls`, or
+//! `native-tls`); using this crate directly, enable a TLS feature on your own `reqwest`
+//! dependency, or https token URLs will fail to connect.
+//!
 //! The pieces are public so provider crates with their own request shapes reuse them:
 //! [`exchange`] sends one token request and classifies the answer, [`TokenResponse`] parses
 //! it, [`jwt`] reads an `exp` claim.
