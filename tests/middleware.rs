@@ -1,31 +1,20 @@
 //! End-to-end behaviour of `BearerAuth` against the generic simulator.
 
+mod support;
+
 use std::sync::{Arc, Mutex};
 
 use bearer_testkit::Simulator;
 use http::header::AUTHORIZATION;
 use http::{Extensions, StatusCode};
 use reqwest::{Request, Response};
-use reqwest_bearer::oauth2::{ClientAuth, OAuth2TokenSource};
-use reqwest_bearer::{BearerAuth, SkipAuth};
+use reqwest_bearer::{BearerAuth, SkipAuth, TokenCache};
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware, Middleware, Next};
+use support::oauth2_source as source;
 
-fn source(sim: &Simulator) -> OAuth2TokenSource {
-    OAuth2TokenSource::builder(sim.token_url())
-        .client_id(&sim.credentials().client_id)
-        .client_secret(sim.credentials().client_secret.as_str())
-        .client_auth(ClientAuth::Basic)
-        .build()
-        .expect("valid source")
-}
-
+/// The generic source behind `BearerAuth`, sending its token to the simulator's own API.
 fn client(sim: &Simulator) -> ClientWithMiddleware {
-    let auth = BearerAuth::builder(source(sim))
-        .allow_origin(sim.base_url())
-        .allow_http_loopback()
-        .build()
-        .expect("valid middleware");
-    ClientBuilder::new(reqwest::Client::new()).with(auth).build()
+    support::client_for(sim, TokenCache::new(source(sim)))
 }
 
 #[tokio::test]
