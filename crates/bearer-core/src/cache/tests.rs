@@ -407,3 +407,17 @@ async fn an_invalidated_token_is_never_a_fallback() {
     cache.invalidate(&first);
     assert!(cache.token().await.is_err(), "the rejected token is not served again");
 }
+
+#[test]
+fn without_a_runtime_a_cold_cache_fails_with_a_typed_error() {
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+    let source = ScriptedSource::new(Some(HOUR), Duration::ZERO);
+    let cache = cache(&source);
+    let mut future = std::pin::pin!(cache.token());
+    match future.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(Err(Error::Config(message))) => assert!(message.contains("tokio runtime"), "{message}"),
+        other => panic!("expected a configuration error, got {other:?}"),
+    }
+    assert_eq!(source.fetches(), 0);
+}
