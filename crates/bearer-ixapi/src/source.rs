@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use bearer_core::{ClientSecret, Error, RefreshToken, Token, TokenSource};
 use bearer_oauth2::{
-    default_client, env_required, exchange, parse_endpoint, refresh_was_rejected, DEFAULT_TIMEOUT,
+    env_required, exchange, parse_endpoint, refresh_was_rejected, TokenHttpClient, DEFAULT_TIMEOUT,
     DEFAULT_UNKNOWN_LIFETIME,
 };
 use http::header::{ACCEPT, CONTENT_TYPE};
@@ -20,7 +20,7 @@ pub struct IxApiTokenSource {
     unknown_lifetime: Duration,
     refresh_token: Mutex<Option<RefreshToken>>,
     api_origin: String,
-    http: reqwest::Client,
+    http: TokenHttpClient,
 }
 
 /// Builds an [`IxApiTokenSource`]; see [`IxApiTokenSource::builder`].
@@ -78,6 +78,7 @@ impl IxApiTokenSource {
     async fn call(&self, url: &reqwest::Url, body: serde_json::Value, secrets: &[&str]) -> Result<Token, Error> {
         let request = self
             .http
+            .get()?
             .post(url.clone())
             .header(CONTENT_TYPE, "application/json")
             .header(ACCEPT, "application/json")
@@ -162,10 +163,7 @@ impl IxApiTokenSourceBuilder {
         let base = self.base_url.trim_end_matches('/');
         let token_url = parse_endpoint(&format!("{base}/auth/token"))?;
         let refresh_url = parse_endpoint(&format!("{base}/auth/refresh"))?;
-        let http = match self.http {
-            Some(client) => client,
-            None => default_client(self.timeout)?,
-        };
+        let http = TokenHttpClient::new(self.http, self.timeout);
         Ok(IxApiTokenSource {
             api_origin: token_url.origin().ascii_serialization(),
             token_url,

@@ -7,6 +7,7 @@ use bearer_core::{ClientSecret, Error};
 use http::header::ACCEPT;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
+use crate::http_client::TokenHttpClient;
 use crate::response::DEFAULT_UNKNOWN_LIFETIME;
 use crate::source::{ClientAuth, Encoding, FieldNames, Grant, OAuth2TokenSource, DEFAULT_TIMEOUT};
 
@@ -189,10 +190,7 @@ impl OAuth2TokenSourceBuilder {
         if let Some(scope) = self.scope {
             params.push(("scope".into(), scope));
         }
-        let http = match self.http {
-            Some(client) => client,
-            None => default_client(self.timeout)?,
-        };
+        let http = TokenHttpClient::new(self.http, self.timeout);
         Ok(OAuth2TokenSource {
             token_url,
             client_id: self.client_id,
@@ -222,13 +220,4 @@ pub fn parse_endpoint(url: &str) -> Result<reqwest::Url, Error> {
         return Err(Error::Config("the token URL must not carry credentials".into()));
     }
     Ok(parsed)
-}
-
-/// The client a source uses when given none: a timeout, and no redirects.
-pub fn default_client(timeout: Duration) -> Result<reqwest::Client, Error> {
-    reqwest::Client::builder()
-        .timeout(timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}").into()))
 }

@@ -32,14 +32,16 @@
 mod builder;
 mod error_body;
 mod exchange;
+mod http_client;
 pub mod jwt;
 mod provider;
 mod response;
 mod source;
 
-pub use builder::{default_client, parse_endpoint, OAuth2TokenSourceBuilder};
+pub use builder::{parse_endpoint, OAuth2TokenSourceBuilder};
 pub use error_body::{redact, rejection_from_response};
 pub use exchange::{exchange, read_capped_body, transport_error, MAX_BODY_BYTES};
+pub use http_client::{default_client, TokenHttpClient};
 #[doc(hidden)]
 pub use provider::__private;
 pub use provider::{env_optional, env_required};

@@ -9,6 +9,7 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 
 use crate::builder::OAuth2TokenSourceBuilder;
 use crate::exchange::exchange;
+use crate::http_client::TokenHttpClient;
 
 /// The timeout of a token request when the source builds its own HTTP client.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -94,7 +95,7 @@ pub struct OAuth2TokenSource {
     pub(crate) refresh_token: Mutex<Option<RefreshToken>>,
     pub(crate) api_origins: Vec<String>,
     pub(crate) rejected_statuses: Vec<StatusCode>,
-    pub(crate) http: reqwest::Client,
+    pub(crate) http: TokenHttpClient,
 }
 
 impl OAuth2TokenSource {
@@ -138,7 +139,7 @@ impl OAuth2TokenSource {
     async fn request(&self, grant: &[(&'static str, &str)]) -> Result<Token, Error> {
         let mut fields: Vec<(&str, &str)> = grant.iter().map(|(k, v)| (self.name(k), *v)).collect();
         let secret = self.client_secret.as_ref().map(ClientSecret::secret);
-        let mut request = self.http.post(self.token_url.clone()).headers(self.headers.clone());
+        let mut request = self.http.get()?.post(self.token_url.clone()).headers(self.headers.clone());
         match self.client_auth {
             ClientAuth::Basic => {
                 request = request.header(AUTHORIZATION, basic_auth(&self.client_id, secret.unwrap_or("")));
