@@ -52,7 +52,8 @@ mod tests {
 
     #[test]
     fn building_a_source_builds_no_client() {
-        let source = OAuth2TokenSource::builder("https://auth.example.com/token").client_id("id").build().expect("source");
+        let source =
+            OAuth2TokenSource::builder("https://auth.example.com/token").client_id("id").build().expect("source");
         assert!(!source.http.is_ready(), "no client (and no certificate loading) before the first request");
     }
 
