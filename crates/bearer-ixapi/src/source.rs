@@ -1,11 +1,10 @@
 //! The IX-API token source.
 
-use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use bearer_core::{ClientSecret, Error, RefreshToken, Token, TokenSource};
 use bearer_oauth2::{
-    env_required, exchange, parse_endpoint, refresh_was_rejected, TokenHttpClient, DEFAULT_TIMEOUT,
+    env_required, exchange, parse_endpoint, refresh_was_rejected, RefreshSlot, TokenHttpClient, DEFAULT_TIMEOUT,
     DEFAULT_UNKNOWN_LIFETIME,
 };
 use http::header::{ACCEPT, CONTENT_TYPE};
@@ -18,7 +17,7 @@ pub struct IxApiTokenSource {
     api_key: String,
     api_secret: ClientSecret,
     unknown_lifetime: Duration,
-    refresh_token: Mutex<Option<RefreshToken>>,
+    refresh_token: RefreshSlot,
     api_origin: String,
     http: TokenHttpClient,
 }
@@ -68,11 +67,7 @@ impl IxApiTokenSource {
 
     /// Whether the source holds a refresh token for its next fetch.
     pub fn has_refresh_token(&self) -> bool {
-        self.lock_refresh().is_some()
-    }
-
-    fn lock_refresh(&self) -> std::sync::MutexGuard<'_, Option<RefreshToken>> {
-        self.refresh_token.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.refresh_token.is_set()
     }
 
     async fn call(&self, url: &reqwest::Url, body: serde_json::Value, secrets: &[&str]) -> Result<Token, Error> {
@@ -84,7 +79,7 @@ impl IxApiTokenSource {
             .header(ACCEPT, "application/json")
             .body(body.to_string());
         let (token, refresh) = exchange(request, secrets).await?.into_token(self.unknown_lifetime)?;
-        *self.lock_refresh() = refresh;
+        self.refresh_token.set(refresh);
         Ok(token)
     }
 
@@ -104,7 +99,7 @@ fn still_live(refresh: &RefreshToken) -> bool {
 #[async_trait::async_trait]
 impl TokenSource for IxApiTokenSource {
     async fn fetch(&self) -> Result<Token, Error> {
-        let held = self.lock_refresh().clone();
+        let held = self.refresh_token.get();
         if let Some(refresh) = held.filter(still_live) {
             let secret = refresh.secret();
             match self.call(&self.refresh_url, serde_json::json!({ "refresh_token": secret }), &[secret]).await {
@@ -171,7 +166,7 @@ impl IxApiTokenSourceBuilder {
             api_key: self.api_key,
             api_secret,
             unknown_lifetime: self.unknown_lifetime,
-            refresh_token: Mutex::new(None),
+            refresh_token: RefreshSlot::default(),
             http,
         })
     }

@@ -1,6 +1,5 @@
 //! Building an [`OAuth2TokenSource`]: options, checks, and the HTTP client it gets by default.
 
-use std::sync::Mutex;
 use std::time::Duration;
 
 use bearer_core::{ClientSecret, Error};
@@ -8,6 +7,7 @@ use http::header::ACCEPT;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
 use crate::http_client::TokenHttpClient;
+use crate::refresh_slot::RefreshSlot;
 use crate::response::DEFAULT_UNKNOWN_LIFETIME;
 use crate::source::{ClientAuth, Encoding, FieldNames, Grant, OAuth2TokenSource, DEFAULT_TIMEOUT};
 
@@ -202,7 +202,7 @@ impl OAuth2TokenSourceBuilder {
             encoding: self.encoding,
             field_names: self.field_names,
             unknown_lifetime: self.unknown_lifetime,
-            refresh_token: Mutex::new(None),
+            refresh_token: RefreshSlot::default(),
             api_origins: self.api_origins,
             rejected_statuses: self.rejected_statuses,
             http,

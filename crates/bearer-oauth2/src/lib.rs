@@ -35,6 +35,7 @@ mod exchange;
 mod http_client;
 pub mod jwt;
 mod provider;
+mod refresh_slot;
 mod response;
 mod source;
 
@@ -45,6 +46,7 @@ pub use http_client::{default_client, TokenHttpClient};
 #[doc(hidden)]
 pub use provider::__private;
 pub use provider::{env_optional, env_required};
+pub use refresh_slot::RefreshSlot;
 pub use response::{TokenResponse, DEFAULT_UNKNOWN_LIFETIME};
 pub use source::{
     basic_auth, refresh_was_rejected, ClientAuth, Encoding, FieldNames, Grant, OAuth2TokenSource, DEFAULT_TIMEOUT,

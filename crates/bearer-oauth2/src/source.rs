@@ -1,6 +1,5 @@
 //! The generic RFC 6749 token source.
 
-use std::sync::Mutex;
 use std::time::Duration;
 
 use bearer_core::{ClientSecret, Error, Password, RefreshToken, Token, TokenSource};
@@ -10,6 +9,7 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 use crate::builder::OAuth2TokenSourceBuilder;
 use crate::exchange::exchange;
 use crate::http_client::TokenHttpClient;
+use crate::refresh_slot::RefreshSlot;
 
 /// The timeout of a token request when the source builds its own HTTP client.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -92,7 +92,7 @@ pub struct OAuth2TokenSource {
     pub(crate) encoding: Encoding,
     pub(crate) field_names: FieldNames,
     pub(crate) unknown_lifetime: Duration,
-    pub(crate) refresh_token: Mutex<Option<RefreshToken>>,
+    pub(crate) refresh_token: RefreshSlot,
     pub(crate) api_origins: Vec<String>,
     pub(crate) rejected_statuses: Vec<StatusCode>,
     pub(crate) http: TokenHttpClient,
@@ -117,11 +117,7 @@ impl OAuth2TokenSource {
 
     /// Whether the source holds a refresh token for its next fetch.
     pub fn has_refresh_token(&self) -> bool {
-        self.lock_refresh().is_some()
-    }
-
-    fn lock_refresh(&self) -> std::sync::MutexGuard<'_, Option<RefreshToken>> {
-        self.refresh_token.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.refresh_token.is_set()
     }
 
     fn name(&self, snake: &'static str) -> &'static str {
@@ -166,7 +162,7 @@ impl OAuth2TokenSource {
         let response = exchange(request, &secrets).await?;
         let (token, refresh) = response.into_token(self.unknown_lifetime)?;
         if let Some(refresh) = refresh {
-            *self.lock_refresh() = Some(refresh);
+            self.refresh_token.set(Some(refresh));
         }
         Ok(token)
     }
@@ -195,16 +191,13 @@ impl OAuth2TokenSource {
 #[async_trait::async_trait]
 impl TokenSource for OAuth2TokenSource {
     async fn fetch(&self) -> Result<Token, Error> {
-        let held = self.lock_refresh().clone();
+        let held = self.refresh_token.get();
         if let Some(refresh) = held {
             match self.request(&[("grant_type", "refresh_token"), ("refresh_token", refresh.secret())]).await {
                 Ok(token) => return Ok(token),
                 Err(error) if refresh_was_rejected(&error) => {
                     tracing::info!(%error, "refresh token rejected; falling back to the primary grant");
-                    let mut slot = self.lock_refresh();
-                    if slot.as_ref() == Some(&refresh) {
-                        *slot = None;
-                    }
+                    self.refresh_token.drop_if_held(&refresh);
                 }
                 Err(error) => return Err(error),
             }
