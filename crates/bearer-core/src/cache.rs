@@ -195,6 +195,7 @@ impl<S: TokenSource + 'static> TokenCache<S> {
                     fallback_until: now,
                 }));
                 tracing::debug!("token invalidated");
+                self.inner.source.token_rejected(installed);
                 true
             }
             _ => false,

@@ -37,6 +37,15 @@ pub trait TokenSource: Send + Sync {
     fn api_origins(&self) -> Vec<String> {
         Vec::new()
     }
+
+    /// Told when the cache drops `token` because an API rejected it, before the cache
+    /// fetches again. A source that shares tokens beyond this process (a fleet-wide cache)
+    /// forgets its shared copy here, so the next [`fetch`](Self::fetch) does not hand back
+    /// the rejected token. It runs under the cache's lock: it must not block (spawn any I/O).
+    /// The default does nothing.
+    fn token_rejected(&self, token: &Token) {
+        let _ = token;
+    }
 }
 
 #[async_trait::async_trait]
@@ -52,6 +61,10 @@ impl<S: TokenSource + ?Sized> TokenSource for Arc<S> {
     fn api_origins(&self) -> Vec<String> {
         (**self).api_origins()
     }
+
+    fn token_rejected(&self, token: &Token) {
+        (**self).token_rejected(token)
+    }
 }
 
 #[async_trait::async_trait]
@@ -66,5 +79,9 @@ impl<S: TokenSource + ?Sized> TokenSource for Box<S> {
 
     fn api_origins(&self) -> Vec<String> {
         (**self).api_origins()
+    }
+
+    fn token_rejected(&self, token: &Token) {
+        (**self).token_rejected(token)
     }
 }

@@ -421,3 +421,33 @@ fn without_a_runtime_a_cold_cache_fails_with_a_typed_error() {
     }
     assert_eq!(source.fetches(), 0);
 }
+
+/// Counts the tokens the cache reports as rejected.
+struct RejectionListener {
+    inner: Arc<ScriptedSource>,
+    rejected: Mutex<Vec<String>>,
+}
+
+#[async_trait::async_trait]
+impl TokenSource for RejectionListener {
+    async fn fetch(&self) -> Result<Token, Error> {
+        self.inner.fetch().await
+    }
+
+    fn token_rejected(&self, token: &Token) {
+        self.rejected.lock().expect("rejected lock").push(secret(token).to_owned());
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_source_hears_of_each_rejected_token_once() {
+    let listener =
+        Arc::new(RejectionListener { inner: ScriptedSource::new(Some(HOUR), FETCH_DELAY), rejected: Mutex::default() });
+    let cache = TokenCache::with_policy(Arc::clone(&listener), deterministic());
+    let first = cache.token().await.expect("first token");
+    assert!(cache.invalidate(&first));
+    assert!(!cache.invalidate(&first), "a second 401 with the same token changes nothing");
+    let second = cache.token().await.expect("second token");
+    assert_eq!(secret(&second), "token-2");
+    assert_eq!(*listener.rejected.lock().expect("rejected lock"), vec!["token-1".to_owned()]);
+}
