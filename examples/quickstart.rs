@@ -17,7 +17,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let source = OAuth2TokenSource::builder(sim.token_url())
         .client_id(&sim.credentials().client_id)
         .client_secret(sim.credentials().client_secret.as_str())
-        .client_auth(ClientAuth::Basic)
+        .client_auth(ClientAuth::ClientSecretBasic)
         .build()?;
     let auth = BearerAuth::builder(source)
         .allow_origin(sim.base_url())

@@ -89,7 +89,7 @@ async fn a_403_is_not_retried_for_a_source_that_does_not_say_so() {
     let source = OAuth2TokenSource::builder(sim.token_url())
         .client_id(&sim.credentials().client_id)
         .client_secret(sim.credentials().client_secret.as_str())
-        .client_auth(ClientAuth::RequestBody)
+        .client_auth(ClientAuth::ClientSecretPost)
         .encoding(Encoding::Json)
         .field_names(FieldNames::CamelCase)
         .api_origin(sim.origin())

@@ -13,7 +13,7 @@ pub fn oauth2_builder(sim: &Simulator) -> OAuth2TokenSourceBuilder {
     OAuth2TokenSource::builder(sim.token_url())
         .client_id(&sim.credentials().client_id)
         .client_secret(sim.credentials().client_secret.as_str())
-        .client_auth(ClientAuth::Basic)
+        .client_auth(ClientAuth::ClientSecretBasic)
 }
 
 /// The generic source, built.

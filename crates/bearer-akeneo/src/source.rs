@@ -24,7 +24,9 @@ impl AkeneoTokenSource {
     pub fn builder(base_url: impl Into<String>) -> AkeneoTokenSourceBuilder {
         let token_url = format!("{}/api/oauth/v1/token", base_url.into().trim_end_matches('/'));
         AkeneoTokenSourceBuilder {
-            inner: OAuth2TokenSource::builder(token_url).client_auth(ClientAuth::Basic).encoding(Encoding::Json),
+            inner: OAuth2TokenSource::builder(token_url)
+                .client_auth(ClientAuth::ClientSecretBasic)
+                .encoding(Encoding::Json),
             username: String::new(),
             password: None,
         }

@@ -28,7 +28,7 @@ impl CriteoTokenSource {
             base_url: DEFAULT_BASE_URL.to_owned(),
             // The URL is set by `build`, once the base is known.
             inner: OAuth2TokenSource::builder("")
-                .client_auth(ClientAuth::RequestBody)
+                .client_auth(ClientAuth::ClientSecretPost)
                 .encoding(Encoding::Form)
                 .header("Accept", "text/plain, application/json, text/json"),
         }

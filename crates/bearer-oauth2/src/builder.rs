@@ -169,7 +169,7 @@ impl OAuth2TokenSourceBuilder {
     /// Checks the configuration and builds the source. Does no I/O.
     pub fn build(self) -> Result<OAuth2TokenSource, Error> {
         let token_url = parse_endpoint(&self.token_url)?;
-        if self.client_id.is_empty() && self.client_auth == ClientAuth::Basic {
+        if self.client_id.is_empty() && self.client_auth == ClientAuth::ClientSecretBasic {
             return Err(Error::Config("a client id is required for HTTP Basic client authentication".into()));
         }
         if let Grant::Password { username, .. } = &self.grant {

@@ -22,7 +22,7 @@
 //! let source = OAuth2TokenSource::builder("https://auth.example.com/oauth/token")
 //!     .client_id("my-client")
 //!     .client_secret("my-secret")
-//!     .client_auth(ClientAuth::Basic)
+//!     .client_auth(ClientAuth::ClientSecretBasic)
 //!     .scope("read write")
 //!     .build()?;
 //! # Ok::<(), bearer_core::Error>(())

@@ -14,14 +14,16 @@ use crate::refresh_slot::RefreshSlot;
 /// The timeout of a token request when the source builds its own HTTP client.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// How the client authenticates itself at the token endpoint (RFC 6749 §2.3.1).
+/// How the client authenticates itself at the token endpoint (RFC 6749 §2.3.1), named as in
+/// RFC 8414's `token_endpoint_auth_methods_supported`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ClientAuth {
-    /// `Authorization: Basic base64(client_id:client_secret)`.
+    /// `client_secret_basic`: `Authorization: Basic base64(client_id:client_secret)`.
     #[default]
-    Basic,
-    /// `client_id` and `client_secret` as request parameters; no `Authorization` header.
-    RequestBody,
+    ClientSecretBasic,
+    /// `client_secret_post`: `client_id` and `client_secret` as request parameters; no
+    /// `Authorization` header.
+    ClientSecretPost,
 }
 
 /// How the request parameters are encoded.
@@ -74,7 +76,7 @@ pub enum Grant {
 /// let source = OAuth2TokenSource::builder("https://pim.example.com/api/oauth/v1/token")
 ///     .client_id("client")
 ///     .client_secret("secret")
-///     .client_auth(ClientAuth::Basic)
+///     .client_auth(ClientAuth::ClientSecretBasic)
 ///     .grant(Grant::Password { username: "api-user".into(), password: "pw".into() })
 ///     .encoding(Encoding::Json)
 ///     .build()?;
@@ -137,10 +139,10 @@ impl OAuth2TokenSource {
         let secret = self.client_secret.as_ref().map(ClientSecret::secret);
         let mut request = self.http.get()?.post(self.token_url.clone()).headers(self.headers.clone());
         match self.client_auth {
-            ClientAuth::Basic => {
+            ClientAuth::ClientSecretBasic => {
                 request = request.header(AUTHORIZATION, basic_auth(&self.client_id, secret.unwrap_or("")));
             }
-            ClientAuth::RequestBody => {
+            ClientAuth::ClientSecretPost => {
                 fields.push((self.name("client_id"), &self.client_id));
                 if let Some(secret) = secret {
                     fields.push((self.name("client_secret"), secret));

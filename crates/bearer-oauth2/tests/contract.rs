@@ -45,7 +45,7 @@ async fn client_credentials_with_basic_auth_and_form() {
 #[tokio::test]
 async fn client_credentials_in_the_body() {
     let sim = Simulator::oauth2().start().await;
-    builder(&sim).client_auth(ClientAuth::RequestBody).build().expect("source").fetch().await.expect("token");
+    builder(&sim).client_auth(ClientAuth::ClientSecretPost).build().expect("source").fetch().await.expect("token");
     let request = sim.last_request().expect("captured");
     assert_eq!(request.header("authorization"), None);
     let fields = request.fields();
@@ -57,7 +57,7 @@ async fn client_credentials_in_the_body() {
 async fn json_encoding_and_camel_case_names() {
     let sim = Simulator::oauth2().start().await;
     let source = builder(&sim)
-        .client_auth(ClientAuth::RequestBody)
+        .client_auth(ClientAuth::ClientSecretPost)
         .encoding(Encoding::Json)
         .field_names(FieldNames::CamelCase)
         .build()
@@ -72,7 +72,8 @@ async fn json_encoding_and_camel_case_names() {
     assert_eq!(body["clientId"], sim.credentials().client_id.as_str());
     assert!(body.get("client_id").is_none());
 
-    let snake = builder(&sim).client_auth(ClientAuth::RequestBody).encoding(Encoding::Json).build().expect("source");
+    let snake =
+        builder(&sim).client_auth(ClientAuth::ClientSecretPost).encoding(Encoding::Json).build().expect("source");
     snake.fetch().await.expect("JSON snake_case is accepted");
 }
 

@@ -33,7 +33,7 @@ impl ZenkipayTokenSource {
             base_url: DEFAULT_BASE_URL.to_owned(),
             // The URL is set by `build`, once the base is known.
             inner: OAuth2TokenSource::builder("")
-                .client_auth(ClientAuth::RequestBody)
+                .client_auth(ClientAuth::ClientSecretPost)
                 .encoding(Encoding::Json)
                 .field_names(FieldNames::CamelCase)
                 .token_rejected_on(StatusCode::FORBIDDEN),

@@ -27,7 +27,9 @@ impl ZuoraTokenSource {
     pub fn builder(environment: ZuoraEnvironment) -> ZuoraTokenSourceBuilder {
         let token_url = format!("{}/oauth/token", environment.base_url());
         ZuoraTokenSourceBuilder {
-            inner: OAuth2TokenSource::builder(token_url).client_auth(ClientAuth::RequestBody).encoding(Encoding::Form),
+            inner: OAuth2TokenSource::builder(token_url)
+                .client_auth(ClientAuth::ClientSecretPost)
+                .encoding(Encoding::Form),
             track_id: None,
             zuora_version: None,
             org_ids: Vec::new(),
