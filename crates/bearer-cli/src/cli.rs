@@ -189,6 +189,7 @@ pub(crate) enum TokenFormat {
 /// The grants of the generic provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[value(rename_all = "snake_case")]
 pub(crate) enum GrantName {
     /// `client_credentials`.
     ClientCredentials,
@@ -199,6 +200,7 @@ pub(crate) enum GrantName {
 /// How the generic provider authenticates the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[value(rename_all = "snake_case")]
 pub(crate) enum ClientAuthName {
     /// HTTP Basic.
     #[value(alias = "basic")]

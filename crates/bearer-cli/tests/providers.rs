@@ -1,0 +1,145 @@
+//! `bearer token` for every provider, against its simulator, configured the way the
+//! provider crate documents (`from_env()` variables) or through a profile.
+
+mod support;
+
+use bearer_testkit::Simulator;
+use support::Sandbox;
+
+/// Runs `bearer --provider NAME --allow-http-loopback token` with `env` and checks the
+/// printed token is the one the simulator issued, in one token call.
+fn token_from(sim: &Simulator, provider: &str, env: &[(&str, &str)]) {
+    let sandbox = Sandbox::new();
+    let run = sandbox.run(&["--provider", provider, "--allow-http-loopback", "token"], env);
+    let token = run.ok();
+    assert_eq!(sim.issued_tokens().first().map(String::as_str), Some(token), "{provider}: the simulator's token");
+    assert_eq!(sim.counters().tokens_issued, 1);
+    assert!(run.stderr.is_empty(), "nothing on stderr: {}", run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zuora_from_its_environment_variables() {
+    let sim = Simulator::zuora().start().await;
+    let c = sim.credentials();
+    let base = sim.base_url();
+    token_from(&sim, "zuora", &[
+        ("ZUORA_ENVIRONMENT", &base),
+        ("ZUORA_CLIENT_ID", &c.client_id),
+        ("ZUORA_CLIENT_SECRET", &c.client_secret),
+        ("ZUORA_TRACK_ID", "cli-test"),
+    ]);
+    assert_eq!(sim.last_request().and_then(|r| r.header("zuora-track-id").map(str::to_owned)).as_deref(), Some("cli-test"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn criteo_from_its_environment_variables() {
+    let sim = Simulator::criteo().start().await;
+    let c = sim.credentials();
+    let base = sim.base_url();
+    token_from(&sim, "criteo", &[
+        ("CRITEO_BASE_URL", &base),
+        ("CRITEO_CLIENT_ID", &c.client_id),
+        ("CRITEO_CLIENT_SECRET", &c.client_secret),
+    ]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn akeneo_from_its_environment_variables() {
+    let sim = Simulator::akeneo().start().await;
+    let c = sim.credentials();
+    let base = sim.base_url();
+    token_from(&sim, "akeneo", &[
+        ("AKENEO_BASE_URL", &base),
+        ("AKENEO_CLIENT_ID", &c.client_id),
+        ("AKENEO_CLIENT_SECRET", &c.client_secret),
+        ("AKENEO_USERNAME", &c.username),
+        ("AKENEO_PASSWORD", &c.password),
+    ]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zenkipay_from_its_environment_variables() {
+    let sim = Simulator::zenkipay().start().await;
+    let c = sim.credentials();
+    let base = sim.base_url();
+    token_from(&sim, "zenkipay", &[
+        ("ZENKIPAY_BASE_URL", &base),
+        ("ZENKIPAY_CLIENT_ID", &c.client_id),
+        ("ZENKIPAY_CLIENT_SECRET", &c.client_secret),
+    ]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ixapi_from_its_environment_variables() {
+    let sim = Simulator::ixapi().start().await;
+    let c = sim.credentials();
+    let base = sim.base_url();
+    token_from(&sim, "ixapi", &[
+        ("IXAPI_BASE_URL", &base),
+        ("IXAPI_API_KEY", &c.client_id),
+        ("IXAPI_API_SECRET", &c.client_secret),
+    ]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oauth2_from_generic_flags() {
+    let sim = Simulator::oauth2().start().await;
+    let c = sim.credentials();
+    let sandbox = Sandbox::new();
+    let url = sim.token_url();
+    let run = sandbox.run(
+        &[
+            "--token-url", &url, "--client-id", &c.client_id, "--client-auth", "client_secret_post",
+            "--scope", "read write", "--audience", "https://api.example", "--param", "resource=r1",
+            "--allow-http-loopback", "token", "--format", "json",
+        ],
+        &[("BEARER_CLIENT_SECRET", &c.client_secret)],
+    );
+    let json: serde_json::Value = serde_json::from_str(run.ok()).expect("json");
+    assert_eq!(json["token_type"], "Bearer");
+    assert_eq!(json["scope"], "read write");
+    assert!(json["expires_in"].as_i64().is_some_and(|s| (3590..=3600).contains(&s)), "{json}");
+    assert!(json["expires_at"].as_str().is_some_and(|s| s.ends_with('Z')), "RFC 3339: {json}");
+    assert!(json.get("refresh_token").is_none());
+    let fields = sim.last_request().expect("a token request").fields();
+    assert_eq!(fields.get("client_id"), Some(&c.client_id), "client_secret_post puts the client in the body");
+    assert_eq!(fields.get("audience").map(String::as_str), Some("https://api.example"));
+    assert_eq!(fields.get("resource").map(String::as_str), Some("r1"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oauth2_password_grant_from_a_profile_with_secret_commands() {
+    let sim = Simulator::oauth2().start().await;
+    let c = sim.credentials();
+    let sandbox = Sandbox::new();
+    sandbox.write_config(
+        &format!(
+            "default_profile = \"pim\"\n[profiles.pim]\ntoken_url = \"{}\"\nclient_id = \"{}\"\n\
+             client_secret_command = \"printf %s {}\"\ngrant = \"password\"\nusername = \"{}\"\n\
+             password_env = \"PIM_PASSWORD\"\nallow_http_loopback = true\n",
+            sim.token_url(),
+            c.client_id,
+            c.client_secret,
+            c.username
+        ),
+        0o644,
+    );
+    let run = sandbox.run(&["header"], &[("PIM_PASSWORD", &c.password)]);
+    let token = sim.issued_tokens().first().cloned().expect("issued");
+    assert_eq!(run.ok(), format!("Authorization: Bearer {token}"));
+    assert_eq!(sim.last_request().expect("request").fields().get("grant_type").map(String::as_str), Some("password"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_secret_from_stdin() {
+    let sim = Simulator::criteo().start().await;
+    let c = sim.credentials();
+    let sandbox = Sandbox::new();
+    let base = sim.base_url();
+    let run = sandbox.run_with_stdin(
+        &["--provider", "criteo", "--base-url", &base, "--client-id", &c.client_id, "--client-secret-stdin", "--allow-http-loopback", "token"],
+        &[],
+        &format!("{}\n", c.client_secret),
+    );
+    assert_eq!(Some(run.ok()), sim.issued_tokens().first().map(String::as_str));
+}
