@@ -142,7 +142,7 @@ impl TokenStore {
             let name = entry.file_name();
             let name = name.to_string_lossy();
             let ours = match profile {
-                Some(profile) => name.strip_prefix(profile).is_some_and(|rest| is_cache_suffix(rest)),
+                Some(profile) => name.strip_prefix(profile).is_some_and(is_cache_suffix),
                 None => name.ends_with(".json"),
             };
             if ours {

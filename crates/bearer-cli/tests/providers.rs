@@ -22,13 +22,20 @@ async fn zuora_from_its_environment_variables() {
     let sim = Simulator::zuora().start().await;
     let c = sim.credentials();
     let base = sim.base_url();
-    token_from(&sim, "zuora", &[
-        ("ZUORA_ENVIRONMENT", &base),
-        ("ZUORA_CLIENT_ID", &c.client_id),
-        ("ZUORA_CLIENT_SECRET", &c.client_secret),
-        ("ZUORA_TRACK_ID", "cli-test"),
-    ]);
-    assert_eq!(sim.last_request().and_then(|r| r.header("zuora-track-id").map(str::to_owned)).as_deref(), Some("cli-test"));
+    token_from(
+        &sim,
+        "zuora",
+        &[
+            ("ZUORA_ENVIRONMENT", &base),
+            ("ZUORA_CLIENT_ID", &c.client_id),
+            ("ZUORA_CLIENT_SECRET", &c.client_secret),
+            ("ZUORA_TRACK_ID", "cli-test"),
+        ],
+    );
+    assert_eq!(
+        sim.last_request().and_then(|r| r.header("zuora-track-id").map(str::to_owned)).as_deref(),
+        Some("cli-test")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -36,11 +43,11 @@ async fn criteo_from_its_environment_variables() {
     let sim = Simulator::criteo().start().await;
     let c = sim.credentials();
     let base = sim.base_url();
-    token_from(&sim, "criteo", &[
-        ("CRITEO_BASE_URL", &base),
-        ("CRITEO_CLIENT_ID", &c.client_id),
-        ("CRITEO_CLIENT_SECRET", &c.client_secret),
-    ]);
+    token_from(
+        &sim,
+        "criteo",
+        &[("CRITEO_BASE_URL", &base), ("CRITEO_CLIENT_ID", &c.client_id), ("CRITEO_CLIENT_SECRET", &c.client_secret)],
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -48,13 +55,17 @@ async fn akeneo_from_its_environment_variables() {
     let sim = Simulator::akeneo().start().await;
     let c = sim.credentials();
     let base = sim.base_url();
-    token_from(&sim, "akeneo", &[
-        ("AKENEO_BASE_URL", &base),
-        ("AKENEO_CLIENT_ID", &c.client_id),
-        ("AKENEO_CLIENT_SECRET", &c.client_secret),
-        ("AKENEO_USERNAME", &c.username),
-        ("AKENEO_PASSWORD", &c.password),
-    ]);
+    token_from(
+        &sim,
+        "akeneo",
+        &[
+            ("AKENEO_BASE_URL", &base),
+            ("AKENEO_CLIENT_ID", &c.client_id),
+            ("AKENEO_CLIENT_SECRET", &c.client_secret),
+            ("AKENEO_USERNAME", &c.username),
+            ("AKENEO_PASSWORD", &c.password),
+        ],
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -62,11 +73,15 @@ async fn zenkipay_from_its_environment_variables() {
     let sim = Simulator::zenkipay().start().await;
     let c = sim.credentials();
     let base = sim.base_url();
-    token_from(&sim, "zenkipay", &[
-        ("ZENKIPAY_BASE_URL", &base),
-        ("ZENKIPAY_CLIENT_ID", &c.client_id),
-        ("ZENKIPAY_CLIENT_SECRET", &c.client_secret),
-    ]);
+    token_from(
+        &sim,
+        "zenkipay",
+        &[
+            ("ZENKIPAY_BASE_URL", &base),
+            ("ZENKIPAY_CLIENT_ID", &c.client_id),
+            ("ZENKIPAY_CLIENT_SECRET", &c.client_secret),
+        ],
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -74,11 +89,11 @@ async fn ixapi_from_its_environment_variables() {
     let sim = Simulator::ixapi().start().await;
     let c = sim.credentials();
     let base = sim.base_url();
-    token_from(&sim, "ixapi", &[
-        ("IXAPI_BASE_URL", &base),
-        ("IXAPI_API_KEY", &c.client_id),
-        ("IXAPI_API_SECRET", &c.client_secret),
-    ]);
+    token_from(
+        &sim,
+        "ixapi",
+        &[("IXAPI_BASE_URL", &base), ("IXAPI_API_KEY", &c.client_id), ("IXAPI_API_SECRET", &c.client_secret)],
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -89,9 +104,22 @@ async fn oauth2_from_generic_flags() {
     let url = sim.token_url();
     let run = sandbox.run(
         &[
-            "--token-url", &url, "--client-id", &c.client_id, "--client-auth", "client_secret_post",
-            "--scope", "read write", "--audience", "https://api.example", "--param", "resource=r1",
-            "--allow-http-loopback", "token", "--format", "json",
+            "--token-url",
+            &url,
+            "--client-id",
+            &c.client_id,
+            "--client-auth",
+            "client_secret_post",
+            "--scope",
+            "read write",
+            "--audience",
+            "https://api.example",
+            "--param",
+            "resource=r1",
+            "--allow-http-loopback",
+            "token",
+            "--format",
+            "json",
         ],
         &[("BEARER_CLIENT_SECRET", &c.client_secret)],
     );
@@ -137,7 +165,17 @@ async fn client_secret_from_stdin() {
     let sandbox = Sandbox::new();
     let base = sim.base_url();
     let run = sandbox.run_with_stdin(
-        &["--provider", "criteo", "--base-url", &base, "--client-id", &c.client_id, "--client-secret-stdin", "--allow-http-loopback", "token"],
+        &[
+            "--provider",
+            "criteo",
+            "--base-url",
+            &base,
+            "--client-id",
+            &c.client_id,
+            "--client-secret-stdin",
+            "--allow-http-loopback",
+            "token",
+        ],
         &[],
         &format!("{}\n", c.client_secret),
     );

@@ -46,7 +46,10 @@ fn missing_settings_name_what_to_set() {
 fn generic_flags_do_not_apply_to_providers() {
     let sandbox = Sandbox::new();
     let env = [("CRITEO_CLIENT_ID", "id"), ("CRITEO_CLIENT_SECRET", "secret")];
-    assert_usage_error(&sandbox.run(&["--provider", "criteo", "--scope", "x", "token"], &env), "scope applies to --provider oauth2 only");
+    assert_usage_error(
+        &sandbox.run(&["--provider", "criteo", "--scope", "x", "token"], &env),
+        "scope applies to --provider oauth2 only",
+    );
 }
 
 #[test]

@@ -51,9 +51,8 @@ impl Sandbox {
 
     /// The cache files, sorted.
     pub fn cache_files(&self) -> Vec<PathBuf> {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(self.cache_dir())
-            .map(|d| d.flatten().map(|e| e.path()).collect())
-            .unwrap_or_default();
+        let mut files: Vec<PathBuf> =
+            std::fs::read_dir(self.cache_dir()).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
         files.sort();
         files
     }
@@ -108,7 +107,13 @@ pub fn write_file(path: &Path, text: &str, mode: u32) {
 /// Flags for the generic provider against an oauth2 simulator; the secret goes in the
 /// environment, never on the command line.
 pub fn oauth2_args(sim: &Simulator) -> Vec<String> {
-    vec!["--token-url".into(), sim.token_url(), "--client-id".into(), sim.credentials().client_id.clone(), "--allow-http-loopback".into()]
+    vec![
+        "--token-url".into(),
+        sim.token_url(),
+        "--client-id".into(),
+        sim.credentials().client_id.clone(),
+        "--allow-http-loopback".into(),
+    ]
 }
 
 /// `BEARER_CLIENT_SECRET`, the generic provider's secret variable.
