@@ -103,8 +103,8 @@ fn probe(
         .build()
         .map_err(|e| Failure::usage(format!("cannot build an HTTP client: {e}")))?;
     let request = client.get(url).header(http::header::AUTHORIZATION, format!("Bearer {}", record.access_token));
-    let status = tokens.runtime().block_on(async {
-        request.send().await.map(|r| r.status()).map_err(|e| {
+    let (status, headers) = tokens.runtime().block_on(async {
+        request.send().await.map(|r| (r.status(), r.headers().clone())).map_err(|e| {
             Failure::network(format!("{url} unreachable: {}", e.without_url()))
                 .with_hint("check the URL and the network")
         })
@@ -113,11 +113,16 @@ fn probe(
         eprintln!("ok: {url} answered HTTP {}", status.as_u16());
         return Ok(());
     }
-    if status == http::StatusCode::UNAUTHORIZED {
+    // Which answers mean "bad token" is the provider's call (Zenkipay's API says 403).
+    let rejected = match providers::build(settings) {
+        Ok(source) => source.is_token_rejected(status, &headers),
+        Err(_) => status == http::StatusCode::UNAUTHORIZED,
+    };
+    if rejected {
         tokens.forget();
-        return Err(Failure::rejected(format!("{url} rejected the token (HTTP 401)"))
+        return Err(Failure::rejected(format!("{url} rejected the token (HTTP {})", status.as_u16()))
             .with_hint("the token may be revoked or for another audience; the cached token was dropped"));
     }
     Err(Failure::rejected(format!("{url} answered HTTP {}", status.as_u16()))
-        .with_hint("the token was accepted by the token endpoint; check the URL and the token's scope"))
+        .with_hint("the token endpoint issued the token; check the URL and the token's scope"))
 }

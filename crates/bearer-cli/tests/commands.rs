@@ -157,7 +157,13 @@ async fn test_passes_when_the_api_accepts_the_token_and_fails_when_it_rejects_it
     sim.revoke_all();
     let rejected = sandbox.run(&[&flags[..], &["--url", &api]].concat(), &env);
     assert_eq!(rejected.code, Some(1), "{}", rejected.stderr);
-    assert!(rejected.stderr.contains("403"), "{}", rejected.stderr);
+    assert!(
+        rejected.stderr.contains("rejected the token (HTTP 403)"),
+        "Zenkipay's 403 is a rejection: {}",
+        rejected.stderr
+    );
+    sandbox.run(&[&flags[..], &["--url", &api]].concat(), &env).ok();
+    assert_eq!(sim.counters().tokens_issued, 2, "the rejected token was dropped from the cache");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
