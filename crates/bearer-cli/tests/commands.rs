@@ -183,6 +183,36 @@ async fn test_fails_with_the_providers_reason() {
     assert!(done.stdout.is_empty());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_fetch_spins_on_a_terminal_and_stays_silent_in_a_pipe() {
+    let sim = Simulator::oauth2().start().await;
+    let sandbox = Sandbox::new();
+    let slow = || sim.fail_next(1, bearer_testkit::Fault::Delay(std::time::Duration::from_millis(900)));
+    // In a pipe: nothing but the token, however slow.
+    slow();
+    let piped = run(&sandbox, &sim, &["--no-cache", "token"], &[]);
+    piped.ok();
+    assert!(piped.stderr.is_empty(), "{:?}", piped.stderr);
+    // On a terminal (util-linux `script` gives the command a pty): a spinner on stderr.
+    slow();
+    let typescript = sandbox.path("typescript");
+    let command_line =
+        format!("{} {} --no-cache token >/dev/null", env!("CARGO_BIN_EXE_bearer"), args(&sim, &[]).join(" "));
+    let sandbox_env = sandbox.command(&[], &[]);
+    let status = std::process::Command::new(which("script"))
+        .args(["-qec", &command_line])
+        .arg(&typescript)
+        .envs(sandbox_env.get_envs().filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned()))))
+        .env("BEARER_CLIENT_SECRET", &sim.credentials().client_secret)
+        .stdin(std::process::Stdio::null())
+        .status()
+        .expect("run script");
+    assert!(status.success());
+    let shown = std::fs::read_to_string(&typescript).expect("typescript");
+    assert!(shown.contains("| fetching a token from"), "{shown}");
+    assert!(shown.contains("\x1b[2K"), "the spinner clears its line: {shown}");
+}
+
 #[test]
 fn completions_for_every_shell() {
     let sandbox = Sandbox::new();
