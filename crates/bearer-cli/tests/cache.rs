@@ -161,3 +161,29 @@ async fn a_token_near_expiry_is_kept_when_the_endpoint_fails() {
     assert_ne!(refreshed, first, "the next run refreshed ahead of expiry");
     assert_eq!(sim.counters().token_requests, 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cache_hit_runs_no_secret_command() {
+    let sim = Simulator::oauth2().start().await;
+    let sandbox = Sandbox::new();
+    let calls = sandbox.path("secret-command-calls");
+    sandbox.write_config(
+        &format!(
+            "[profiles.p]\ntoken_url = \"{}\"\nclient_id = \"{}\"\n\
+             client_secret_command = \"echo run >> {}; printf %s {}\"\nallow_http_loopback = true\n",
+            sim.token_url(),
+            sim.credentials().client_id,
+            calls.display(),
+            sim.credentials().client_secret
+        ),
+        0o600,
+    );
+    let first = sandbox.run(&["--profile", "p", "token"], &[]);
+    let second = sandbox.run(&["--profile", "p", "token"], &[]);
+    assert_eq!(first.ok(), second.ok());
+    assert_eq!(
+        std::fs::read_to_string(&calls).expect("calls").lines().count(),
+        1,
+        "the command ran for the fetch only"
+    );
+}

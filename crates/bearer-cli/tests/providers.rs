@@ -181,3 +181,25 @@ async fn client_secret_from_stdin() {
     );
     assert_eq!(Some(run.ok()), sim.issued_tokens().first().map(String::as_str));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ixapi_from_a_profile_with_a_secret_file() {
+    let sim = Simulator::ixapi().start().await;
+    let c = sim.credentials();
+    let sandbox = Sandbox::new();
+    let secret_file = sandbox.path("ixapi.secret");
+    support::write_file(&secret_file, &format!("{}\n", c.client_secret), 0o600);
+    sandbox.write_config(
+        &format!(
+            "[profiles.ixp]\nprovider = \"ixapi\"\nbase_url = \"{}\"\nclient_id = \"{}\"\n\
+             client_secret_file = \"{}\"\nallow_http_loopback = true\n",
+            sim.base_url(),
+            c.client_id,
+            secret_file.display()
+        ),
+        0o644,
+    );
+    let run = sandbox.run(&["--profile", "ixp", "token"], &[]);
+    assert_eq!(Some(run.ok()), sim.issued_tokens().first().map(String::as_str));
+    assert!(run.stderr.is_empty(), "a private secret file draws no warning: {}", run.stderr);
+}

@@ -20,6 +20,8 @@ fn bad_flags_are_usage_errors() {
     assert_usage_error(&sandbox.run(&["token", "--format", "xml"], &[]), "invalid value 'xml'");
     assert_usage_error(&sandbox.run(&["--param", "novalue", "token"], &[]), "expected NAME=VALUE");
     assert_usage_error(&sandbox.run(&[], &[]), "Usage");
+    // Secrets never come from the command line, where `ps` shows them.
+    assert_usage_error(&sandbox.run(&["--client-secret", "s3cr3t", "token"], &[]), "unexpected argument");
     assert_usage_error(&sandbox.run(&["--profile", "../etc", "token"], &[]), "invalid profile name");
 }
 
