@@ -89,8 +89,8 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `bearer test --url`: GETs the URL with the token; any 2xx passes. A 401 also drops the
-/// cached token, so the next run fetches a new one.
+/// `bearer test --url`: GETs the URL with the token; any 2xx passes. An answer the provider's
+/// source calls a token rejection also drops the cached token, so the next run fetches anew.
 fn probe(
     settings: &config::Settings,
     tokens: &Tokens<'_>,
@@ -102,7 +102,10 @@ fn probe(
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| Failure::usage(format!("cannot build an HTTP client: {e}")))?;
-    let request = client.get(url).header(http::header::AUTHORIZATION, format!("Bearer {}", record.access_token));
+    let mut authorization = http::HeaderValue::try_from(output::bearer_value(record))
+        .map_err(|_| Failure::rejected("the token cannot be sent in a header"))?;
+    authorization.set_sensitive(true);
+    let request = client.get(url).header(http::header::AUTHORIZATION, authorization);
     let (status, headers) = tokens.runtime().block_on(async {
         request.send().await.map(|r| (r.status(), r.headers().clone())).map_err(|e| {
             Failure::network(format!("{url} unreachable: {}", e.without_url()))

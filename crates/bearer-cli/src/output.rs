@@ -23,7 +23,12 @@ pub(crate) fn emit(text: &str) -> Result<(), Failure> {
 
 /// `Authorization: Bearer <token>`.
 pub(crate) fn header_line(record: &TokenRecord) -> String {
-    format!("Authorization: Bearer {}", record.access_token)
+    format!("Authorization: {}", bearer_value(record))
+}
+
+/// `Bearer <token>`.
+pub(crate) fn bearer_value(record: &TokenRecord) -> String {
+    format!("Bearer {}", record.access_token)
 }
 
 /// An instant as RFC 3339 (UTC, seconds).
