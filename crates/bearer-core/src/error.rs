@@ -30,7 +30,7 @@ pub enum Error {
     /// The source was configured wrongly; no request was (or could be) sent.
     #[error("invalid configuration: {0}")]
     Config(Arc<str>),
-    /// The refresh task ended without a result (its runtime shut down, or it panicked).
+    /// The refresh ended without a result (its runtime shut down, or the source panicked).
     #[error("token refresh was abandoned before it finished")]
     Abandoned,
 }
@@ -137,6 +137,13 @@ impl Error {
     /// A transport error from any error value; the message is the error's `Display`.
     pub fn transport(error: impl std::error::Error + Send + Sync + 'static, timeout: bool) -> Self {
         Self::Transport(Arc::new(TransportError { message: error.to_string(), timeout, source: Some(Box::new(error)) }))
+    }
+
+    /// A transient timeout: a fetch did not finish within `deadline` (the cache's
+    /// [fetch timeout](crate::RefreshPolicy::with_fetch_timeout)).
+    pub fn fetch_timeout(deadline: Duration) -> Self {
+        let message = format!("no token within the fetch timeout of {deadline:?}");
+        Self::Transport(Arc::new(TransportError { message, timeout: true, source: None }))
     }
 
     /// Whether this is a transport timeout.
