@@ -24,7 +24,9 @@ use crate::SkipAuth;
 /// 3. The cached token's prebuilt header is cloned in: a reference-count bump.
 /// 4. When the response says the token was rejected (a 401, or what the source says, such as
 ///    Zenkipay's 403), the token is invalidated, a fresh one fetched, and the request sent once
-///    more; the retry's response is returned whatever it is. The retry goes to the URL the
+///    more; the retry's response is returned whatever it is. Rejections refresh the token at
+///    most once per [rejection interval](bearer_core::DEFAULT_REJECTION_REFRESH_INTERVAL): in
+///    between, a rejected request is not retried and the caller gets the rejection. The retry goes to the URL the
 ///    rejection came from (after any redirects), and only if that URL may have the token. A
 ///    request whose body cannot be copied (a stream) is not retried: the caller gets the
 ///    rejection.
@@ -135,7 +137,7 @@ impl<S: TokenSource + 'static> Middleware for BearerAuth<S> {
         if !self.wants_token(&request, extensions) {
             return next.run(request, extensions).await;
         }
-        let token = match self.cache.fresh() {
+        let token = match self.cache.try_token() {
             Some(token) => token,
             None => self.cache.token().await.map_err(reqwest_middleware::Error::middleware)?,
         };
@@ -181,6 +183,12 @@ impl<S: TokenSource + 'static> BearerAuth<S> {
                 return Ok(rejection);
             }
         };
+        if fresh.secret() == used.secret() {
+            // The cache kept the token (rejections refresh at most once per interval): the same
+            // request with the same token would get the same answer.
+            tracing::debug!(%status, "token rejected again within the rejection interval; returning the rejection");
+            return Ok(rejection);
+        }
         tracing::debug!(%status, "token rejected; retrying once with a fresh token");
         let mut request = replay.into_request(rejection.url().clone());
         drop(rejection);
