@@ -207,13 +207,15 @@ struct AlwaysUnauthorized;
 impl reqwest_middleware::Middleware for AlwaysUnauthorized {
     async fn handle(
         &self,
-        _: reqwest::Request,
+        request: reqwest::Request,
         _: &mut http::Extensions,
         _: reqwest_middleware::Next<'_>,
     ) -> reqwest_middleware::Result<reqwest::Response> {
-        let mut response = http::Response::new("");
-        *response.status_mut() = StatusCode::UNAUTHORIZED;
-        Ok(reqwest::Response::from(response))
+        use reqwest::ResponseBuilderExt;
+        // The response names the URL it came from, as a real one does: a rejection from a
+        // URL that may not have the token is not the token's fault.
+        let response = http::Response::builder().status(StatusCode::UNAUTHORIZED).url(request.url().clone()).body("");
+        Ok(reqwest::Response::from(response.map_err(reqwest_middleware::Error::middleware)?))
     }
 }
 
