@@ -222,11 +222,13 @@ impl reqwest_middleware::Middleware for AlwaysUnauthorized {
 #[tokio::test(start_paused = true)]
 async fn a_thousand_requests_to_an_api_that_rejects_every_token_cost_at_most_two_fetches() {
     let source = Arc::new(FixedSource::default());
-    let auth = reqwest_bearer::BearerAuthBuilder::from_cache(TokenCache::with_policy(Arc::clone(&source), deterministic()))
-        .allow_origin("https://api.example.com")
-        .build()
-        .expect("middleware");
-    let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new()).with(auth).with(AlwaysUnauthorized).build();
+    let auth =
+        reqwest_bearer::BearerAuthBuilder::from_cache(TokenCache::with_policy(Arc::clone(&source), deterministic()))
+            .allow_origin("https://api.example.com")
+            .build()
+            .expect("middleware");
+    let client =
+        reqwest_middleware::ClientBuilder::new(reqwest::Client::new()).with(auth).with(AlwaysUnauthorized).build();
     let mut unauthorized = 0;
     for _ in 0..1_000 {
         let response = client.get(CANNED_API).send().await.expect("the API's answer, not an error");

@@ -228,13 +228,16 @@ impl<S: TokenSource + 'static> TokenCache<S> {
         }
         control.last_rejection = Some(now);
         let installed = Arc::clone(installed);
-        self.inner.install(&mut control, Current {
-            token: Some(Arc::clone(&installed)),
-            generation: 0,
-            refresh_at: now,
-            stale_at: now,
-            fallback_until: now,
-        });
+        self.inner.install(
+            &mut control,
+            Current {
+                token: Some(Arc::clone(&installed)),
+                generation: 0,
+                refresh_at: now,
+                stale_at: now,
+                fallback_until: now,
+            },
+        );
         tracing::debug!("token invalidated");
         self.inner.source.token_rejected(&installed);
         true

@@ -8,7 +8,7 @@ pub mod ours;
 
 use std::sync::Arc;
 
-pub use ours::{ready, Ours, MANY, URL};
+pub use ours::{ready, Ours, URL};
 
 /// Ours and the peer's chains, built once and warm.
 pub struct HotPaths {

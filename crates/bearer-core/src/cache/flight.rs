@@ -101,7 +101,11 @@ impl<S: TokenSource + 'static> TokenCache<S> {
 
     /// Records the one refresh as the flight in progress; the caller spawns it after
     /// releasing the lock.
-    fn plan_flight(&self, control: &mut Control, now: Instant) -> Result<(watch::Receiver<FlightResult>, Launch<S>), Error> {
+    fn plan_flight(
+        &self,
+        control: &mut Control,
+        now: Instant,
+    ) -> Result<(watch::Receiver<FlightResult>, Launch<S>), Error> {
         let runtime = Handle::try_current()
             .map_err(|_| Error::Config("TokenCache needs a tokio runtime to refresh tokens".into()))?;
         let (sender, receiver) = watch::channel(None);
@@ -158,13 +162,16 @@ impl<S> Inner<S> {
             Ok(token) => {
                 let token = Arc::new(token);
                 let Schedule { refresh_at, stale_at, expires_at } = self.policy.schedule(token.lifetime(), started);
-                self.install(&mut control, Current {
-                    token: Some(Arc::clone(&token)),
-                    generation: 0,
-                    refresh_at,
-                    stale_at,
-                    fallback_until: expires_at,
-                });
+                self.install(
+                    &mut control,
+                    Current {
+                        token: Some(Arc::clone(&token)),
+                        generation: 0,
+                        refresh_at,
+                        stale_at,
+                        fallback_until: expires_at,
+                    },
+                );
                 control.failures = 0;
                 control.next_attempt = None;
                 control.last_error = None;

@@ -90,7 +90,10 @@ pub(super) fn same(a: &Token, b: &Token) -> bool {
     secret(a) == secret(b)
 }
 
-pub(super) async fn concurrent_tokens(cache: &TokenCache<Arc<ScriptedSource>>, n: usize) -> Vec<Result<Arc<Token>, Error>> {
+pub(super) async fn concurrent_tokens(
+    cache: &TokenCache<Arc<ScriptedSource>>,
+    n: usize,
+) -> Vec<Result<Arc<Token>, Error>> {
     let mut set = JoinSet::new();
     for _ in 0..n {
         let cache = cache.clone();
