@@ -7,7 +7,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use tokio::runtime::{Builder, Runtime};
+use tokio::runtime::{Builder, Handle, Runtime};
 use tokio::time::Instant;
 
 use super::{cache, deterministic, same, secret, ScriptedSource, HOUR};
@@ -42,6 +42,13 @@ fn current_thread(paused: bool) -> Runtime {
 
 fn multi_thread() -> Runtime {
     Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime")
+}
+
+/// Shuts `runtime` down and keeps a handle to it.
+fn shut_down(runtime: Runtime) -> Handle {
+    let handle = runtime.handle().clone();
+    drop(runtime);
+    handle
 }
 
 /// Polls `future` once, outside any executor.
@@ -160,9 +167,7 @@ fn one_cache_used_from_two_runtimes() {
 fn a_refresh_spawned_on_a_shut_down_runtime_fails_without_deadlocking() {
     let source = ScriptedSource::new(Some(HOUR), Duration::ZERO);
     let cache = cache(&source);
-    let runtime = current_thread(false);
-    let handle = runtime.handle().clone();
-    drop(runtime);
+    let handle = shut_down(current_thread(false));
     // tokio drops a task spawned on a shut-down runtime inside `spawn`; the task's guard
     // takes the cache's lock, which the spawner must not hold.
     let outcome = without_hanging({
@@ -185,8 +190,7 @@ fn a_token_served_through_a_shut_down_runtime_still_goes_stale() {
     let cache = TokenCache::with_time_source(Arc::clone(&source), deterministic(), clock.clone());
     let runtime = current_thread(false);
     let token = runtime.block_on(cache.token()).expect("token");
-    let handle = runtime.handle().clone();
-    drop(runtime);
+    let handle = shut_down(runtime);
     let outcome = without_hanging({
         let cache = cache.clone();
         move || {
