@@ -222,7 +222,7 @@ impl<S: TokenSource + 'static> TokenCache<S> {
             _ => return false,
         };
         let interval = self.inner.policy.rejection_refresh_interval();
-        if control.last_rejection.is_some_and(|at| now < at.checked_add(interval).unwrap_or(at)) {
+        if control.last_rejection.is_some_and(|at| now.saturating_duration_since(at) < interval) {
             tracing::debug!(?interval, "token rejected again within the rejection interval; kept");
             return false;
         }

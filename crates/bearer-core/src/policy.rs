@@ -187,7 +187,8 @@ impl RefreshPolicy {
         // Refresh-ahead opens at least one margin before the stale point, so callers do not
         // wait for a refresh that could have run in the background; never in the first half
         // of the servable time, so a short token is not refreshed on nearly every call.
-        let ahead = lifetime.mul_f64(self.refresh_ahead_fraction).min(self.refresh_ahead_max).max(margin * 2);
+        let ahead =
+            lifetime.mul_f64(self.refresh_ahead_fraction).min(self.refresh_ahead_max).max(margin.saturating_mul(2));
         let refresh_after = lifetime.saturating_sub(ahead).clamp(servable / 2, servable);
         let at = |after: Duration| anchor.checked_add(after).unwrap_or_else(far_future);
         Schedule { refresh_at: at(refresh_after), stale_at: at(servable), expires_at: at(lifetime) }
