@@ -11,7 +11,7 @@ use tokio::runtime::{Builder, Handle, Runtime};
 use tokio::time::Instant;
 
 use super::{cache, deterministic, same, secret, ScriptedSource, HOUR};
-use crate::{Error, TimeSource, TokenCache};
+use crate::{Error, TimeSource, Token, TokenCache, TokenSource};
 
 /// A clock the test moves by hand, shared by every runtime.
 #[derive(Debug, Clone)]
@@ -143,24 +143,44 @@ fn a_runtime_shut_down_mid_refresh_leaves_the_cache_usable() {
     assert_eq!(secret(&token), "token-2");
 }
 
+/// A source whose fetches after the first wait until the test opens the gate.
+struct GatedSource {
+    inner: Arc<ScriptedSource>,
+    gate: tokio::sync::Semaphore,
+}
+
+#[async_trait::async_trait]
+impl TokenSource for GatedSource {
+    async fn fetch(&self) -> Result<Token, Error> {
+        if self.inner.fetches() >= 1 {
+            self.gate.acquire().await.expect("the gate is never closed").forget();
+        }
+        self.inner.fetch().await
+    }
+}
+
 #[test]
 fn one_cache_used_from_two_runtimes() {
     let clock = ManualClock::new();
-    let source = ScriptedSource::new(Some(HOUR), Duration::ZERO);
+    let scripted = ScriptedSource::new(Some(HOUR), Duration::ZERO);
+    let source = Arc::new(GatedSource { inner: Arc::clone(&scripted), gate: tokio::sync::Semaphore::new(0) });
     let cache = TokenCache::with_time_source(Arc::clone(&source), deterministic(), clock.clone());
     let (one, two) = (multi_thread(), multi_thread());
     let first = one.block_on(cache.token()).expect("token");
     assert!(same(&first, &two.block_on(cache.token()).expect("token")), "one fetch serves both");
-    // Refresh-ahead, triggered from the second runtime; both keep being served meanwhile.
+    // Refresh-ahead, started from the second runtime (and held at the gate); both keep being
+    // served meanwhile.
     clock.advance(Duration::from_secs(3400));
     assert!(same(&first, &two.block_on(cache.token()).expect("token")));
     assert!(same(&first, &one.block_on(cache.token()).expect("token")));
-    // Past the stale point the first runtime gets the refreshed token, whichever ran it.
+    assert_eq!(scripted.fetches(), 1, "the refresh waits at the gate");
+    // Past the stale point the first runtime waits for the refresh running on the second.
     clock.advance(Duration::from_secs(180));
+    source.gate.add_permits(1);
     assert_eq!(secret(&one.block_on(cache.token()).expect("token")), "token-2");
     drop(two);
     assert_eq!(secret(&one.block_on(cache.token()).expect("token")), "token-2");
-    assert_eq!(source.fetches(), 2);
+    assert_eq!(scripted.fetches(), 2);
 }
 
 #[test]
