@@ -21,7 +21,8 @@ type FlightResult = Option<Result<Arc<Token>, Error>>;
 /// fallback, past its expiry), whatever runtime drives the cache, however it is driven
 /// (`block_on` per call with idle gaps in between, stalled workers, a runtime shut down, two
 /// runtimes at once), and whether or not any background task ran. No timer is involved and
-/// an idle cache owns no task.
+/// an idle cache owns no task. A token's lifetime ([`Token::lifetime`]) is counted on that
+/// clock from the moment its fetch started, so time spent in flight counts against it.
 ///
 /// - **Fresh** token (before its refresh-ahead point): one atomic load, one clock read and a
 ///   lookup in a small per-thread table; no lock, no allocation, no write to memory another
