@@ -117,12 +117,15 @@ async fn no_secret_reaches_logs_debug_or_display() {
     let good = support::oauth2_builder(&sim).grant(password_grant).api_origin(sim.origin()).build().expect("source");
     let bad = support::oauth2_builder(&sim).client_secret(WRONG).api_origin(sim.origin()).build().expect("source");
     flow(&sim, good, bad, &mut transcript).await;
-    transcript.show(&OAuth2TokenSource::builder(sim.token_url()).client_secret(creds.client_secret.as_str()));
+    transcript.show(
+        &OAuth2TokenSource::builder(sim.token_url()).allow_http_loopback().client_secret(creds.client_secret.as_str()),
+    );
     remember(&sim, &mut secrets);
 
     let sim = Simulator::zuora().start().await;
     let zuora = |secret: &str| {
         ZuoraTokenSource::builder(ZuoraEnvironment::Custom(sim.base_url()))
+            .allow_http_loopback()
             .client_id(&sim.credentials().client_id)
             .client_secret(secret)
             .build()
@@ -135,6 +138,7 @@ async fn no_secret_reaches_logs_debug_or_display() {
     let criteo = |secret: &str| {
         CriteoTokenSource::builder()
             .base_url(sim.base_url())
+            .allow_http_loopback()
             .client_id(&sim.credentials().client_id)
             .client_secret(secret)
             .build()
@@ -147,6 +151,7 @@ async fn no_secret_reaches_logs_debug_or_display() {
     let akeneo = |password: &str| {
         let creds = sim.credentials();
         AkeneoTokenSource::builder(sim.base_url())
+            .allow_http_loopback()
             .client_id(&creds.client_id)
             .client_secret(creds.client_secret.as_str())
             .username(&creds.username)
@@ -161,6 +166,7 @@ async fn no_secret_reaches_logs_debug_or_display() {
     let zenkipay = |secret: &str| {
         ZenkipayTokenSource::builder()
             .base_url(sim.base_url())
+            .allow_http_loopback()
             .client_id(&sim.credentials().client_id)
             .client_secret(secret)
             .build()
@@ -172,6 +178,7 @@ async fn no_secret_reaches_logs_debug_or_display() {
     let sim = Simulator::ixapi().start().await;
     let ixapi = |secret: &str| {
         IxApiTokenSource::builder(sim.base_url())
+            .allow_http_loopback()
             .api_key(&sim.credentials().client_id)
             .api_secret(secret)
             .build()

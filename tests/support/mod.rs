@@ -11,6 +11,7 @@ use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
 /// The generic source for a generic simulator, with HTTP Basic client authentication.
 pub fn oauth2_builder(sim: &Simulator) -> OAuth2TokenSourceBuilder {
     OAuth2TokenSource::builder(sim.token_url())
+        .allow_http_loopback()
         .client_id(&sim.credentials().client_id)
         .client_secret(sim.credentials().client_secret.as_str())
         .client_auth(ClientAuth::ClientSecretBasic)

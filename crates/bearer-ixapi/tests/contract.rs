@@ -4,12 +4,14 @@ use std::time::Duration;
 
 use bearer_core::{Error, TokenSource};
 use bearer_ixapi::{IxApiTokenSource, IxApiTokenSourceBuilder};
-use bearer_oauth2::{TokenResponse, DEFAULT_UNKNOWN_LIFETIME};
-use bearer_testkit::{Fault, Simulator};
+use bearer_oauth2::provider_kit::TokenResponse;
+use bearer_oauth2::DEFAULT_UNKNOWN_LIFETIME;
+use bearer_testkit::{env_map, Fault, Simulator};
 use http::StatusCode;
 
 fn builder(sim: &Simulator) -> IxApiTokenSourceBuilder {
     IxApiTokenSource::builder(sim.base_url())
+        .allow_http_loopback()
         .api_key(&sim.credentials().client_id)
         .api_secret(sim.credentials().client_secret.as_str())
 }
@@ -113,14 +115,13 @@ async fn transient_refresh_failure_keeps_the_refresh_token() {
 
 #[test]
 fn from_env_reads_the_documented_variables() {
-    for name in ["IXAPI_BASE_URL", "IXAPI_API_KEY", "IXAPI_API_SECRET"] {
-        std::env::remove_var(name);
-    }
-    assert!(matches!(IxApiTokenSource::from_env(), Err(Error::Config(m)) if m.contains("IXAPI_BASE_URL")));
-    std::env::set_var("IXAPI_BASE_URL", "https://ixp.example.net/api/v2");
-    std::env::set_var("IXAPI_API_KEY", "k");
-    std::env::set_var("IXAPI_API_SECRET", "s");
-    assert_eq!(IxApiTokenSource::from_env().expect("source").api_origin(), "https://ixp.example.net");
+    let from = |pairs: &[(&str, &str)]| IxApiTokenSource::from_env_with(env_map(pairs));
+    assert!(matches!(from(&[]), Err(Error::Config(m)) if m.contains("IXAPI_BASE_URL")));
+    let vars =
+        [("IXAPI_BASE_URL", "https://ixp.example.net/api/v2"), ("IXAPI_API_KEY", "k"), ("IXAPI_API_SECRET", "s")];
+    assert_eq!(from(&vars).expect("source").api_origin(), "https://ixp.example.net");
+    let plain = [("IXAPI_BASE_URL", "http://ixp.example.net/api/v2"), vars[1], vars[2]];
+    assert!(matches!(from(&plain), Err(Error::Config(m)) if m.contains("use https")));
 }
 
 #[tokio::test]

@@ -9,6 +9,7 @@ use http::StatusCode;
 
 fn builder(sim: &Simulator) -> OAuth2TokenSourceBuilder {
     OAuth2TokenSource::builder(sim.token_url())
+        .allow_http_loopback()
         .client_id(&sim.credentials().client_id)
         .client_secret(sim.credentials().client_secret.as_str())
 }
@@ -132,6 +133,7 @@ async fn expires_in_shapes() {
 async fn bad_credentials_are_permanent_and_keep_the_oauth_error() {
     let sim = Simulator::oauth2().start().await;
     let source = OAuth2TokenSource::builder(sim.token_url())
+        .allow_http_loopback()
         .client_id(&sim.credentials().client_id)
         .client_secret("wrong-secret-value")
         .build()

@@ -22,6 +22,7 @@
 
 mod akeneo;
 mod criteo;
+mod env;
 mod fault;
 mod generic;
 mod hot_path;
@@ -33,6 +34,7 @@ mod state;
 mod zenkipay;
 mod zuora;
 
+pub use env::env_map;
 pub use fault::Fault;
 pub use hot_path::{CannedResponse, FixedSource, FloorAuth};
 pub use jwt::fake_jwt;

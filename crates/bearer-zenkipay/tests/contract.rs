@@ -3,14 +3,16 @@
 use std::time::Duration;
 
 use bearer_core::{Error, TokenSource};
-use bearer_oauth2::{TokenResponse, DEFAULT_UNKNOWN_LIFETIME};
-use bearer_testkit::{Fault, Simulator};
+use bearer_oauth2::provider_kit::TokenResponse;
+use bearer_oauth2::DEFAULT_UNKNOWN_LIFETIME;
+use bearer_testkit::{env_map, Fault, Simulator};
 use bearer_zenkipay::{ZenkipayTokenSource, ZenkipayTokenSourceBuilder};
 use http::{HeaderMap, StatusCode};
 
 fn builder(sim: &Simulator) -> ZenkipayTokenSourceBuilder {
     ZenkipayTokenSource::builder()
         .base_url(sim.base_url())
+        .allow_http_loopback()
         .client_id(&sim.credentials().client_id)
         .client_secret(sim.credentials().client_secret.as_str())
 }
@@ -100,11 +102,10 @@ fn a_403_means_token_rejected_for_zenkipay_only() {
 
 #[test]
 fn from_env_reads_the_documented_variables() {
-    for name in ["ZENKIPAY_CLIENT_ID", "ZENKIPAY_CLIENT_SECRET", "ZENKIPAY_BASE_URL"] {
-        std::env::remove_var(name);
-    }
-    assert!(matches!(ZenkipayTokenSource::from_env(), Err(Error::Config(m)) if m.contains("ZENKIPAY_CLIENT_ID")));
-    std::env::set_var("ZENKIPAY_CLIENT_ID", "id");
-    std::env::set_var("ZENKIPAY_CLIENT_SECRET", "secret");
-    assert_eq!(ZenkipayTokenSource::from_env().expect("source").api_origin(), "https://api.zenki.fi");
+    let from = |pairs: &[(&str, &str)]| ZenkipayTokenSource::from_env_with(env_map(pairs));
+    assert!(matches!(from(&[]), Err(Error::Config(m)) if m.contains("ZENKIPAY_CLIENT_ID")));
+    let creds = [("ZENKIPAY_CLIENT_ID", "id"), ("ZENKIPAY_CLIENT_SECRET", "secret")];
+    assert_eq!(from(&creds).expect("source").api_origin(), "https://api.zenki.fi");
+    let other = [creds[0], creds[1], ("ZENKIPAY_BASE_URL", "https://sandbox.zenki.example")];
+    assert_eq!(from(&other).expect("source").api_origin(), "https://sandbox.zenki.example");
 }

@@ -3,13 +3,15 @@
 use std::time::Duration;
 
 use bearer_core::{Error, TokenSource};
-use bearer_oauth2::{TokenResponse, DEFAULT_UNKNOWN_LIFETIME};
-use bearer_testkit::{Fault, Simulator, ZUORA_WWW_AUTHENTICATE};
+use bearer_oauth2::provider_kit::TokenResponse;
+use bearer_oauth2::DEFAULT_UNKNOWN_LIFETIME;
+use bearer_testkit::{env_map, Fault, Simulator, ZUORA_WWW_AUTHENTICATE};
 use bearer_zuora::{ZuoraEnvironment, ZuoraTokenSource, ZuoraTokenSourceBuilder};
 use http::StatusCode;
 
 fn builder(sim: &Simulator) -> ZuoraTokenSourceBuilder {
     ZuoraTokenSource::builder(ZuoraEnvironment::Custom(sim.base_url()))
+        .allow_http_loopback()
         .client_id(&sim.credentials().client_id)
         .client_secret(sim.credentials().client_secret.as_str())
 }
@@ -67,6 +69,7 @@ fn documented_success_body_parses() {
 async fn bad_credentials_are_401_authentication_error_and_permanent() {
     let sim = Simulator::zuora().start().await;
     let source = ZuoraTokenSource::builder(ZuoraEnvironment::Custom(sim.base_url()))
+        .allow_http_loopback()
         .client_id("someone")
         .client_secret("not-the-secret")
         .build()
@@ -148,28 +151,36 @@ async fn api_rejects_a_revoked_token_with_zuora_challenge() {
     assert_eq!(response.headers().get("www-authenticate").and_then(|v| v.to_str().ok()), Some(ZUORA_WWW_AUTHENTICATE));
 }
 
-#[test]
-fn from_env_reads_the_documented_variables() {
-    // The only test in this binary that touches these variables.
-    for name in [
-        "ZUORA_CLIENT_ID",
-        "ZUORA_CLIENT_SECRET",
-        "ZUORA_ENVIRONMENT",
-        "ZUORA_TRACK_ID",
-        "ZUORA_VERSION",
-        "ZUORA_ORG_IDS",
-    ] {
-        std::env::remove_var(name);
-    }
-    assert!(matches!(ZuoraTokenSource::from_env(), Err(Error::Config(m)) if m.contains("ZUORA_CLIENT_ID")));
-    std::env::set_var("ZUORA_CLIENT_ID", "id");
-    std::env::set_var("ZUORA_CLIENT_SECRET", "secret");
-    assert_eq!(ZuoraTokenSource::from_env().expect("source").api_origin(), "https://rest.zuora.com");
-    std::env::set_var("ZUORA_ENVIRONMENT", "eu-api-sandbox");
-    std::env::set_var("ZUORA_TRACK_ID", "bad;id");
-    assert!(matches!(ZuoraTokenSource::from_env(), Err(Error::Config(_))), "track id validated");
-    std::env::remove_var("ZUORA_TRACK_ID");
-    assert_eq!(ZuoraTokenSource::from_env().expect("source").api_origin(), "https://rest.sandbox.eu.zuora.com");
+#[tokio::test]
+async fn from_env_reads_the_documented_variables() {
+    let from = |pairs: &[(&str, &str)]| ZuoraTokenSource::from_env_with(env_map(pairs));
+    assert!(matches!(from(&[]), Err(Error::Config(m)) if m.contains("ZUORA_CLIENT_ID")));
+    let creds = [("ZUORA_CLIENT_ID", "id"), ("ZUORA_CLIENT_SECRET", "secret")];
+    assert_eq!(from(&creds).expect("source").api_origin(), "https://rest.zuora.com");
+    let bad_track = [creds[0], creds[1], ("ZUORA_ENVIRONMENT", "eu-api-sandbox"), ("ZUORA_TRACK_ID", "bad;id")];
+    assert!(matches!(from(&bad_track), Err(Error::Config(_))), "track id validated");
+    assert_eq!(from(&bad_track[..3]).expect("source").api_origin(), "https://rest.sandbox.eu.zuora.com");
+
+    // Every optional header variable reaches the token call.
+    let sim = Simulator::zuora().start().await;
+    let base = sim.base_url();
+    let creds = sim.credentials();
+    let vars = [
+        ("ZUORA_CLIENT_ID", creds.client_id.as_str()),
+        ("ZUORA_CLIENT_SECRET", creds.client_secret.as_str()),
+        ("ZUORA_ENVIRONMENT", base.as_str()),
+        ("ZUORA_TRACK_ID", "env-42"),
+        ("ZUORA_VERSION", "2024-05-20"),
+        ("ZUORA_ORG_IDS", "org-a, org-b"),
+        ("ZUORA_ENTITY_IDS", "entity-1"),
+    ];
+    assert!(matches!(from(&vars), Err(Error::Config(m)) if m.contains("allow_http_loopback")));
+    let mut allowed = vars.to_vec();
+    allowed.push(("ZUORA_ALLOW_HTTP_LOOPBACK", "1"));
+    from(&allowed).expect("source").fetch().await.expect("token");
+    let request = sim.last_request().expect("captured");
+    let headers = ["zuora-track-id", "zuora-version", "zuora-org-ids", "zuora-entity-ids"].map(|h| request.header(h));
+    assert_eq!(headers, [Some("env-42"), Some("2024-05-20"), Some("org-a,org-b"), Some("entity-1")]);
 }
 
 #[tokio::test]
