@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use bearer_core::{Error, TokenSource};
+use bearer_core::{Error, RefreshPolicy, TokenCache, TokenSource};
 use bearer_oauth2::provider_kit::TokenResponse;
 use bearer_oauth2::DEFAULT_UNKNOWN_LIFETIME;
 use bearer_testkit::{env_map, Fault, Simulator, ZUORA_WWW_AUTHENTICATE};
@@ -86,16 +86,57 @@ async fn bad_credentials_are_401_authentication_error_and_permanent() {
 }
 
 #[tokio::test]
-async fn rate_limit_is_429_transient_with_reset() {
+async fn rate_limit_is_429_with_the_documented_headers_kept_in_the_error() {
     let sim = Simulator::zuora().rate_limit_per_minute(2).start().await;
-    let source = builder(&sim).build().expect("source");
+    let source = builder(&sim).track_id("job-7").build().expect("source");
     source.fetch().await.expect("1st");
     source.fetch().await.expect("2nd");
     let error = source.fetch().await.expect_err("3rd is over the limit");
     let rejection = error.rejection().expect("rejected");
     assert_eq!(rejection.status, StatusCode::TOO_MANY_REQUESTS);
-    assert!(rejection.retry_after.is_some_and(|d| d > Duration::ZERO && d <= Duration::from_secs(60)), "{rejection:?}");
+    assert_eq!(rejection.retry_after, None, "Zuora's 429 has no Retry-After and no reset header");
+    let limit = rejection.rate_limit.clone().expect("X-RateLimit-*-minute kept");
+    assert_eq!((limit.limit, limit.remaining, limit.window), (Some(2), Some(0), Some(Duration::from_secs(60))));
+    assert!(rejection.request_id.is_some(), "Zuora-Request-Id kept");
+    assert_eq!(error.retry_after(), Some(Duration::from_secs(60)), "wait until the minute can have passed");
     assert!(error.is_transient());
+
+    // The simulator sends exactly the seed's 429 headers, nothing invented.
+    let response = reqwest::Client::new()
+        .post(sim.token_url())
+        .header("Accept", "application/json")
+        .header("Zuora-Track-Id", "job-7")
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let mut names: Vec<&str> = response.headers().keys().map(|k| k.as_str()).collect();
+    names.retain(|n| !matches!(*n, "content-type" | "content-length" | "date"));
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        ["x-ratelimit-limit-minute", "x-ratelimit-remaining-minute", "zuora-request-id", "zuora-track-id"]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_cache_backs_off_until_the_rate_limit_minute_has_passed() {
+    let sim = Simulator::zuora().rate_limit_per_minute(1).start().await;
+    // No idle connections and no timeout: nothing for the paused clock to trip over.
+    let http = reqwest::Client::builder().pool_max_idle_per_host(0).build().expect("client");
+    let source = builder(&sim).http_client(http).build().expect("source");
+    let cache = TokenCache::with_policy(source, RefreshPolicy::default().with_jitter(0.0));
+    let first = cache.token().await.expect("first token");
+    cache.invalidate(&first);
+    let error = cache.token().await.expect_err("the second token call of the minute is refused");
+    assert_eq!(error.rejection().map(|r| r.status), Some(StatusCode::TOO_MANY_REQUESTS));
+    tokio::time::advance(Duration::from_secs(59)).await;
+    assert!(cache.token().await.is_err(), "still backing off");
+    assert_eq!(sim.counters().token_requests, 2, "no token call inside the minute");
+    tokio::time::advance(Duration::from_secs(2)).await;
+    cache.token().await.expect("the window has passed");
+    assert_eq!(sim.counters().token_requests, 3);
 }
 
 #[tokio::test]
