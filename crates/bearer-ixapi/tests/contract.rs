@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use bearer_core::{Error, TokenSource};
+use bearer_core::{Error, InvalidParam, TokenSource};
 use bearer_ixapi::{IxApiTokenSource, IxApiTokenSourceBuilder};
 use bearer_oauth2::provider_kit::TokenResponse;
 use bearer_oauth2::DEFAULT_UNKNOWN_LIFETIME;
@@ -102,6 +102,25 @@ async fn validation_problem_for_form_encoding() {
 }
 
 #[tokio::test]
+async fn a_rejected_refresh_token_is_dropped_even_when_the_new_login_fails() {
+    let sim = Simulator::ixapi().start().await;
+    let source = builder(&sim).build().expect("source");
+    source.fetch().await.expect("create");
+    let used = r#"{"type":"https://errors.ix-api.net/v2/authentication-error","title":"Authentication Error",
+        "status":401,"detail":"The refresh token is invalid, expired or already used."}"#;
+    sim.fail_next(1, Fault::Status { status: StatusCode::UNAUTHORIZED, retry_after: None, body: used.into() });
+    sim.fail_next(1, Fault::status(StatusCode::SERVICE_UNAVAILABLE, None));
+    let error = source.fetch().await.expect_err("refresh refused, then the login fails");
+    assert_eq!(error.rejection().map(|r| r.status), Some(StatusCode::SERVICE_UNAVAILABLE));
+    assert!(!source.has_refresh_token(), "the refused refresh token is not kept");
+    let paths: Vec<String> = sim.captured().into_iter().map(|r| r.path).collect();
+    assert_eq!(paths[1..], ["/api/v2/auth/refresh", "/api/v2/auth/token"]);
+    source.fetch().await.expect("create again");
+    assert_eq!(sim.last_request().map(|r| r.path).as_deref(), Some("/api/v2/auth/token"), "no second refresh try");
+    assert_eq!(sim.counters().refresh_grants, 0);
+}
+
+#[tokio::test]
 async fn transient_refresh_failure_keeps_the_refresh_token() {
     let sim = Simulator::ixapi().start().await;
     let source = builder(&sim).build().expect("source");
@@ -135,6 +154,8 @@ async fn documented_problem_shapes_are_typed() {
     let rejection = error.rejection().expect("rejected");
     assert_eq!(rejection.code.as_deref(), Some("https://errors.ix-api.net/v2/validation-error"));
     assert_eq!(rejection.description.as_deref(), Some("Validation Error: Some fields are invalid."));
+    assert_eq!(rejection.invalid_params, [InvalidParam::new("api_key", "required")], "`properties` kept");
+    assert!(error.to_string().contains("(invalid: api_key: required)"), "{error}");
     assert!(!error.is_transient());
     let unavailable = r#"{"type":"about:blank","title":"Service Unavailable","status":503}"#;
     sim.fail_next(

@@ -213,6 +213,8 @@ async fn slow_endpoint_times_out() {
     let error = source.fetch().await.expect_err("timeout");
     assert!(error.is_timeout(), "{error:?}");
     assert!(error.is_transient());
+    assert!(error.to_string().ends_with("operation timed out"), "the root cause is in the message: {error}");
+    assert!(std::error::Error::source(&error).is_some(), "the cause chain is reachable");
 }
 
 #[tokio::test]
@@ -224,6 +226,17 @@ async fn connection_refused_is_transient() {
     let error = source.fetch().await.expect_err("refused");
     assert!(matches!(error, Error::Transport(_)) && !error.is_timeout(), "{error:?}");
     assert!(error.is_transient());
+    let message = error.to_string();
+    assert!(message.to_ascii_lowercase().contains("connection refused"), "the root cause is in the message: {message}");
+    assert!(!message.contains("timed out"));
+    let mut chain = Vec::new();
+    let mut cause = std::error::Error::source(&error);
+    while let Some(inner) = cause {
+        chain.push(inner.to_string());
+        cause = inner.source();
+    }
+    assert!(chain.len() >= 3, "reqwest's whole chain is reachable: {chain:?}");
+    assert!(chain.last().is_some_and(|root| root.to_ascii_lowercase().contains("connection refused")), "{chain:?}");
 }
 
 #[test]

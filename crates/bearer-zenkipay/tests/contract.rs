@@ -38,6 +38,19 @@ async fn camel_case_json_request_is_exact() {
     );
 }
 
+#[tokio::test]
+async fn a_refresh_token_in_the_answer_is_ignored() {
+    let sim = Simulator::zenkipay().refresh_token_in_answer().start().await;
+    let source = builder(&sim).build().expect("source");
+    source.fetch().await.expect("first token");
+    source.fetch().await.expect("renewal");
+    let counters = sim.counters();
+    assert_eq!((counters.token_requests, counters.primary_grants), (2, 2), "one client_credentials call per renewal");
+    for request in sim.captured() {
+        assert_eq!(request.fields().get("grantType").map(String::as_str), Some("client_credentials"));
+    }
+}
+
 #[test]
 fn documented_camel_case_body_parses() {
     let body = br#"{"accessToken":"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ6In0.c2ln","tokenType":"Bearer","expiresIn":1800}"#;

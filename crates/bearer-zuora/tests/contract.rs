@@ -23,6 +23,7 @@ async fn exact_token_request() {
         .track_id("sync-42")
         .zuora_version("2024-05-20")
         .org_ids(["org-a", "org-b"])
+        .entity_ids(["entity-1"])
         .build()
         .expect("source");
     let token = source.fetch().await.expect("token");
@@ -38,6 +39,7 @@ async fn exact_token_request() {
     assert_eq!(request.header("zuora-track-id"), Some("sync-42"));
     assert_eq!(request.header("zuora-version"), Some("2024-05-20"));
     assert_eq!(request.header("zuora-org-ids"), Some("org-a,org-b"));
+    assert_eq!(request.header("zuora-entity-ids"), Some("entity-1"));
     let fields = request.fields();
     assert_eq!(fields.len(), 3);
     assert_eq!(fields.get("grant_type").map(String::as_str), Some("client_credentials"));
@@ -50,7 +52,7 @@ async fn optional_headers_are_absent_unless_set() {
     let sim = Simulator::zuora().start().await;
     builder(&sim).build().expect("source").fetch().await.expect("token");
     let request = sim.last_request().expect("captured");
-    for header in ["zuora-track-id", "zuora-version", "zuora-org-ids", "authorization"] {
+    for header in ["zuora-track-id", "zuora-version", "zuora-org-ids", "zuora-entity-ids", "authorization"] {
         assert_eq!(request.header(header), None, "{header}");
     }
 }
