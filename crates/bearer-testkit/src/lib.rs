@@ -21,6 +21,7 @@
 #![warn(missing_docs)]
 
 mod akeneo;
+mod answer;
 mod criteo;
 mod env;
 mod fault;
@@ -34,6 +35,7 @@ mod state;
 mod zenkipay;
 mod zuora;
 
+pub use answer::{send_raw, Answer};
 pub use env::env_map;
 pub use fault::Fault;
 pub use hot_path::{CannedResponse, FixedSource, FloorAuth};

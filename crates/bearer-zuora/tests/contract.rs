@@ -152,34 +152,6 @@ async fn server_errors_are_transient() {
 }
 
 #[tokio::test]
-async fn simulator_refuses_what_zuora_refuses() {
-    let sim = Simulator::zuora().start().await;
-    let http = reqwest::Client::new();
-    let creds = sim.credentials();
-    let form = [
-        ("grant_type", "client_credentials"),
-        ("client_id", &creds.client_id),
-        ("client_secret", &creds.client_secret),
-    ];
-    let json = http
-        .post(sim.token_url())
-        .json(&serde_json::json!({"grant_type": "client_credentials"}))
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(json.status(), StatusCode::BAD_REQUEST, "JSON body");
-    let with_auth = http.post(sim.token_url()).basic_auth("a", Some("b")).form(&form).send().await.expect("send");
-    assert_eq!(with_auth.status(), StatusCode::UNAUTHORIZED, "Authorization header");
-    assert_eq!(with_auth.headers().get("www-authenticate").and_then(|v| v.to_str().ok()), Some(ZUORA_WWW_AUTHENTICATE));
-    let track = http.post(sim.token_url()).header("Zuora-Track-Id", "a;b").form(&form).send().await.expect("send");
-    assert_eq!(track.status(), StatusCode::BAD_REQUEST, "invalid track id");
-    let ok = http.post(sim.token_url()).header("Zuora-Track-Id", "ok-1").form(&form).send().await.expect("send");
-    assert_eq!(ok.status(), StatusCode::OK);
-    assert_eq!(ok.headers().get("zuora-track-id").and_then(|v| v.to_str().ok()), Some("ok-1"), "echoed");
-    assert!(ok.headers().contains_key("x-ratelimit-remaining-minute"));
-}
-
-#[tokio::test]
 async fn api_rejects_a_revoked_token_with_zuora_challenge() {
     let sim = Simulator::zuora().start().await;
     let token = builder(&sim).build().expect("source").fetch().await.expect("token");
