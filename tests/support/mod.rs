@@ -54,7 +54,7 @@ pub fn deterministic() -> RefreshPolicy {
     RefreshPolicy::default().with_jitter(0.0)
 }
 
-/// A policy that retries at once after a failure.
+/// A policy that retries at once after a failure, whatever the endpoint's `Retry-After`.
 pub fn no_backoff() -> RefreshPolicy {
-    RefreshPolicy::default().with_backoff(Duration::ZERO, Duration::ZERO)
+    RefreshPolicy::default().with_backoff(Duration::ZERO, Duration::ZERO).with_max_retry_after(Duration::ZERO)
 }
