@@ -15,7 +15,7 @@ pub struct TokenHttpClient {
 }
 
 impl TokenHttpClient {
-    /// `given`, or else a [`default_client`] with `timeout`, built when first needed.
+    /// `given`, or else a client with `timeout` that follows no redirects, built when first needed.
     pub fn new(given: Option<reqwest::Client>, timeout: Duration) -> Self {
         Self { given, timeout, built: OnceLock::new() }
     }
