@@ -121,4 +121,10 @@ fn from_env_reads_the_documented_variables() {
     assert_eq!(from(&creds).expect("source").api_origin(), "https://api.zenki.fi");
     let other = [creds[0], creds[1], ("ZENKIPAY_BASE_URL", "https://sandbox.zenki.example")];
     assert_eq!(from(&other).expect("source").api_origin(), "https://sandbox.zenki.example");
+    let plain = [creds[0], creds[1], ("ZENKIPAY_BASE_URL", "http://api.zenki.fi")];
+    assert!(matches!(from(&plain), Err(Error::Config(m)) if m.contains("use https")), "credentials never over http");
+    let local = [creds[0], creds[1], ("ZENKIPAY_BASE_URL", "http://127.0.0.1:9")];
+    assert!(matches!(from(&local), Err(Error::Config(m)) if m.contains("allow_http_loopback")));
+    let allowed = [local[0], local[1], local[2], ("ZENKIPAY_ALLOW_HTTP_LOOPBACK", "yes")];
+    assert_eq!(from(&allowed).expect("source").api_origin(), "http://127.0.0.1:9");
 }
