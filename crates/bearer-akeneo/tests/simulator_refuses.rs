@@ -1,7 +1,7 @@
 //! The Akeneo simulator refuses what Akeneo refuses (one test per "Simulator must" item of
 //! `providers/akeneo.md`), with Akeneo's `{code, message}` body.
 
-use bearer_testkit::{send_raw, Answer, Simulator};
+use bearer_testkit::{send_raw, with_headers, Answer, Simulator};
 use http::StatusCode;
 
 /// A password-grant token call as JSON with the simulator's client in HTTP Basic, unless
@@ -9,17 +9,10 @@ use http::StatusCode;
 async fn token_call(sim: &Simulator, headers: &[(&str, &str)], body: serde_json::Value) -> Answer {
     let creds = sim.credentials();
     let mut request = reqwest::Client::new().post(sim.token_url()).json(&body);
-    let given = |wanted: &str| headers.iter().any(|(name, _)| name.eq_ignore_ascii_case(wanted));
-    if !given("authorization") {
+    if !headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("authorization")) {
         request = request.basic_auth(&creds.client_id, Some(&creds.client_secret));
     }
-    if !given("accept") {
-        request = request.header("Accept", "application/json");
-    }
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    send_raw(request).await
+    send_raw(with_headers(request, headers, "application/json")).await
 }
 
 fn password_body(sim: &Simulator) -> serde_json::Value {

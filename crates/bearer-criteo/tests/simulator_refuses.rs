@@ -1,19 +1,13 @@
 //! The Criteo simulator refuses what Criteo refuses (one test per "Simulator must" item of
 //! `providers/criteo.md`), so that a contract test fails when the crate sends a wrong request.
 
-use bearer_testkit::{send_raw, Answer, Simulator};
+use bearer_testkit::{send_raw, with_headers, Answer, Simulator};
 use http::StatusCode;
 
 /// A token call: `form` as the body, the documented `Accept` unless `headers` names another.
 async fn token_call(sim: &Simulator, headers: &[(&str, &str)], form: &[(&str, &str)]) -> Answer {
-    let mut request = reqwest::Client::new().post(sim.token_url()).form(form);
-    if !headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("accept")) {
-        request = request.header("Accept", "text/plain, application/json, text/json");
-    }
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    send_raw(request).await
+    let request = reqwest::Client::new().post(sim.token_url()).form(form);
+    send_raw(with_headers(request, headers, "text/plain, application/json, text/json")).await
 }
 
 fn documented_form(sim: &Simulator) -> Vec<(&str, &str)> {

@@ -1,19 +1,13 @@
 //! The IX-API simulator refuses what IX-API refuses (one test per "Simulator must" item of
 //! `providers/ixapi.md`), with RFC 7807 problem documents.
 
-use bearer_testkit::{send_raw, Answer, Simulator};
+use bearer_testkit::{send_raw, with_headers, Answer, Simulator};
 use http::StatusCode;
 
 /// A JSON call to `url` with `Accept: application/json` unless `headers` names another.
 async fn call(url: String, headers: &[(&str, &str)], body: serde_json::Value) -> Answer {
-    let mut request = reqwest::Client::new().post(url).json(&body);
-    if !headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("accept")) {
-        request = request.header("Accept", "application/json");
-    }
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    send_raw(request).await
+    let request = reqwest::Client::new().post(url).json(&body);
+    send_raw(with_headers(request, headers, "application/json")).await
 }
 
 fn key_and_secret(sim: &Simulator) -> serde_json::Value {

@@ -21,6 +21,22 @@ impl Answer {
     }
 }
 
+/// `request` with `headers` added, and `Accept: default_accept` unless `headers` has an
+/// `Accept` of its own (a test of a wrong `Accept` replaces the documented one).
+pub fn with_headers(
+    mut request: reqwest::RequestBuilder,
+    headers: &[(&str, &str)],
+    default_accept: &str,
+) -> reqwest::RequestBuilder {
+    if !headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("accept")) {
+        request = request.header(http::header::ACCEPT, default_accept);
+    }
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request
+}
+
 /// Sends `request` and reads the answer.
 ///
 /// # Panics

@@ -35,7 +35,7 @@ mod state;
 mod zenkipay;
 mod zuora;
 
-pub use answer::{send_raw, Answer};
+pub use answer::{send_raw, with_headers, Answer};
 pub use env::env_map;
 pub use fault::Fault;
 pub use hot_path::{CannedResponse, FixedSource, FloorAuth};

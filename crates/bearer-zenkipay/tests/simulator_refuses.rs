@@ -1,20 +1,14 @@
 //! The Zenkipay simulator refuses what Zenkipay refuses (one test per "Simulator must" item of
 //! `providers/zenkipay.md`), always with Zenkipay's camelCase error body.
 
-use bearer_testkit::{send_raw, Answer, Fault, Simulator};
+use bearer_testkit::{send_raw, with_headers, Answer, Fault, Simulator};
 use http::StatusCode;
 
 /// A token call with `body` as JSON and `Accept: application/json` unless `headers` names
 /// another.
 async fn token_call(sim: &Simulator, headers: &[(&str, &str)], body: serde_json::Value) -> Answer {
-    let mut request = reqwest::Client::new().post(sim.token_url()).json(&body);
-    if !headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("accept")) {
-        request = request.header("Accept", "application/json");
-    }
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    send_raw(request).await
+    let request = reqwest::Client::new().post(sim.token_url()).json(&body);
+    send_raw(with_headers(request, headers, "application/json")).await
 }
 
 fn documented_body(sim: &Simulator) -> serde_json::Value {

@@ -1,7 +1,7 @@
 //! The Zuora simulator refuses what Zuora refuses (one test per "Simulator must" item of
 //! `providers/zuora.md`), so that a contract test fails when the crate sends a wrong request.
 
-use bearer_testkit::{send_raw, Answer, Simulator, ZUORA_WWW_AUTHENTICATE};
+use bearer_testkit::{send_raw, with_headers, Answer, Simulator, ZUORA_WWW_AUTHENTICATE};
 use http::StatusCode;
 
 /// A token call with the three documented form fields and `Accept: application/json` (unless
@@ -14,14 +14,8 @@ async fn token_call(sim: &Simulator, headers: &[(&str, &str)], extra_fields: &[(
         ("client_secret", creds.client_secret.as_str()),
     ];
     form.extend_from_slice(extra_fields);
-    let mut request = reqwest::Client::new().post(sim.token_url()).form(&form);
-    if !headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("accept")) {
-        request = request.header("Accept", "application/json");
-    }
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    send_raw(request).await
+    let request = reqwest::Client::new().post(sim.token_url()).form(&form);
+    send_raw(with_headers(request, headers, "application/json")).await
 }
 
 fn assert_invalid_input(answer: &Answer) {
