@@ -95,23 +95,6 @@ async fn unknown_client_is_400() {
 }
 
 #[tokio::test]
-async fn simulator_answers_415_to_other_content_types() {
-    let sim = Simulator::akeneo().start().await;
-    let creds = sim.credentials();
-    let response = reqwest::Client::new()
-        .post(sim.token_url())
-        .basic_auth(&creds.client_id, Some(&creds.client_secret))
-        .header("content-type", "text/plain")
-        .body("grant_type=password")
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    let body: serde_json::Value = response.json().await.expect("json");
-    assert_eq!(body["code"], 415);
-}
-
-#[tokio::test]
 async fn server_error_is_transient() {
     let sim = Simulator::akeneo().start().await;
     let source = builder(&sim).build().expect("source");

@@ -74,29 +74,6 @@ async fn rate_limit_is_transient_and_keeps_retry_after() {
     source.fetch().await.expect("then succeeds");
 }
 
-#[tokio::test]
-async fn simulator_refuses_json_and_other_grants() {
-    let sim = Simulator::criteo().start().await;
-    let http = reqwest::Client::new();
-    let creds = sim.credentials();
-    let json = http
-        .post(sim.token_url())
-        .json(&serde_json::json!({"client_id": creds.client_id, "client_secret": creds.client_secret, "grant_type": "client_credentials"}))
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(json.status(), StatusCode::BAD_REQUEST);
-    let grant = http
-        .post(sim.token_url())
-        .form(&[("grant_type", "password"), ("client_id", &creds.client_id), ("client_secret", &creds.client_secret)])
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(grant.status(), StatusCode::BAD_REQUEST);
-    let body: serde_json::Value = grant.json().await.expect("json");
-    assert_eq!(body["error"], "unsupported_grant_type");
-}
-
 #[test]
 fn from_env_reads_the_documented_variables() {
     let from = |pairs: &[(&str, &str)]| CriteoTokenSource::from_env_with(env_map(pairs));

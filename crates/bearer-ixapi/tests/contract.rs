@@ -81,27 +81,6 @@ async fn bad_secret_is_401_problem_and_permanent() {
 }
 
 #[tokio::test]
-async fn validation_problem_for_form_encoding() {
-    let sim = Simulator::ixapi().start().await;
-    let response = reqwest::Client::new()
-        .post(sim.token_url())
-        .form(&[("api_key", "k"), ("api_secret", "s")])
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(response.headers().get("content-type").and_then(|v| v.to_str().ok()), Some("application/problem+json"));
-    let missing = reqwest::Client::new()
-        .post(sim.token_url())
-        .json(&serde_json::json!({"api_key": "k"}))
-        .send()
-        .await
-        .expect("send");
-    let body: serde_json::Value = missing.json().await.expect("json");
-    assert_eq!(body["properties"][0]["name"], "api_secret");
-}
-
-#[tokio::test]
 async fn a_rejected_refresh_token_is_dropped_even_when_the_new_login_fails() {
     let sim = Simulator::ixapi().start().await;
     let source = builder(&sim).build().expect("source");

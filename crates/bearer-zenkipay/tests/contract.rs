@@ -92,19 +92,6 @@ async fn unexpected_500_is_transient() {
     );
 }
 
-#[tokio::test]
-async fn simulator_refuses_snake_case() {
-    let sim = Simulator::zenkipay().start().await;
-    let creds = sim.credentials();
-    let response = reqwest::Client::new()
-        .post(sim.token_url())
-        .json(&serde_json::json!({"client_id": creds.client_id, "client_secret": creds.client_secret, "grant_type": "client_credentials"}))
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-}
-
 #[test]
 fn a_403_means_token_rejected_for_zenkipay_only() {
     let source = ZenkipayTokenSource::builder().client_id("id").client_secret("s").build().expect("source");
