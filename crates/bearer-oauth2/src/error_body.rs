@@ -74,11 +74,16 @@ fn fill_from_json(rejection: &mut Rejection, fields: &Map<String, Value>, secret
     }
 }
 
-/// `Retry-After` in seconds (an HTTP date is read as "unknown"), else a rate-limit reset.
+/// `Retry-After` in seconds (an HTTP date is read as "unknown"), else a rate-limit reset: in
+/// seconds, or, for a value past 10⁹ (GitHub's `X-RateLimit-Reset`), a Unix time.
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     ["retry-after", "ratelimit-reset", "x-ratelimit-reset"].iter().find_map(|name| {
         let value = headers.get(*name)?.to_str().ok()?.trim();
-        let seconds: f64 = value.parse().ok()?;
+        let mut seconds: f64 = value.parse().ok()?;
+        if *name != "retry-after" && seconds > 1e9 {
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok()?.as_secs_f64();
+            seconds = (seconds - now).max(0.0);
+        }
         (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds.min(86_400.0)))
     })
 }
@@ -226,5 +231,9 @@ mod tests {
         headers.insert("x-ratelimit-reset", HeaderValue::from_static("42"));
         let r = rejection_from_response(StatusCode::TOO_MANY_REQUESTS, &headers, b"", &[]);
         assert_eq!(r.retry_after, Some(Duration::from_secs(42)));
+        let past = HeaderValue::from_static("1700000000");
+        headers.insert("x-ratelimit-reset", past);
+        let r = rejection_from_response(StatusCode::TOO_MANY_REQUESTS, &headers, b"", &[]);
+        assert_eq!(r.retry_after, Some(Duration::ZERO), "a Unix time already past: no wait");
     }
 }

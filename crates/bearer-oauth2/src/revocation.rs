@@ -10,7 +10,8 @@ impl OAuth2TokenSource {
     /// Revokes the refresh token the source holds (RFC 7009: `token` and
     /// `token_type_hint=refresh_token`, form-encoded, the client authenticated as for the token
     /// endpoint) and forgets it, e.g. at shutdown. `Ok(false)` when no refresh token is held.
-    /// The next fetch then uses the primary grant.
+    /// The next fetch then uses the primary grant. Behind a cache, reach the source with
+    /// `TokenCache::source()`.
     ///
     /// Fails with [`Error::Config`] when no
     /// [`revocation_url`](crate::OAuth2TokenSourceBuilder::revocation_url) was set; with
