@@ -78,3 +78,83 @@ impl RefreshSlot {
 fn refresh_was_rejected(error: &Error) -> bool {
     error.rejection().is_some_and(|r| r.status.is_client_error() && !r.is_transient())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::time::Duration;
+
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+    use bearer_core::{AccessToken, Rejection};
+    use http::StatusCode;
+
+    use super::*;
+
+    fn token() -> Result<Token, Error> {
+        Token::builder(AccessToken::new("t")).expires_in(Duration::from_secs(60)).build()
+    }
+
+    fn refused(status: StatusCode) -> Result<Token, Error> {
+        Err(Rejection::new(status).into())
+    }
+
+    fn slot_holding(refresh: &str) -> RefreshSlot {
+        let slot = RefreshSlot::default();
+        slot.set(Some(RefreshToken::new(refresh)));
+        slot
+    }
+
+    #[tokio::test]
+    async fn a_refused_refresh_token_is_dropped_before_the_grant_runs() {
+        let slot = slot_holding("r1");
+        let result = slot
+            .refresh_or_grant(
+                |_| async { refused(StatusCode::UNAUTHORIZED) },
+                || async {
+                    assert!(!slot.is_set(), "dropped before the fallback");
+                    refused(StatusCode::SERVICE_UNAVAILABLE)
+                },
+            )
+            .await;
+        assert_eq!(result.err().and_then(|e| e.rejection().map(|r| r.status)), Some(StatusCode::SERVICE_UNAVAILABLE));
+        assert!(!slot.is_set(), "still gone after the failed fallback");
+    }
+
+    #[tokio::test]
+    async fn a_transient_refresh_failure_keeps_the_token_and_skips_the_grant() {
+        let slot = slot_holding("r1");
+        let grants = AtomicU32::new(0);
+        let result = slot
+            .refresh_or_grant(
+                |_| async { refused(StatusCode::TOO_MANY_REQUESTS) },
+                || async {
+                    grants.fetch_add(1, Ordering::SeqCst);
+                    token()
+                },
+            )
+            .await;
+        assert!(result.is_err_and(|e| e.is_transient()));
+        assert_eq!(grants.load(Ordering::SeqCst), 0);
+        assert!(slot.is_set());
+    }
+
+    #[tokio::test]
+    async fn an_expired_jwt_refresh_token_is_dropped_without_a_request() {
+        let claims = URL_SAFE_NO_PAD.encode(r#"{"exp":1000}"#);
+        let slot = slot_holding(&format!("e30.{claims}.sig"));
+        let refreshes = AtomicU32::new(0);
+        let result = slot
+            .refresh_or_grant(
+                |_| async {
+                    refreshes.fetch_add(1, Ordering::SeqCst);
+                    token()
+                },
+                || async { token() },
+            )
+            .await;
+        assert!(result.is_ok());
+        assert_eq!(refreshes.load(Ordering::SeqCst), 0);
+        assert!(!slot.is_set());
+    }
+}
