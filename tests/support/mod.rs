@@ -11,6 +11,7 @@ use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
 /// The generic source for a generic simulator, with HTTP Basic client authentication.
 pub fn oauth2_builder(sim: &Simulator) -> OAuth2TokenSourceBuilder {
     OAuth2TokenSource::builder(sim.token_url())
+        .allow_http_loopback()
         .client_id(&sim.credentials().client_id)
         .client_secret(sim.credentials().client_secret.as_str())
         .client_auth(ClientAuth::ClientSecretBasic)
@@ -53,7 +54,7 @@ pub fn deterministic() -> RefreshPolicy {
     RefreshPolicy::default().with_jitter(0.0)
 }
 
-/// A policy that retries at once after a failure.
+/// A policy that retries at once after a failure, whatever the endpoint's `Retry-After`.
 pub fn no_backoff() -> RefreshPolicy {
-    RefreshPolicy::default().with_backoff(Duration::ZERO, Duration::ZERO)
+    RefreshPolicy::default().with_backoff(Duration::ZERO, Duration::ZERO).with_max_retry_after(Duration::ZERO)
 }
