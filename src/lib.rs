@@ -23,6 +23,8 @@
 //! `zuora`, `criteo`, `akeneo`, `zenkipay`, `ixapi`, or `full` for all of them.
 #![warn(missing_docs)]
 
+mod destination;
+mod error_ext;
 mod middleware;
 mod origin;
 mod replay;
@@ -30,6 +32,7 @@ mod skip;
 
 pub use bearer_core as core;
 pub use bearer_core::{Error, RefreshPolicy, Token, TokenCache, TokenSource};
+pub use error_ext::BearerErrorExt;
 pub use middleware::{BearerAuth, BearerAuthBuilder};
 pub use skip::SkipAuth;
 
