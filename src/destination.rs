@@ -63,22 +63,33 @@ fn mix(state: u64, word: u64) -> u64 {
 }
 
 /// `bytes` and their length folded into `state`, eight bytes at a time.
-#[inline]
+#[inline(always)]
 fn fold(state: u64, bytes: &[u8]) -> u64 {
-    let mut state = mix(state, bytes.len() as u64);
-    let mut words = bytes.chunks_exact(8);
-    for word in &mut words {
-        state = mix(state, <[u8; 8]>::try_from(word).map_or(0, u64::from_le_bytes));
+    let len = bytes.len();
+    let mut state = mix(state, len as u64);
+    let mut at = 0;
+    while at + 8 <= len {
+        state = mix(state, word(bytes, at));
+        at += 8;
     }
-    let rest = words.remainder();
-    if rest.is_empty() {
+    if at == len {
         state
-    } else if let Some(last) = bytes.len().checked_sub(8).and_then(|start| bytes.get(start..)) {
-        // The last eight bytes, overlapping words already folded: one load, not a byte loop.
-        mix(state, <[u8; 8]>::try_from(last).map_or(0, u64::from_le_bytes))
+    } else if len >= 8 {
+        // The last eight bytes, overlapping a word already folded: one load, not a byte loop.
+        mix(state, word(bytes, len - 8))
     } else {
-        rest.iter().fold(state, |state, &byte| mix(state, u64::from(byte)))
+        bytes.iter().fold(state, |state, &byte| mix(state, u64::from(byte)))
     }
+}
+
+/// The eight bytes at `at` (which the callers keep in bounds).
+#[inline(always)]
+fn word(bytes: &[u8], at: usize) -> u64 {
+    let mut word = [0; 8];
+    if let Some(eight) = bytes.get(at..at + 8) {
+        word.copy_from_slice(eight);
+    }
+    u64::from_le_bytes(word)
 }
 
 #[cfg(test)]
