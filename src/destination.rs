@@ -1,21 +1,23 @@
 //! Where a request went, in 16 bytes.
 
 use reqwest::Url;
-use url::Position;
 
-/// Where a request was sent: fingerprints of its origin and of its whole URL.
+use crate::origin::{Admitted, OriginId};
+
+/// Where a request was sent: the allowed origin it was on, and a fingerprint of the rest of
+/// its URL (path, query, fragment).
 ///
 /// A rejection's URL ([`reqwest::Response::url`]) is where the request ended up after any
-/// redirects. Comparing fingerprints tells whether that is the URL the request was sent to,
-/// another URL on its origin, or another origin, without keeping a copy of the URL (which
-/// would allocate on every request). Two different URLs get the same 64-bit fingerprint with
-/// a chance of about one in 2^64; a server that would forge a collision must be on an
-/// allowed origin, which receives the token anyway, and the retry still goes only to a URL
-/// that may have the token.
+/// redirects. Comparing it with the destination tells whether that is the URL the request was
+/// sent to, another URL on its origin, or another origin, without keeping a copy of the URL
+/// (which would allocate on every request). Two different paths get the same 64-bit
+/// fingerprint with a chance of about one in 2^64; a server that would forge a collision must
+/// be on the allowed origin, which receives the token anyway, and a retry still goes only to
+/// a URL on that origin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Destination {
-    origin: u64,
-    url: u64,
+    origin: OriginId,
+    rest: u64,
 }
 
 /// Where a rejection came from, seen from where its request was sent.
@@ -25,34 +27,39 @@ pub(crate) enum Arrival {
     SameUrl,
     /// Another URL on the same origin: a redirect that reqwest followed with the token.
     SameOrigin,
-    /// Another origin: reqwest dropped the token on the way.
+    /// Another origin, or one that may not have the token: reqwest did not forward it there.
     Elsewhere,
 }
 
 impl Destination {
-    /// The destination of a request to `url`.
+    /// A request to `url`, which the origin policy admitted.
     #[inline]
-    pub(crate) fn of(url: &Url) -> Self {
-        // `scheme://[user@]host[:port]`, then the rest.
-        let (origin, rest) = url.as_str().as_bytes().split_at(url[..Position::BeforePath].len());
-        let origin = fold(SEED, origin);
-        Self { origin, url: fold(origin, rest) }
+    pub(crate) fn new(url: &Url, admitted: Admitted) -> Self {
+        Self { origin: admitted.origin, rest: fingerprint(SEED, rest_of(url, admitted)) }
     }
 
-    /// Where a response from `url` came from, seen from this destination.
-    pub(crate) fn arrival(self, url: &Url) -> Arrival {
-        let there = Self::of(url);
-        if there == self {
-            Arrival::SameUrl
-        } else if there.origin == self.origin {
-            Arrival::SameOrigin
-        } else {
-            Arrival::Elsewhere
+    /// Where a response from `url` came from, given what the same policy says of `url`.
+    pub(crate) fn arrival(self, url: &Url, admitted: Option<Admitted>) -> Arrival {
+        match admitted {
+            Some(there) if there.origin == self.origin => {
+                if fingerprint(SEED, rest_of(url, there)) == self.rest {
+                    Arrival::SameUrl
+                } else {
+                    Arrival::SameOrigin
+                }
+            }
+            _ => Arrival::Elsewhere,
         }
     }
 }
 
-const SEED: u64 = 0x243f_6a88_85a3_08d3;
+/// The bytes of `url` after its origin.
+#[inline(always)]
+fn rest_of(url: &Url, admitted: Admitted) -> &[u8] {
+    url.as_str().as_bytes().get(admitted.path_start..).unwrap_or_default()
+}
+
+pub(crate) const SEED: u64 = 0x243f_6a88_85a3_08d3;
 /// FxHash's multiplier: odd, so each step is a bijection of the state, and two inputs that
 /// differ in one word never collide.
 const K: u64 = 0x517c_c1b7_2722_0a95;
@@ -64,7 +71,7 @@ fn mix(state: u64, word: u64) -> u64 {
 
 /// `bytes` and their length folded into `state`, eight bytes at a time.
 #[inline(always)]
-fn fold(state: u64, bytes: &[u8]) -> u64 {
+pub(crate) fn fingerprint(state: u64, bytes: &[u8]) -> u64 {
     let len = bytes.len();
     let mut state = mix(state, len as u64);
     let mut at = 0;
@@ -95,19 +102,26 @@ fn word(bytes: &[u8], at: usize) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::origin::OriginPolicy;
 
-    fn arrival(sent: &str, answered: &str) -> Arrival {
+    /// Where `answered` comes from for a request to `sent`, under a policy allowing two
+    /// named origins, or any https origin.
+    fn arrival(any_https: bool, sent: &str, answered: &str) -> Arrival {
+        let named = ["https://api.example.com".to_owned(), "https://api.example.org".to_owned()];
+        let policy = OriginPolicy::build(&named, &[], any_https, false).expect("policy");
         let parse = |text: &str| Url::parse(text).expect("url");
-        Destination::of(&parse(sent)).arrival(&parse(answered))
+        let (sent, answered) = (parse(sent), parse(answered));
+        let destination = Destination::new(&sent, policy.admit(&sent).expect("sent with the token"));
+        destination.arrival(&answered, policy.admit(&answered))
     }
 
     #[test]
     fn the_same_url_is_the_same_destination() {
-        assert_eq!(
-            arrival("https://api.example.com/v1/things?a=1", "https://API.example.com:443/v1/things?a=1"),
-            Arrival::SameUrl
-        );
-        assert_eq!(arrival("http://127.0.0.1:1/", "http://127.0.0.1:1"), Arrival::SameUrl);
+        for any_https in [false, true] {
+            let sent = "https://api.example.com/v1/things?a=1";
+            assert_eq!(arrival(any_https, sent, "https://API.example.com:443/v1/things?a=1"), Arrival::SameUrl);
+            assert_eq!(arrival(any_https, "https://api.example.com", "https://api.example.com/"), Arrival::SameUrl);
+        }
     }
 
     #[test]
@@ -121,7 +135,9 @@ mod tests {
             "https://api.example.com/",
             "https://api.example.com/v1/Orders",
         ] {
-            assert_eq!(arrival(sent, answered), Arrival::SameOrigin, "{answered}");
+            for any_https in [false, true] {
+                assert_eq!(arrival(any_https, sent, answered), Arrival::SameOrigin, "{answered}");
+            }
         }
     }
 
@@ -136,23 +152,25 @@ mod tests {
             "https://other.example.com/v1/orders",
             "http://no.url.provided.local/",
         ] {
-            assert_eq!(arrival(sent, answered), Arrival::Elsewhere, "{answered}");
+            for any_https in [false, true] {
+                assert_eq!(arrival(any_https, sent, answered), Arrival::Elsewhere, "{answered}");
+            }
         }
     }
 
     #[test]
     fn every_byte_and_the_length_count() {
-        // Short and long tails, each byte changed in turn.
+        // Short and long tails, each byte after the origin changed in turn.
         for path in ["/a", "/abcdefg", "/abcdefgh", "/abcdefghijklmnopqrstu"] {
-            let sent = format!("https://h.example{path}");
-            for i in "https://h.example/".len()..sent.len() {
+            let sent = format!("https://api.example.com{path}");
+            for i in "https://api.example.com/".len()..sent.len() {
                 let mut changed = sent.clone().into_bytes();
                 changed[i] = if changed[i] == b'x' { b'y' } else { b'x' };
                 let changed = String::from_utf8(changed).expect("ascii");
-                assert_eq!(arrival(&sent, &changed), Arrival::SameOrigin, "{changed}");
+                assert_eq!(arrival(false, &sent, &changed), Arrival::SameOrigin, "{changed}");
             }
-            assert_eq!(arrival(&sent, &format!("{sent}a")), Arrival::SameOrigin);
-            assert_eq!(arrival(&format!("{sent}/"), &sent), Arrival::SameOrigin);
+            assert_eq!(arrival(false, &sent, &format!("{sent}a")), Arrival::SameOrigin);
+            assert_eq!(arrival(false, &format!("{sent}/"), &sent), Arrival::SameOrigin);
         }
     }
 }

@@ -8,7 +8,7 @@ use http::Extensions;
 use reqwest::{Request, Response};
 use reqwest_middleware::{Middleware, Next};
 
-use crate::destination::Arrival;
+use crate::destination::{Arrival, Destination};
 use crate::origin::{without_user_info, OriginPolicy};
 use crate::replay::Replay;
 use crate::SkipAuth;
@@ -102,10 +102,13 @@ impl<S: TokenSource + 'static> BearerAuth<S> {
         &self.cache
     }
 
-    fn wants_token(&self, request: &Request, extensions: &Extensions) -> bool {
-        !request.headers().contains_key(AUTHORIZATION)
-            && extensions.get::<SkipAuth>().is_none()
-            && self.origins.permits(request.url())
+    /// Where the request goes, when it should carry the token.
+    fn wants_token(&self, request: &Request, extensions: &Extensions) -> Option<Destination> {
+        if request.headers().contains_key(AUTHORIZATION) || extensions.get::<SkipAuth>().is_some() {
+            return None;
+        }
+        let origin = self.origins.admit(request.url())?;
+        Some(Destination::new(request.url(), origin))
     }
 }
 
@@ -172,9 +175,9 @@ impl<S: TokenSource + 'static> Middleware for BearerAuth<S> {
         extensions: &mut Extensions,
         next: Next<'_>,
     ) -> reqwest_middleware::Result<Response> {
-        if !self.wants_token(&request, extensions) {
+        let Some(destination) = self.wants_token(&request, extensions) else {
             return next.run(request, extensions).await;
-        }
+        };
         let token = match self.cache.fresh() {
             Some(token) => token,
             None => self.cache.token().await.map_err(reqwest_middleware::Error::middleware)?,
@@ -186,7 +189,7 @@ impl<S: TokenSource + 'static> Middleware for BearerAuth<S> {
             return Ok(response);
         }
         // Boxed: the retry is rare, and inline it would make every request's future larger.
-        Box::pin(self.retry(token, replay, response, extensions, next)).await
+        Box::pin(self.retry(token, destination, replay, response, extensions, next)).await
     }
 }
 
@@ -198,15 +201,16 @@ impl<S: TokenSource + 'static> BearerAuth<S> {
     async fn retry(
         &self,
         used: Arc<Token>,
-        replay: Replay,
+        sent_to: Destination,
+        replay: Option<Replay>,
         rejection: Response,
         extensions: &mut Extensions,
         next: Next<'_>,
     ) -> reqwest_middleware::Result<Response> {
         let status = rejection.status();
-        match replay.sent_to().arrival(rejection.url()) {
-            Arrival::SameUrl if self.origins.permits(rejection.url()) => {}
-            Arrival::SameUrl | Arrival::Elsewhere => {
+        match sent_to.arrival(rejection.url(), self.origins.admit(rejection.url())) {
+            Arrival::SameUrl => {}
+            Arrival::Elsewhere => {
                 // A redirect took the request to another origin: reqwest did not send the
                 // token there, so it is not what was refused.
                 tracing::debug!(%status, "rejected by another origin than the request's (a redirect); not retried");
@@ -219,7 +223,7 @@ impl<S: TokenSource + 'static> BearerAuth<S> {
             }
         }
         self.cache.invalidate(&used);
-        let Some(mut request) = replay.into_request(rejection.url()) else {
+        let Some(replay) = replay else {
             tracing::debug!(%status, "token rejected; the request body is a stream and cannot be replayed");
             return Ok(rejection);
         };
@@ -231,6 +235,7 @@ impl<S: TokenSource + 'static> BearerAuth<S> {
             }
         };
         tracing::debug!(%status, "token rejected; retrying once with a fresh token");
+        let mut request = replay.into_request(rejection.url());
         drop(rejection);
         request.headers_mut().insert(AUTHORIZATION, fresh.header_value().clone());
         next.run(request, extensions).await

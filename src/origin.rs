@@ -5,6 +5,9 @@
 //! sentence that ends in what to write instead.
 
 use reqwest::Url;
+use url::Position;
+
+use crate::destination::{fingerprint, SEED};
 
 /// The origins the middleware sends the token to.
 #[derive(Debug, Clone)]
@@ -69,6 +72,7 @@ impl Origin {
         Ok(Self { serialized: origin })
     }
 
+    #[inline]
     fn matches(&self, url: &Url) -> bool {
         // User info (`https://user@host`) makes the prefix differ: no token for such URLs.
         let text = url.as_str();
@@ -125,18 +129,47 @@ impl OriginPolicy {
 
     /// Whether a request to `url` may carry the token: an https origin that is allowed, or
     /// plain http to a loopback address when that was explicitly allowed. Never anything else.
+    #[cfg(test)]
     pub(crate) fn permits(&self, url: &Url) -> bool {
-        match url.scheme() {
-            "https" => self.any_https || self.origins.iter().any(|o| o.matches(url)),
-            "http" => {
-                self.http_loopback
-                    && is_loopback(url)
-                    && (self.any_https || self.origins.iter().any(|o| o.matches(url)))
-            }
+        self.admit(url).is_some()
+    }
+
+    /// Which allowed origin `url` is on, when it may carry the token (see [`permits`]).
+    ///
+    /// [`permits`]: Self::permits
+    #[inline]
+    pub(crate) fn admit(&self, url: &Url) -> Option<Admitted> {
+        let allowed = match url.scheme() {
+            "https" => true,
+            "http" => self.http_loopback && is_loopback(url),
             _ => false,
+        };
+        if !allowed {
+            None
+        } else if self.any_https {
+            let origin = &url[..Position::BeforePath];
+            Some(Admitted { origin: OriginId(fingerprint(SEED, origin.as_bytes())), path_start: origin.len() })
+        } else {
+            let (index, origin) = self.origins.iter().enumerate().find(|(_, o)| o.matches(url))?;
+            Some(Admitted { origin: OriginId(index as u64), path_start: origin.serialized.len() })
         }
     }
 }
+
+/// A URL that may carry the token: which allowed origin it is on, and where its path starts
+/// (the length of its `scheme://host[:port]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Admitted {
+    pub(crate) origin: OriginId,
+    pub(crate) path_start: usize,
+}
+
+/// Which allowed origin a URL is on: the index of the named origin it matches, or, when any
+/// https origin is allowed, a fingerprint of its origin. Two URLs admitted by the same
+/// policy have the same id exactly when they are on the same origin (the same scheme, host
+/// and port: what reqwest checks before it forwards `Authorization` on a redirect).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct OriginId(u64);
 
 /// `127.0.0.0/8`, `::1` or `localhost` (which the resolver maps to loopback).
 fn is_loopback(url: &Url) -> bool {
