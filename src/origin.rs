@@ -127,16 +127,14 @@ impl OriginPolicy {
         Ok(Self { origins, any_https, http_loopback })
     }
 
-    /// Whether a request to `url` may carry the token: an https origin that is allowed, or
-    /// plain http to a loopback address when that was explicitly allowed. Never anything else.
+    /// Whether a request to `url` may carry the token.
     #[cfg(test)]
     pub(crate) fn permits(&self, url: &Url) -> bool {
         self.admit(url).is_some()
     }
 
-    /// Which allowed origin `url` is on, when it may carry the token (see [`permits`]).
-    ///
-    /// [`permits`]: Self::permits
+    /// Which allowed origin `url` is on, when it may carry the token: an https origin that
+    /// is allowed, or plain http to a loopback address when that was explicitly allowed.
     #[inline]
     pub(crate) fn admit(&self, url: &Url) -> Option<Admitted> {
         let allowed = match url.scheme() {
