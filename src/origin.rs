@@ -29,13 +29,21 @@ impl Origin {
     /// `text` as an origin the token can be sent to, or why not.
     fn parse(text: &str, http_loopback: bool) -> Result<Self, String> {
         let shown = without_user_info(text);
-        if !text.contains("://") {
+        let parsed = Url::parse(text);
+        // `api.example.com` does not parse; `api.example.com:443` parses with the host as
+        // its scheme.
+        let no_scheme = match &parsed {
+            Err(url::ParseError::RelativeUrlWithoutBase) => true,
+            Ok(url) => url.cannot_be_a_base(),
+            Err(_) => false,
+        };
+        if no_scheme {
             let suggestion = Url::parse(&format!("https://{text}"))
                 .map(|url| https_origin(&url))
                 .unwrap_or_else(|_| "https://api.example.com".to_owned());
             return Err(format!("`{shown}` has no scheme; write `{suggestion}`"));
         }
-        let url = Url::parse(text).map_err(|error| {
+        let url = parsed.map_err(|error| {
             format!("`{shown}` is not a URL ({error}); write an origin such as `https://api.example.com`")
         })?;
         let https = https_origin(&url);

@@ -25,6 +25,10 @@ fn an_origin_without_a_scheme_is_refused_with_the_https_spelling() {
     // `host:port` parses as a URL whose scheme is the host: refused all the same.
     assert!(refusal("api.example.com:8443", false).ends_with("write `https://api.example.com:8443`"));
     assert!(refusal("127.0.0.1:4011", true).ends_with("write `https://127.0.0.1:4011`"));
+    assert!(refusal("localhost:8080", true).ends_with("write `https://localhost:8080`"));
+    assert!(refusal("api.example.com/v1", false).ends_with("write `https://api.example.com`"));
+    // One slash is still a URL to the parser (as in browsers): the origin it means.
+    assert!(OriginPolicy::build(&strings(&["https:/api.example.com"]), &[], false, false).is_ok());
 }
 
 #[test]
