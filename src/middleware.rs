@@ -47,7 +47,8 @@ use crate::SkipAuth;
 ///
 /// A middleware cannot see a redirect back to the very same URL that changed the method (a
 /// `POST` answered `303` to its own URL, then refused): that retry sends the caller's
-/// original request to its original URL.
+/// original request to its original URL. Behind a later middleware that rewrites URLs, every
+/// rejection looks like one after a redirect, and nothing is retried.
 ///
 /// ```
 /// use reqwest_bearer::oauth2::OAuth2TokenSource;
