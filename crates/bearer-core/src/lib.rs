@@ -42,11 +42,11 @@ mod token;
 pub use async_trait::async_trait;
 pub use cache::{TokenCache, TokenFuture};
 pub use clock::{TimeSource, TokioClock};
-pub use error::{Error, Rejection, TransportError};
+pub use error::{Error, InvalidParam, RateLimit, Rejection, TransportError};
 pub use policy::{
     RefreshPolicy, DEFAULT_BACKOFF_CEILING, DEFAULT_BACKOFF_FLOOR, DEFAULT_FETCH_TIMEOUT, DEFAULT_HARD_MARGIN,
     DEFAULT_JITTER, DEFAULT_MIN_FETCH_INTERVAL, DEFAULT_MIN_HARD_MARGIN, DEFAULT_REFRESH_AHEAD_FRACTION,
-    DEFAULT_REFRESH_AHEAD_MAX, DEFAULT_REJECTION_REFRESH_INTERVAL,
+    DEFAULT_REFRESH_AHEAD_MAX, DEFAULT_REJECTION_REFRESH_INTERVAL, MAX_RETRY_AFTER,
 };
 pub use secret::{AccessToken, ClientSecret, Password, RefreshToken};
 pub use source::TokenSource;
