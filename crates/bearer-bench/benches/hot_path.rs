@@ -95,26 +95,22 @@ fn loopback(c: &mut Criterion) {
 
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     let sim = runtime.block_on(Simulator::oauth2().start());
-    let source = OAuth2TokenSource::builder(sim.token_url())
-        .allow_http_loopback()
-        .client_id(&sim.credentials().client_id)
-        .client_secret(sim.credentials().client_secret.as_str())
-        .build()
-        .expect("source");
+    let new_source = || {
+        OAuth2TokenSource::builder(sim.token_url())
+            .allow_http_loopback()
+            .client_id(&sim.credentials().client_id)
+            .client_secret(sim.credentials().client_secret.as_str())
+            .build()
+            .expect("source")
+    };
     let auth =
-        BearerAuth::builder(source).allow_origin(sim.origin()).allow_http_loopback().build().expect("middleware");
+        BearerAuth::builder(new_source()).allow_origin(sim.origin()).allow_http_loopback().build().expect("middleware");
     let bearer = reqwest_middleware::ClientBuilder::new(reqwest::Client::new()).with(auth).build();
     let bare = reqwest::Client::new();
     // The bare client sends a valid token of its own, so the server does the same work.
     let token = runtime.block_on(async {
         bearer.get(sim.api_url()).send().await.expect("warm");
-        let source = OAuth2TokenSource::builder(sim.token_url())
-            .allow_http_loopback()
-            .client_id(&sim.credentials().client_id)
-            .client_secret(sim.credentials().client_secret.as_str())
-            .build()
-            .expect("source");
-        reqwest_bearer::TokenSource::fetch(&source).await.expect("token")
+        reqwest_bearer::TokenSource::fetch(&new_source()).await.expect("token")
     });
     let api = sim.api_url();
     let bare_request = || async {
