@@ -28,7 +28,10 @@ use crate::SkipAuth;
 /// 4. When the response says the token was rejected (a 401, or what the source says, such as
 ///    Zenkipay's 403), the token is invalidated, a fresh one fetched, and the request sent once
 ///    more; the retry's response is returned whatever it is. A request whose body cannot be
-///    copied (a stream) is not retried: the caller gets the rejection.
+///    copied (a stream) is not retried: the caller gets the rejection. Rejections refresh the
+///    token at most once per [rejection interval](bearer_core::DEFAULT_REJECTION_REFRESH_INTERVAL):
+///    in between, the cache keeps the token, and a request it rejects is not retried; the caller
+///    gets the rejection.
 ///
 /// # Redirects
 ///
@@ -179,7 +182,7 @@ impl<S: TokenSource + 'static> Middleware for BearerAuth<S> {
         let Some(destination) = self.wants_token(&request, extensions) else {
             return next.run(request, extensions).await;
         };
-        let token = match self.cache.fresh() {
+        let token = match self.cache.try_token() {
             Some(token) => token,
             None => self.cache.token().await.map_err(reqwest_middleware::Error::middleware)?,
         };
@@ -235,6 +238,12 @@ impl<S: TokenSource + 'static> BearerAuth<S> {
                 return Ok(rejection);
             }
         };
+        if fresh.secret() == used.secret() {
+            // The cache kept the token (rejections refresh at most once per interval): the same
+            // request with the same token would get the same answer.
+            tracing::debug!(%status, "token rejected again within the rejection interval; returning the rejection");
+            return Ok(rejection);
+        }
         tracing::debug!(%status, "token rejected; retrying once with a fresh token");
         let mut request = replay.into_request(rejection.url());
         drop(rejection);
