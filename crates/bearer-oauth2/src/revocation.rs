@@ -3,7 +3,7 @@
 use bearer_core::Error;
 
 use crate::error_body::rejection_from_response;
-use crate::exchange::{read_capped_body, transport_error, MAX_BODY_BYTES};
+use crate::exchange::{read_capped_body, send_unredirected, MAX_BODY_BYTES};
 use crate::source::{Encoding, OAuth2TokenSource};
 
 impl OAuth2TokenSource {
@@ -24,7 +24,7 @@ impl OAuth2TokenSource {
             return Ok(false);
         };
         let fields = vec![("token", refresh.secret()), ("token_type_hint", "refresh_token")];
-        let response = self.post(url, fields, Encoding::Form)?.send().await.map_err(transport_error)?;
+        let response = send_unredirected(self.post(url, fields, Encoding::Form)?).await?;
         let status = response.status();
         let headers = response.headers().clone();
         if !status.is_success() {
