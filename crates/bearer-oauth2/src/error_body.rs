@@ -12,10 +12,10 @@ const EXCERPT_CHARS: usize = 200;
 /// Reads an error answer in any of the shapes providers use:
 /// RFC 6749 §5.2 `{error, error_description}`, its camelCase twin `{error, errorDescription}`,
 /// `{code, message}`, `{message}`, and RFC 7807 problem details `{type, title, detail}`.
-/// Keeps `Retry-After` (or a `RateLimit-Reset`/`X-RateLimit-Reset` header), the rate-limit
-/// headers, the provider's request id, a problem document's invalid fields (`properties`,
-/// `invalid-params`), and, when the body is not one of those shapes, a short excerpt with
-/// every string of `secrets` replaced by `[redacted]`.
+/// Keeps `Retry-After` (seconds or an HTTP date; else a `RateLimit-Reset`/`X-RateLimit-Reset`
+/// header), the rate-limit headers, the provider's request id, a problem document's invalid
+/// fields (`properties`, `invalid-params`), and, when the body is not one of those shapes, a
+/// short excerpt with every string of `secrets` replaced by `[redacted]`.
 pub fn rejection_from_response(status: StatusCode, headers: &HeaderMap, body: &[u8], secrets: &[&str]) -> Rejection {
     let mut rejection = Rejection::new(status);
     rejection.retry_after = retry_after(headers);
@@ -74,12 +74,20 @@ fn fill_from_json(rejection: &mut Rejection, fields: &Map<String, Value>, secret
     }
 }
 
-/// `Retry-After` in seconds (an HTTP date is read as "unknown"), else a rate-limit reset: in
-/// seconds, or, for a value past 10⁹ (GitHub's `X-RateLimit-Reset`), a Unix time.
+/// `Retry-After` in seconds or as an HTTP date, else a rate-limit reset: in seconds, or, for a
+/// value past 10⁹ (GitHub's `X-RateLimit-Reset`), a Unix time. At most a day.
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     ["retry-after", "ratelimit-reset", "x-ratelimit-reset"].iter().find_map(|name| {
         let value = headers.get(*name)?.to_str().ok()?.trim();
-        let mut seconds: f64 = value.parse().ok()?;
+        let date = || httpdate::parse_http_date(value).ok();
+        let mut seconds: f64 = match value.parse() {
+            Ok(seconds) => seconds,
+            Err(_) if *name == "retry-after" => {
+                let wait = date()?.duration_since(std::time::SystemTime::now()).unwrap_or_default();
+                wait.as_secs_f64()
+            }
+            Err(_) => return None,
+        };
         if *name != "retry-after" && seconds > 1e9 {
             let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok()?.as_secs_f64();
             seconds = (seconds - now).max(0.0);
@@ -235,5 +243,20 @@ mod tests {
         headers.insert("x-ratelimit-reset", past);
         let r = rejection_from_response(StatusCode::TOO_MANY_REQUESTS, &headers, b"", &[]);
         assert_eq!(r.retry_after, Some(Duration::ZERO), "a Unix time already past: no wait");
+    }
+
+    #[test]
+    fn retry_after_as_an_http_date_is_kept() {
+        let at = |date: std::time::SystemTime| {
+            let mut headers = HeaderMap::new();
+            let value = HeaderValue::try_from(httpdate::fmt_http_date(date)).expect("date header");
+            headers.insert("retry-after", value);
+            rejection_from_response(StatusCode::SERVICE_UNAVAILABLE, &headers, b"", &[]).retry_after
+        };
+        let now = std::time::SystemTime::now();
+        let later = at(now + Duration::from_secs(120)).expect("a date is honoured");
+        assert!(later > Duration::from_secs(110) && later <= Duration::from_secs(120), "{later:?}");
+        assert_eq!(at(now - Duration::from_secs(120)), Some(Duration::ZERO), "a date already past: no wait");
+        assert_eq!(at(now + Duration::from_secs(10 * 86_400)), Some(Duration::from_secs(86_400)), "bounded");
     }
 }
