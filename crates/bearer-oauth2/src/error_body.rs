@@ -128,9 +128,13 @@ fn excerpt(body: &[u8], secrets: &[&str]) -> String {
     truncate(&redact(&printable, secrets), EXCERPT_CHARS)
 }
 
-/// `text` with every non-empty string of `secrets` replaced by `[redacted]`.
+/// `text` with every non-empty string of `secrets` replaced by `[redacted]`, as written and
+/// as form-urlencoded (the way a server that echoes the request body shows it).
 pub(crate) fn redact(text: &str, secrets: &[&str]) -> String {
-    secrets.iter().filter(|s| !s.is_empty()).fold(text.to_owned(), |acc, secret| acc.replace(secret, "[redacted]"))
+    secrets.iter().filter(|s| !s.is_empty()).fold(text.to_owned(), |acc, secret| {
+        let encoded: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+        acc.replace(secret, "[redacted]").replace(&encoded, "[redacted]")
+    })
 }
 
 fn truncate(text: &str, max_chars: usize) -> String {
@@ -184,6 +188,16 @@ mod tests {
         let long = "x".repeat(5000);
         assert_eq!(reject(500, &long).body_excerpt.map(|e| e.chars().count()), Some(201));
         assert_eq!(reject(500, "").body_excerpt, None);
+    }
+
+    #[test]
+    fn secrets_echoed_form_encoded_are_redacted() {
+        // A server that echoes the form body it could not use shows the secret as it was sent.
+        let secret = "p@ss w/rd:+%";
+        let body = "<html>bad request: client_id=id&client_secret=p%40ss+w%2Frd%3A%2B%25</html>";
+        let r = rejection_from_response(StatusCode::BAD_REQUEST, &HeaderMap::new(), body.as_bytes(), &[secret]);
+        let excerpt = r.body_excerpt.expect("excerpt");
+        assert!(!excerpt.contains("p%40ss") && excerpt.contains("client_secret=[redacted]"), "{excerpt}");
     }
 
     #[test]
