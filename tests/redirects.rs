@@ -119,3 +119,15 @@ async fn a_rejection_from_the_url_the_request_was_sent_to_is_retried_there() {
     let counters = sim.counters();
     assert_eq!((counters.api_requests, counters.api_rejections, counters.token_requests), (3, 1, 2));
 }
+
+#[tokio::test]
+async fn a_rejected_get_with_a_fragment_is_retried() {
+    let sim = Simulator::oauth2().start().await;
+    let client = support::client_for(&sim, TokenCache::new(support::oauth2_source(&sim)));
+    client.get(sim.api_url()).send().await.expect("warm up");
+    sim.revoke_all();
+    let url = format!("{}?page=2#section", sim.api_url());
+    let response = client.get(&url).send().await.expect("request");
+    assert_eq!(response.status(), StatusCode::OK, "retried with a fresh token");
+    assert_eq!(sim.counters().token_requests, 2);
+}
