@@ -99,8 +99,8 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 /// The windows Kong-style `X-RateLimit-{Limit,Remaining}-<window>` headers name.
 const WINDOWS: [(&str, u64); 4] = [("second", 1), ("minute", 60), ("hour", 3600), ("day", 86_400)];
 
-/// `X-RateLimit-Limit-minute`/`X-RateLimit-Remaining-minute` (and the other windows; the one
-/// with nothing left wins), else `RateLimit-Limit`/`RateLimit-Remaining` or their `X-` forms.
+/// `X-RateLimit-Limit-minute`/`X-RateLimit-Remaining-minute` (and the other windows; the
+/// longest with nothing left wins), else `RateLimit-Limit`/`RateLimit-Remaining` or their `X-` forms.
 fn rate_limit(headers: &HeaderMap) -> Option<RateLimit> {
     let number = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<u64>().ok();
     let windowed = WINDOWS.iter().filter_map(|(suffix, seconds)| {
@@ -111,7 +111,8 @@ fn rate_limit(headers: &HeaderMap) -> Option<RateLimit> {
         (limit.is_some() || remaining.is_some()).then_some(found)
     });
     let windowed: Vec<RateLimit> = windowed.collect();
-    if let Some(exhausted) = windowed.iter().find(|w| w.remaining == Some(0)).or(windowed.first()) {
+    // The longest exhausted window (they are in increasing order): all of them must pass.
+    if let Some(exhausted) = windowed.iter().rfind(|w| w.remaining == Some(0)).or(windowed.first()) {
         return Some(exhausted.clone());
     }
     let limit = number("ratelimit-limit").or_else(|| number("x-ratelimit-limit"));
@@ -221,6 +222,25 @@ mod tests {
         let limit = rejection_from_response(StatusCode::BAD_REQUEST, &ietf, b"", &[]).rate_limit.expect("kept");
         assert_eq!((limit.limit, limit.remaining, limit.window), (Some(10), Some(3), None));
         assert_eq!(reject(400, "{}").rate_limit, None);
+    }
+
+    #[test]
+    fn of_several_exhausted_windows_the_longest_is_kept() {
+        // Kong sends one pair per configured window; all exhausted ones must be waited out.
+        let mut headers = HeaderMap::new();
+        for (name, value) in [
+            ("x-ratelimit-limit-second", "5"),
+            ("x-ratelimit-remaining-second", "0"),
+            ("x-ratelimit-limit-minute", "100"),
+            ("x-ratelimit-remaining-minute", "0"),
+            ("x-ratelimit-limit-hour", "1000"),
+            ("x-ratelimit-remaining-hour", "400"),
+        ] {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+        let r = rejection_from_response(StatusCode::TOO_MANY_REQUESTS, &headers, b"{}", &[]);
+        let limit = r.rate_limit.expect("kept");
+        assert_eq!((limit.limit, limit.window), (Some(100), Some(Duration::from_secs(60))));
     }
 
     #[test]
