@@ -4,6 +4,7 @@ use bearer_core::{Error, Rejection};
 use bytes::{Bytes, BytesMut};
 use http::header::CONTENT_TYPE;
 use serde_json::Value;
+use url::Position;
 
 use crate::error_body::rejection_from_response;
 use crate::response::{embedded_error, TokenResponse};
@@ -60,7 +61,8 @@ pub(crate) async fn send_unredirected(request: reqwest::RequestBuilder) -> Resul
     let sent_to = request.url().clone();
     let response = client.execute(request).await.map_err(transport_error)?;
     let answered_from = response.url();
-    if answered_from != &sent_to {
+    // Up to the fragment, which is never sent and which reqwest leaves out of the answer's URL.
+    if answered_from[..Position::AfterQuery] != sent_to[..Position::AfterQuery] {
         return Err(Error::Config(
             format!(
                 "`{}{}` redirected the request to `{}{}`: the HTTP client given with `http_client()` follows \

@@ -74,3 +74,17 @@ async fn a_token_endpoint_redirect_is_never_followed_silently() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_token_url_with_a_fragment_is_not_mistaken_for_a_redirect() {
+    // reqwest leaves the fragment (never sent) out of the response's URL.
+    let sim = Simulator::oauth2().start().await;
+    let source = OAuth2TokenSource::builder(format!("{}#token", sim.token_url()))
+        .allow_http_loopback()
+        .client_id(&sim.credentials().client_id)
+        .client_secret(sim.credentials().client_secret.as_str())
+        .http_client(reqwest::Client::new())
+        .build()
+        .expect("source");
+    source.fetch().await.expect("no redirect happened");
+}
