@@ -133,7 +133,9 @@ impl OAuth2TokenSourceBuilder {
     }
 
     /// The HTTP client for token requests. By default the source builds one that does not
-    /// follow redirects, so credentials are never posted to a host you did not name.
+    /// follow redirects, so credentials are never posted to a host you did not name. Build
+    /// yours with `.redirect(reqwest::redirect::Policy::none())` too: an answer that came
+    /// through a redirect is refused with [`Error::Config`], but the credentials have gone.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
         self

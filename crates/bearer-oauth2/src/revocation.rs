@@ -3,15 +3,17 @@
 use bearer_core::Error;
 
 use crate::error_body::rejection_from_response;
-use crate::exchange::{read_capped_body, transport_error, MAX_BODY_BYTES};
-use crate::source::{Encoding, OAuth2TokenSource};
+use crate::exchange::{read_capped_body, send_unredirected, MAX_BODY_BYTES};
+use crate::source::{Encoding, Grant, OAuth2TokenSource};
 
 impl OAuth2TokenSource {
     /// Revokes the refresh token the source holds (RFC 7009: `token` and
     /// `token_type_hint=refresh_token`, form-encoded, the client authenticated as for the token
     /// endpoint) and forgets it, e.g. at shutdown. `Ok(false)` when no refresh token is held.
-    /// The next fetch then uses the primary grant. Behind a cache, reach the source with
-    /// `TokenCache::source()`.
+    /// The next fetch then uses the primary grant. With
+    /// [`Grant::RefreshToken`] and no newer refresh token held, the configured one is revoked,
+    /// and later fetches fail: there is nothing to fall back to. Behind a cache, reach the
+    /// source with `TokenCache::source()`.
     ///
     /// Fails with [`Error::Config`] when no
     /// [`revocation_url`](crate::OAuth2TokenSourceBuilder::revocation_url) was set; with
@@ -20,11 +22,15 @@ impl OAuth2TokenSource {
         let Some(url) = &self.revocation_url else {
             return Err(Error::Config("no revocation URL was configured (`revocation_url`)".into()));
         };
-        let Some(refresh) = self.refresh_token.get() else {
+        let configured = match &self.grant {
+            Grant::RefreshToken(configured) => Some(configured.clone()),
+            _ => None,
+        };
+        let Some(refresh) = self.refresh_token.get().or(configured) else {
             return Ok(false);
         };
         let fields = vec![("token", refresh.secret()), ("token_type_hint", "refresh_token")];
-        let response = self.post(url, fields, Encoding::Form)?.send().await.map_err(transport_error)?;
+        let response = send_unredirected(self.post(url, fields, Encoding::Form)?).await?;
         let status = response.status();
         let headers = response.headers().clone();
         if !status.is_success() {
