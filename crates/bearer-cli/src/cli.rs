@@ -95,9 +95,6 @@ pub(crate) enum Command {
         /// What to print.
         #[arg(long, value_enum, default_value_t = TokenFormat::Bare)]
         format: TokenFormat,
-        /// Includes the refresh token in `--format json`, when the source hands one out.
-        #[arg(long)]
-        show_refresh_token: bool,
     },
     /// Prints `Authorization: Bearer <token>`.
     #[command(after_help = "Example:\n  curl -H @<(bearer --profile acme header) https://api.acme.example/v1/me")]

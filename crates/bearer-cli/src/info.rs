@@ -12,7 +12,6 @@ use crate::failure::Failure;
 use crate::output::{rfc3339, seconds_left, time_left};
 use crate::providers;
 use crate::token_store::TokenRecord;
-use crate::tokens::check_plain_http;
 
 /// A JWT's decoded header and claims; `None` when the token is not a JWT.
 fn decode_jwt(token: &str) -> Option<(Value, Value)> {
@@ -104,7 +103,7 @@ pub(crate) fn introspect(
     record: &TokenRecord,
     runtime: &tokio::runtime::Runtime,
 ) -> Result<Value, Failure> {
-    check_plain_http(url, settings.allow_http_loopback, "the introspection endpoint")?;
+    providers::check_url(url, "introspection endpoint", settings)?;
     let (client_id, client_secret) = providers::client_credentials(settings)?;
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -116,7 +115,8 @@ pub(crate) fn introspect(
         .header(http::header::ACCEPT, "application/json")
         .form(&[("token", record.access_token.as_str()), ("token_type_hint", "access_token")]);
     if let (Some(id), Some(secret)) = (&client_id, &client_secret) {
-        request = request.header(http::header::AUTHORIZATION, bearer_oauth2::basic_auth(id, secret));
+        request =
+            request.header(http::header::AUTHORIZATION, bearer_oauth2::provider_kit::client_basic_auth(id, secret));
     }
     runtime.block_on(async {
         let response = request.send().await.map_err(|e| {

@@ -65,9 +65,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
     let tokens = Tokens::new(&settings, store, cache)?;
     let record = tokens.get()?;
     match command {
-        Command::Token { format, show_refresh_token } => {
-            output::emit(&output::token(&record, format, show_refresh_token))?;
-        }
+        Command::Token { format } => output::emit(&output::token(&record, format))?,
         Command::Header => output::emit(&output::header_line(&record))?,
         Command::Curl { args } => return curl::run(&record, &args),
         Command::Info { json } => {
@@ -97,7 +95,7 @@ fn probe(
     record: &token_store::TokenRecord,
     url: &str,
 ) -> Result<(), Failure> {
-    tokens::check_plain_http(url, settings.allow_http_loopback, "the test URL")?;
+    providers::check_url(url, "test URL", settings)?;
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

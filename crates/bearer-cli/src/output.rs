@@ -56,16 +56,11 @@ pub(crate) fn time_left(at: SystemTime) -> String {
 }
 
 /// `bearer token` in the requested format.
-pub(crate) fn token(record: &TokenRecord, format: TokenFormat, show_refresh_token: bool) -> String {
+pub(crate) fn token(record: &TokenRecord, format: TokenFormat) -> String {
     match format {
         TokenFormat::Bare => record.access_token.clone(),
         TokenFormat::Header => header_line(record),
         TokenFormat::Json => {
-            if show_refresh_token {
-                // The library's sources keep refresh tokens inside (they use them on the next
-                // fetch), so there is none to show; say so rather than print a null.
-                eprintln!("note: the token source keeps its refresh token to itself; none to show");
-            }
             let expires_at = record.expires_at();
             json!({
                 "access_token": record.access_token,

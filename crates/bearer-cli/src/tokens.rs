@@ -3,9 +3,11 @@
 
 use std::time::SystemTime;
 
+use bearer_core::TokenStanding;
+
 use crate::config::Settings;
 use crate::failure::Failure;
-use crate::freshness::{standing, Standing};
+use crate::freshness::standing;
 use crate::providers;
 use crate::spinner::Spinner;
 use crate::token_store::{TokenRecord, TokenStore};
@@ -32,9 +34,6 @@ pub(crate) struct Tokens<'a> {
 
 impl<'a> Tokens<'a> {
     pub(crate) fn new(settings: &'a Settings, store: TokenStore, cache: CacheUse) -> Result<Self, Failure> {
-        if let Some(url) = providers::endpoint(settings) {
-            check_plain_http(&url, settings.allow_http_loopback, "the token endpoint")?;
-        }
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -52,8 +51,8 @@ impl<'a> Tokens<'a> {
         if self.cache == CacheUse::Normal {
             if let Some(cached) = self.store.load(&self.settings.profile, &self.identity) {
                 match standing(&cached, SystemTime::now()) {
-                    Standing::Fresh => return Ok(cached),
-                    Standing::RefreshAhead | Standing::Stale => {
+                    TokenStanding::Fresh => return Ok(cached),
+                    TokenStanding::RefreshAhead | TokenStanding::Stale => {
                         // As the library's cache does: a failed refresh keeps the old token
                         // while it has not expired.
                         return self.fetch().or_else(|failure| {
@@ -64,7 +63,8 @@ impl<'a> Tokens<'a> {
                             Ok(cached)
                         });
                     }
-                    Standing::Expired => {}
+                    // Expired (or a standing added later): fetch.
+                    _ => {}
                 }
             }
         }
@@ -90,46 +90,5 @@ impl<'a> Tokens<'a> {
             }
         }
         Ok(record)
-    }
-}
-
-/// Plain http is refused, except to loopback with the explicit opt-in: it would carry
-/// credentials or tokens in the clear.
-pub(crate) fn check_plain_http(url: &str, allow_loopback: bool, what: &str) -> Result<(), Failure> {
-    let Ok(parsed) = reqwest::Url::parse(url) else {
-        // Not a URL (a Zuora environment name) or a bad one, which the library reports.
-        return Ok(());
-    };
-    if parsed.scheme() != "http" {
-        return Ok(());
-    }
-    let host = parsed.host_str().unwrap_or_default();
-    let loopback = host.eq_ignore_ascii_case("localhost")
-        || host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    match (loopback, allow_loopback) {
-        (true, true) => Ok(()),
-        (true, false) => Err(Failure::usage(format!("{what} {url} is plain http"))
-            .with_hint("for a local server add --allow-http-loopback (in a profile: allow_http_loopback = true)")),
-        (false, _) => Err(Failure::usage(format!("{what} {url} is plain http, which would send secrets in the clear"))
-            .with_hint("use https")),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn plain_http_only_to_loopback_and_only_when_allowed() {
-        assert!(check_plain_http("https://auth.example.com/token", false, "x").is_ok());
-        assert!(check_plain_http("http://127.0.0.1:8080/token", true, "x").is_ok());
-        assert!(check_plain_http("http://[::1]:8080/token", true, "x").is_ok());
-        assert!(check_plain_http("http://127.0.0.1:8080/token", false, "x").is_err());
-        assert!(check_plain_http("http://auth.example.com/token", true, "x").is_err());
-        assert!(check_plain_http("eu-api-sandbox", false, "x").is_ok());
     }
 }

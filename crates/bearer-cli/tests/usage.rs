@@ -64,7 +64,7 @@ fn plain_http_needs_loopback_and_the_opt_in() {
         &["--token-url", "http://auth.example.com/token", "--client-id", "c", "--allow-http-loopback", "token"],
         &env,
     );
-    assert_usage_error(&remote, "in the clear");
+    assert_usage_error(&remote, "plain http");
 }
 
 #[test]

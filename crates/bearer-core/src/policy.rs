@@ -1,11 +1,10 @@
-//! When the cache refreshes, and how it backs off.
+//! When the cache refreshes, how often it may ask the token endpoint, and how it backs off.
 
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 use crate::token::far_future;
-use crate::Token;
 
 /// Refresh-ahead starts this fraction of a token's lifetime before it expires...
 pub const DEFAULT_REFRESH_AHEAD_FRACTION: f64 = 0.25;
@@ -13,13 +12,32 @@ pub const DEFAULT_REFRESH_AHEAD_FRACTION: f64 = 0.25;
 pub const DEFAULT_REFRESH_AHEAD_MAX: Duration = Duration::from_secs(300);
 /// A token is not served within this margin of its expiry, for clock skew between us, the
 /// token endpoint and the API, and for the request's own flight time. Capped at a tenth of
-/// the token's lifetime so a short-lived token is still usable.
+/// the token's lifetime so a short-lived token is still usable, but never below
+/// [`DEFAULT_MIN_HARD_MARGIN`] where the lifetime allows.
 pub const DEFAULT_HARD_MARGIN: Duration = Duration::from_secs(30);
+/// The least hard margin: servers count expiry in whole seconds, so a token can die up to a
+/// second before its `expires_in` runs out. Kept for every token that lives at least twice as
+/// long (and at least this plus the [minimum fetch interval](DEFAULT_MIN_FETCH_INTERVAL)).
+pub const DEFAULT_MIN_HARD_MARGIN: Duration = Duration::from_secs(1);
+/// The token endpoint is asked at most once per this interval, whatever the tokens' lifetimes
+/// say: a token that claims to live less (`expires_in: 0` or `1`) is served for this long.
+pub const DEFAULT_MIN_FETCH_INTERVAL: Duration = Duration::from_secs(1);
+/// A rejected token (an API's 401) makes the cache fetch a new one at most once per this
+/// interval. An API that rejects every token (a permission error, a wrong audience) costs one
+/// fetch per interval, not one per request; in between, the rejection goes to the caller.
+pub const DEFAULT_REJECTION_REFRESH_INTERVAL: Duration = Duration::from_secs(5);
+/// The longest the cache waits for one [`TokenSource::fetch`](crate::TokenSource::fetch)
+/// before failing it with a transient timeout error, whatever the source's HTTP client does.
+pub const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(30);
 /// The first wait after a failed refresh.
 pub const DEFAULT_BACKOFF_FLOOR: Duration = Duration::from_secs(1);
-/// The longest wait between refresh attempts, whatever the number of failures or the
-/// endpoint's `Retry-After`.
+/// The longest wait between refresh attempts after repeated failures. An endpoint's own
+/// `Retry-After` (or rate-limit window) may ask for longer, up to [`MAX_RETRY_AFTER`].
 pub const DEFAULT_BACKOFF_CEILING: Duration = Duration::from_secs(30);
+/// The longest `Retry-After` (or rate-limit window, see
+/// [`Error::retry_after`](crate::Error::retry_after)) honoured by default: ten minutes. A
+/// longer request is read as this, so a bogus header cannot stall refreshes for hours.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(600);
 /// Each backoff is shortened by a random share of up to this fraction, so a fleet that
 /// failed together does not retry together.
 pub const DEFAULT_JITTER: f64 = 0.2;
@@ -31,10 +49,15 @@ pub struct RefreshPolicy {
     refresh_ahead_fraction: f64,
     refresh_ahead_max: Duration,
     hard_margin: Duration,
+    min_hard_margin: Duration,
+    min_fetch_interval: Duration,
+    rejection_refresh_interval: Duration,
+    fetch_timeout: Duration,
     backoff_floor: Duration,
     backoff_ceiling: Duration,
     jitter: f64,
     no_expiry_lifetime: Option<Duration>,
+    max_retry_after: Duration,
 }
 
 impl Default for RefreshPolicy {
@@ -43,20 +66,53 @@ impl Default for RefreshPolicy {
             refresh_ahead_fraction: DEFAULT_REFRESH_AHEAD_FRACTION,
             refresh_ahead_max: DEFAULT_REFRESH_AHEAD_MAX,
             hard_margin: DEFAULT_HARD_MARGIN,
+            min_hard_margin: DEFAULT_MIN_HARD_MARGIN,
+            min_fetch_interval: DEFAULT_MIN_FETCH_INTERVAL,
+            rejection_refresh_interval: DEFAULT_REJECTION_REFRESH_INTERVAL,
+            fetch_timeout: DEFAULT_FETCH_TIMEOUT,
             backoff_floor: DEFAULT_BACKOFF_FLOOR,
             backoff_ceiling: DEFAULT_BACKOFF_CEILING,
             jitter: DEFAULT_JITTER,
             no_expiry_lifetime: None,
+            max_retry_after: MAX_RETRY_AFTER,
         }
     }
 }
 
-/// When an installed token should be refreshed in the background, and when it may no
-/// longer be served.
+/// The instants, on the cache's clock, that govern one installed token.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Schedule {
+    /// From here a background refresh starts; before it, a hit is served without a lock.
     pub(crate) refresh_at: Instant,
+    /// From here the token is not served while a refresh can be had.
     pub(crate) stale_at: Instant,
+    /// From here the token is never served (it has expired).
+    pub(crate) expires_at: Instant,
+}
+
+/// Where a token stands under a [`RefreshPolicy`], by its age: what a
+/// [`TokenCache`](crate::TokenCache) holding it would do now. See [`RefreshPolicy::standing`].
+/// Ordered from the youngest standing to the oldest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum TokenStanding {
+    /// Served as it is.
+    Fresh,
+    /// Still served, but inside the refresh-ahead window: the cache starts a refresh.
+    RefreshAhead,
+    /// Inside the hard margin before expiry: not served while a new token can be had; served
+    /// only if the refresh fails.
+    Stale,
+    /// Past its (policy) expiry: never served.
+    Expired,
+}
+
+/// The offsets from a token's anchor at which its [`Schedule`] instants fall.
+#[derive(Debug, Clone, Copy)]
+struct Offsets {
+    refresh_after: Duration,
+    stale_after: Duration,
+    expires_after: Duration,
 }
 
 impl RefreshPolicy {
@@ -72,9 +128,35 @@ impl RefreshPolicy {
         self
     }
 
-    /// Sets the hard safety margin before expiry.
+    /// Sets the hard safety margin before expiry (see [`DEFAULT_HARD_MARGIN`]).
     pub fn with_hard_margin(mut self, margin: Duration) -> Self {
         self.hard_margin = margin;
+        self
+    }
+
+    /// Sets the least hard margin kept where the lifetime allows (see
+    /// [`DEFAULT_MIN_HARD_MARGIN`]).
+    pub fn with_min_hard_margin(mut self, margin: Duration) -> Self {
+        self.min_hard_margin = margin;
+        self
+    }
+
+    /// Sets the minimum interval between two fetches (see [`DEFAULT_MIN_FETCH_INTERVAL`]).
+    pub fn with_min_fetch_interval(mut self, interval: Duration) -> Self {
+        self.min_fetch_interval = interval;
+        self
+    }
+
+    /// Sets the minimum interval between two refreshes caused by rejected tokens (see
+    /// [`DEFAULT_REJECTION_REFRESH_INTERVAL`]).
+    pub fn with_rejection_refresh_interval(mut self, interval: Duration) -> Self {
+        self.rejection_refresh_interval = interval;
+        self
+    }
+
+    /// Sets the deadline of one fetch (see [`DEFAULT_FETCH_TIMEOUT`]).
+    pub fn with_fetch_timeout(mut self, timeout: Duration) -> Self {
+        self.fetch_timeout = timeout;
         self
     }
 
@@ -98,65 +180,203 @@ impl RefreshPolicy {
         self
     }
 
+    /// Sets the longest endpoint-requested wait (`Retry-After`, rate-limit window) honoured
+    /// (default [`MAX_RETRY_AFTER`]).
+    pub fn with_max_retry_after(mut self, max: Duration) -> Self {
+        self.max_retry_after = max;
+        self
+    }
+
     /// The longest wait between attempts.
     pub fn backoff_ceiling(&self) -> Duration {
         self.backoff_ceiling
     }
 
-    pub(crate) fn schedule(&self, token: &Token) -> Schedule {
-        let received = token.received_at();
-        let expires_at = match (token.expires_at(), self.no_expiry_lifetime) {
-            (Some(at), _) => at,
-            (None, Some(lifetime)) => received.checked_add(lifetime).unwrap_or_else(far_future),
-            (None, None) => {
-                let never = far_future();
-                return Schedule { refresh_at: never, stale_at: never };
-            }
+    /// The minimum interval between two fetches.
+    pub fn min_fetch_interval(&self) -> Duration {
+        self.min_fetch_interval
+    }
+
+    /// The minimum interval between two refreshes caused by rejected tokens.
+    pub fn rejection_refresh_interval(&self) -> Duration {
+        self.rejection_refresh_interval
+    }
+
+    /// The deadline of one fetch.
+    pub fn fetch_timeout(&self) -> Duration {
+        self.fetch_timeout
+    }
+
+    /// The schedule of a token that lives `lifetime` (`None`: no expiry) from `anchor`, the
+    /// instant its fetch started on the cache's clock (so time in flight counts against it).
+    ///
+    /// A lifetime under the minimum fetch interval is raised to it. The hard margin is the
+    /// configured one capped at a tenth of the lifetime, but at least the minimum margin
+    /// capped at half the lifetime; and the token stays servable for at least the minimum
+    /// fetch interval, so nothing asks the endpoint more often than that.
+    pub(crate) fn schedule(&self, lifetime: Option<Duration>, anchor: Instant) -> Schedule {
+        let Some(offsets) = self.offsets(lifetime) else {
+            let never = far_future();
+            return Schedule { refresh_at: never, stale_at: never, expires_at: never };
         };
-        let lifetime = expires_at.saturating_duration_since(received);
-        // Both margins scale down with short lifetimes so that a token is always served for
-        // most of its life: a 1-second token is not refreshed on every call.
-        let margin = self.hard_margin.min(lifetime / 10);
-        let ahead = lifetime.mul_f64(self.refresh_ahead_fraction).min(self.refresh_ahead_max).max(margin);
+        let at = |after: Duration| anchor.checked_add(after).unwrap_or_else(far_future);
         Schedule {
-            refresh_at: expires_at.checked_sub(ahead).unwrap_or(received),
-            stale_at: expires_at.checked_sub(margin).unwrap_or(received),
+            refresh_at: at(offsets.refresh_after),
+            stale_at: at(offsets.stale_after),
+            expires_at: at(offsets.expires_after),
         }
     }
 
+    /// How a token that lives `lifetime` (`None`: it stated no expiry) stands `age` after its
+    /// fetch started, under this policy: the rule the [`TokenCache`](crate::TokenCache)
+    /// applies, for a caller that keeps tokens elsewhere (on disk, say) and must decide
+    /// whether one may still be used. A token without expiry is [`Fresh`](TokenStanding::Fresh)
+    /// forever unless [`with_no_expiry_lifetime`](Self::with_no_expiry_lifetime) gave it one.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use bearer_core::{RefreshPolicy, TokenStanding};
+    ///
+    /// let hour = Some(Duration::from_secs(3600));
+    /// let policy = RefreshPolicy::default();
+    /// assert_eq!(policy.standing(hour, Duration::from_secs(600)), TokenStanding::Fresh);
+    /// assert_eq!(policy.standing(hour, Duration::from_secs(3400)), TokenStanding::RefreshAhead);
+    /// ```
+    pub fn standing(&self, lifetime: Option<Duration>, age: Duration) -> TokenStanding {
+        let Some(offsets) = self.offsets(lifetime) else {
+            return TokenStanding::Fresh;
+        };
+        if age >= offsets.expires_after {
+            TokenStanding::Expired
+        } else if age >= offsets.stale_after {
+            TokenStanding::Stale
+        } else if age >= offsets.refresh_after {
+            TokenStanding::RefreshAhead
+        } else {
+            TokenStanding::Fresh
+        }
+    }
+
+    /// The schedule's offsets from the anchor; `None` for a token that never expires.
+    fn offsets(&self, lifetime: Option<Duration>) -> Option<Offsets> {
+        let lifetime = lifetime.or(self.no_expiry_lifetime)?;
+        let lifetime = lifetime.max(self.min_fetch_interval);
+        let margin = self.hard_margin.min(lifetime / 10).max(self.min_hard_margin.min(lifetime / 2));
+        let servable = lifetime.saturating_sub(margin).max(self.min_fetch_interval);
+        // Refresh-ahead opens at least one margin before the stale point, so callers do not
+        // wait for a refresh that could have run in the background; never in the first half
+        // of the servable time, so a short token is not refreshed on nearly every call.
+        let ahead =
+            lifetime.mul_f64(self.refresh_ahead_fraction).min(self.refresh_ahead_max).max(margin.saturating_mul(2));
+        let refresh_after = lifetime.saturating_sub(ahead).clamp(servable / 2, servable);
+        Some(Offsets { refresh_after, stale_after: servable, expires_after: lifetime })
+    }
+
     /// The wait after the `failures`-th consecutive failure (1-based); `unit` in [0, 1) is
-    /// the random draw for jitter. `Retry-After` lengthens the wait, the ceiling caps it.
+    /// the random draw for jitter. The ceiling caps the exponential part; the endpoint's
+    /// `Retry-After` lengthens the wait up to the policy's `max_retry_after`.
     pub(crate) fn backoff(&self, failures: u32, retry_after: Option<Duration>, unit: f64) -> Duration {
         let exponent = failures.saturating_sub(1).min(20);
         let base = self.backoff_floor.saturating_mul(1u32 << exponent).min(self.backoff_ceiling);
         let jittered = base.mul_f64(1.0 - self.jitter * unit.clamp(0.0, 1.0));
-        jittered.max(retry_after.unwrap_or_default()).min(self.backoff_ceiling)
+        jittered.max(retry_after.unwrap_or_default().min(self.max_retry_after))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::AccessToken;
 
-    fn token(lifetime: Duration) -> Token {
-        Token::builder(AccessToken::new("t")).expires_in(lifetime).build().expect("valid token")
+    /// (refresh_at, stale_at, expires_at) after the anchor, in milliseconds.
+    fn schedule_ms(policy: &RefreshPolicy, lifetime_ms: u64) -> (u128, u128, u128) {
+        let anchor = Instant::now();
+        let s = policy.schedule(Some(Duration::from_millis(lifetime_ms)), anchor);
+        let ms = |at: Instant| (at - anchor).as_millis();
+        (ms(s.refresh_at), ms(s.stale_at), ms(s.expires_at))
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn one_hour_token_schedule() {
-        let t = token(Duration::from_secs(3600));
-        let s = RefreshPolicy::default().schedule(&t);
-        assert_eq!(s.refresh_at - t.received_at(), Duration::from_secs(3300));
-        assert_eq!(s.stale_at - t.received_at(), Duration::from_secs(3570));
+    #[test]
+    fn one_hour_token_schedule() {
+        assert_eq!(schedule_ms(&RefreshPolicy::default(), 3_600_000), (3_300_000, 3_570_000, 3_600_000));
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn short_token_keeps_most_of_its_life() {
-        let t = token(Duration::from_secs(1));
-        let s = RefreshPolicy::default().schedule(&t);
-        assert_eq!(s.refresh_at - t.received_at(), Duration::from_millis(750));
-        assert_eq!(s.stale_at - t.received_at(), Duration::from_millis(900));
+    #[test]
+    fn a_short_token_keeps_a_second_of_margin_for_skew() {
+        // 4 s: a tenth (400 ms) would not cover a server that counts whole seconds.
+        assert_eq!(schedule_ms(&RefreshPolicy::default(), 4_000), (2_000, 3_000, 4_000));
+        assert_eq!(schedule_ms(&RefreshPolicy::default(), 20_000), (15_000, 18_000, 20_000));
+        assert_eq!(schedule_ms(&RefreshPolicy::default(), 2_000), (500, 1_000, 2_000));
+    }
+
+    #[test]
+    fn a_tiny_or_zero_lifetime_is_served_for_the_minimum_fetch_interval() {
+        for lifetime in [0, 1, 500, 1_000] {
+            let (refresh, stale, expires) = schedule_ms(&RefreshPolicy::default(), lifetime);
+            assert_eq!((refresh, stale, expires), (500, 1_000, 1_000), "{lifetime} ms");
+        }
+    }
+
+    #[test]
+    fn a_token_without_expiry_never_goes_stale_unless_the_policy_says() {
+        let anchor = Instant::now();
+        let never = RefreshPolicy::default().schedule(None, anchor);
+        assert!(never.stale_at - anchor > Duration::from_secs(10 * 365 * 24 * 3600));
+        let ten_minutes = RefreshPolicy::default().with_no_expiry_lifetime(Some(Duration::from_secs(600)));
+        assert_eq!(ten_minutes.schedule(None, anchor).expires_at - anchor, Duration::from_secs(600));
+    }
+
+    #[test]
+    fn standing_follows_the_schedule_of_an_hour_token() {
+        let policy = RefreshPolicy::default();
+        let at = |age| policy.standing(Some(Duration::from_secs(3600)), Duration::from_secs(age));
+        assert_eq!(at(0), TokenStanding::Fresh);
+        assert_eq!(at(3299), TokenStanding::Fresh);
+        assert_eq!(at(3300), TokenStanding::RefreshAhead);
+        assert_eq!(at(3569), TokenStanding::RefreshAhead);
+        assert_eq!(at(3570), TokenStanding::Stale);
+        assert_eq!(at(3599), TokenStanding::Stale);
+        assert_eq!(at(3600), TokenStanding::Expired);
+    }
+
+    #[test]
+    fn standing_of_a_short_token_refreshes_at_half_its_servable_time() {
+        // 40 s: margin 4 s, servable 36 s, refresh-ahead from 30 s (a quarter of the life).
+        let at = |age| RefreshPolicy::default().standing(Some(Duration::from_secs(40)), Duration::from_secs(age));
+        assert_eq!(
+            [at(29), at(30), at(36), at(40)],
+            [TokenStanding::Fresh, TokenStanding::RefreshAhead, TokenStanding::Stale, TokenStanding::Expired]
+        );
+    }
+
+    #[test]
+    fn standing_of_a_token_without_expiry_follows_the_no_expiry_lifetime() {
+        let week = Duration::from_secs(7 * 24 * 3600);
+        assert_eq!(RefreshPolicy::default().standing(None, week), TokenStanding::Fresh);
+        let hour = RefreshPolicy::default().with_no_expiry_lifetime(Some(Duration::from_secs(3600)));
+        assert_eq!(hour.standing(None, Duration::from_secs(60)), TokenStanding::Fresh);
+        assert_eq!(hour.standing(None, Duration::from_secs(3580)), TokenStanding::Stale);
+        assert_eq!(hour.standing(None, Duration::from_secs(3601)), TokenStanding::Expired);
+    }
+
+    #[test]
+    fn standing_changes_exactly_at_the_instants_the_cache_schedules() {
+        let policy = RefreshPolicy::default();
+        for lifetime_ms in [0, 900, 2_000, 4_000, 40_000, 3_600_000] {
+            let lifetime = Some(Duration::from_millis(lifetime_ms));
+            let anchor = Instant::now();
+            let schedule = policy.schedule(lifetime, anchor);
+            for (instant, begins) in [
+                (schedule.refresh_at, TokenStanding::RefreshAhead),
+                (schedule.stale_at, TokenStanding::Stale),
+                (schedule.expires_at, TokenStanding::Expired),
+            ] {
+                let age = instant - anchor;
+                // Two instants may coincide (a short token), so "at least" this standing.
+                assert!(policy.standing(lifetime, age) >= begins, "{lifetime_ms} ms at {age:?}");
+                let before = age - Duration::from_millis(1);
+                assert!(policy.standing(lifetime, before) < begins, "{lifetime_ms} ms at {before:?}");
+            }
+        }
     }
 
     #[test]
@@ -165,7 +385,8 @@ mod tests {
         let secs = |n, ra| p.backoff(n, ra, 0.5).as_secs();
         assert_eq!([secs(1, None), secs(2, None), secs(3, None), secs(6, None), secs(40, None)], [1, 2, 4, 30, 30]);
         assert_eq!(secs(1, Some(Duration::from_secs(10))), 10);
-        assert_eq!(secs(1, Some(Duration::from_secs(3600))), 30);
+        assert_eq!(secs(1, Some(Duration::from_secs(60))), 60, "a per-minute limit is waited out");
+        assert_eq!(secs(1, Some(Duration::from_secs(3600))), MAX_RETRY_AFTER.as_secs());
         let jittered = RefreshPolicy::default().backoff(3, None, 0.5);
         assert_eq!(jittered, Duration::from_secs(4).mul_f64(0.9));
     }
