@@ -345,7 +345,7 @@ mod tests {
     fn check_url_applies_the_library_rule_to_the_clis_own_urls() {
         let mut s = settings(Provider::OAuth2, "https://auth.example.com/token");
         assert!(check_url("https://api.example.com/v1/me", "test URL", &s).is_ok());
-        let refused = check_url("http://127.0.0.1:9/me", "test URL", &s).err().expect("refused");
+        let refused = check_url("http://127.0.0.1:9/me", "test URL", &s).expect_err("refused");
         assert!(refused.hint.is_some_and(|h| h.contains("--allow-http-loopback")));
         s.allow_http_loopback = true;
         assert!(check_url("http://127.0.0.1:9/me", "test URL", &s).is_ok());

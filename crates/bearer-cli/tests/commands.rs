@@ -6,7 +6,7 @@ use std::os::unix::fs::PermissionsExt;
 
 use axum::routing::post;
 use bearer_testkit::Simulator;
-use support::{env_strs, oauth2_args, oauth2_env, strs, write_file, Sandbox};
+use support::{env_strs, oauth2_args, oauth2_env, provider_env, strs, write_file, Sandbox};
 
 fn args(sim: &Simulator, command: &[&str]) -> Vec<String> {
     let mut args = oauth2_args(sim);
@@ -81,13 +81,8 @@ async fn header_prints_only_the_header() {
 async fn info_decodes_a_jwt() {
     let sim = Simulator::criteo().start().await;
     let sandbox = Sandbox::new();
-    let c = sim.credentials();
-    let base = sim.base_url();
-    let env = [
-        ("CRITEO_BASE_URL", base.as_str()),
-        ("CRITEO_CLIENT_ID", &c.client_id),
-        ("CRITEO_CLIENT_SECRET", &c.client_secret),
-    ];
+    let env = provider_env(&sim, ["CRITEO_BASE_URL", "CRITEO_CLIENT_ID", "CRITEO_CLIENT_SECRET"]);
+    let env = env_strs(&env);
     let json = sandbox.run(&["--provider", "criteo", "--allow-http-loopback", "info", "--json"], &env);
     let info: serde_json::Value = serde_json::from_str(json.ok()).expect("json");
     assert_eq!(info["kind"], "jwt");
@@ -139,13 +134,8 @@ async fn info_introspects_an_opaque_token() {
 async fn test_passes_when_the_api_accepts_the_token_and_fails_when_it_rejects_it() {
     let sim = Simulator::zenkipay().start().await;
     let sandbox = Sandbox::new();
-    let c = sim.credentials();
-    let base = sim.base_url();
-    let env = [
-        ("ZENKIPAY_BASE_URL", base.as_str()),
-        ("ZENKIPAY_CLIENT_ID", &c.client_id),
-        ("ZENKIPAY_CLIENT_SECRET", &c.client_secret),
-    ];
+    let env = provider_env(&sim, ["ZENKIPAY_BASE_URL", "ZENKIPAY_CLIENT_ID", "ZENKIPAY_CLIENT_SECRET"]);
+    let env = env_strs(&env);
     let api = sim.api_url();
     let flags = ["--provider", "zenkipay", "--allow-http-loopback", "test"];
     let ok = sandbox.run(&flags, &env);

@@ -4,7 +4,7 @@
 mod support;
 
 use bearer_testkit::Simulator;
-use support::Sandbox;
+use support::{env_strs, provider_env, Sandbox};
 
 /// Runs `bearer --provider NAME --allow-http-loopback token` with `env` and checks the
 /// printed token is the one the simulator issued, in one token call.
@@ -20,18 +20,9 @@ fn token_from(sim: &Simulator, provider: &str, env: &[(&str, &str)]) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn zuora_from_its_environment_variables() {
     let sim = Simulator::zuora().start().await;
-    let c = sim.credentials();
-    let base = sim.base_url();
-    token_from(
-        &sim,
-        "zuora",
-        &[
-            ("ZUORA_ENVIRONMENT", &base),
-            ("ZUORA_CLIENT_ID", &c.client_id),
-            ("ZUORA_CLIENT_SECRET", &c.client_secret),
-            ("ZUORA_TRACK_ID", "cli-test"),
-        ],
-    );
+    let mut env = provider_env(&sim, ["ZUORA_ENVIRONMENT", "ZUORA_CLIENT_ID", "ZUORA_CLIENT_SECRET"]);
+    env.push(("ZUORA_TRACK_ID", "cli-test".into()));
+    token_from(&sim, "zuora", &env_strs(&env));
     assert_eq!(
         sim.last_request().and_then(|r| r.header("zuora-track-id").map(str::to_owned)).as_deref(),
         Some("cli-test")
@@ -41,59 +32,31 @@ async fn zuora_from_its_environment_variables() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn criteo_from_its_environment_variables() {
     let sim = Simulator::criteo().start().await;
-    let c = sim.credentials();
-    let base = sim.base_url();
-    token_from(
-        &sim,
-        "criteo",
-        &[("CRITEO_BASE_URL", &base), ("CRITEO_CLIENT_ID", &c.client_id), ("CRITEO_CLIENT_SECRET", &c.client_secret)],
-    );
+    let env = provider_env(&sim, ["CRITEO_BASE_URL", "CRITEO_CLIENT_ID", "CRITEO_CLIENT_SECRET"]);
+    token_from(&sim, "criteo", &env_strs(&env));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn akeneo_from_its_environment_variables() {
     let sim = Simulator::akeneo().start().await;
+    let mut env = provider_env(&sim, ["AKENEO_BASE_URL", "AKENEO_CLIENT_ID", "AKENEO_CLIENT_SECRET"]);
     let c = sim.credentials();
-    let base = sim.base_url();
-    token_from(
-        &sim,
-        "akeneo",
-        &[
-            ("AKENEO_BASE_URL", &base),
-            ("AKENEO_CLIENT_ID", &c.client_id),
-            ("AKENEO_CLIENT_SECRET", &c.client_secret),
-            ("AKENEO_USERNAME", &c.username),
-            ("AKENEO_PASSWORD", &c.password),
-        ],
-    );
+    env.extend([("AKENEO_USERNAME", c.username.clone()), ("AKENEO_PASSWORD", c.password.clone())]);
+    token_from(&sim, "akeneo", &env_strs(&env));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn zenkipay_from_its_environment_variables() {
     let sim = Simulator::zenkipay().start().await;
-    let c = sim.credentials();
-    let base = sim.base_url();
-    token_from(
-        &sim,
-        "zenkipay",
-        &[
-            ("ZENKIPAY_BASE_URL", &base),
-            ("ZENKIPAY_CLIENT_ID", &c.client_id),
-            ("ZENKIPAY_CLIENT_SECRET", &c.client_secret),
-        ],
-    );
+    let env = provider_env(&sim, ["ZENKIPAY_BASE_URL", "ZENKIPAY_CLIENT_ID", "ZENKIPAY_CLIENT_SECRET"]);
+    token_from(&sim, "zenkipay", &env_strs(&env));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ixapi_from_its_environment_variables() {
     let sim = Simulator::ixapi().start().await;
-    let c = sim.credentials();
-    let base = sim.base_url();
-    token_from(
-        &sim,
-        "ixapi",
-        &[("IXAPI_BASE_URL", &base), ("IXAPI_API_KEY", &c.client_id), ("IXAPI_API_SECRET", &c.client_secret)],
-    );
+    let env = provider_env(&sim, ["IXAPI_BASE_URL", "IXAPI_API_KEY", "IXAPI_API_SECRET"]);
+    token_from(&sim, "ixapi", &env_strs(&env));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

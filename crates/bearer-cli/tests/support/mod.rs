@@ -121,6 +121,14 @@ pub fn oauth2_env(sim: &Simulator) -> Vec<(&'static str, String)> {
     vec![("BEARER_CLIENT_SECRET", sim.credentials().client_secret.clone())]
 }
 
+/// A provider's base-URL, client-id and client-secret variables (`names`, in that order),
+/// pointing at the simulator, as its crate's `from_env()` reads them.
+pub fn provider_env(sim: &Simulator, names: [&'static str; 3]) -> Vec<(&'static str, String)> {
+    let c = sim.credentials();
+    let [base_url, client_id, client_secret] = names;
+    vec![(base_url, sim.base_url()), (client_id, c.client_id.clone()), (client_secret, c.client_secret.clone())]
+}
+
 /// Borrowed views for `Sandbox::run`.
 pub fn strs(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
