@@ -29,6 +29,8 @@ pub struct OAuth2TokenSourceBuilder {
     api_origins: Vec<String>,
     rejected_statuses: Vec<StatusCode>,
     http: Option<reqwest::Client>,
+    pub(crate) assertion: crate::client_auth::ClientAssertionConfig,
+    pub(crate) issuer: Option<String>,
 }
 
 impl OAuth2TokenSourceBuilder {
@@ -49,6 +51,8 @@ impl OAuth2TokenSourceBuilder {
             api_origins: Vec::new(),
             rejected_statuses: vec![StatusCode::UNAUTHORIZED],
             http: None,
+            assertion: Default::default(),
+            issuer: None,
         }
     }
 
@@ -190,6 +194,9 @@ impl OAuth2TokenSourceBuilder {
         if let Some(scope) = self.scope {
             params.push(("scope".into(), scope));
         }
+        let client_assertion =
+            self.assertion.build(self.client_auth, self.client_secret.as_ref(), self.issuer.is_some())?;
+        let discovery = self.issuer.as_deref().map(crate::discovery::Discovery::new).transpose()?;
         let http = TokenHttpClient::new(self.http, self.timeout);
         Ok(OAuth2TokenSource {
             token_url,
@@ -206,6 +213,8 @@ impl OAuth2TokenSourceBuilder {
             api_origins: self.api_origins,
             rejected_statuses: self.rejected_statuses,
             http,
+            client_assertion,
+            discovery,
         })
     }
 }

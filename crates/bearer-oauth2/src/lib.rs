@@ -30,6 +30,8 @@
 #![warn(missing_docs)]
 
 mod builder;
+mod client_auth;
+mod discovery;
 mod error_body;
 mod exchange;
 mod http_client;
@@ -38,8 +40,18 @@ mod provider;
 mod refresh_slot;
 mod response;
 mod source;
+mod token_exchange;
+mod workload;
+mod external_token;
 
 pub use builder::{parse_endpoint, OAuth2TokenSourceBuilder};
+#[cfg(feature = "jwt-auth")]
+pub use client_auth::{SigningAlgorithm, SigningKey, ASSERTION_LIFETIME};
+pub use client_auth::{AssertionAudience, CLIENT_ASSERTION_TYPE};
+pub use discovery::ServerMetadata;
+pub use external_token::ExternalToken;
+pub use token_exchange::{token_types, TokenExchange, JWT_BEARER_GRANT, TOKEN_EXCHANGE_GRANT};
+pub use workload::{FileTokenSource, GitHubActionsOidc, KUBERNETES_TOKEN_PATH};
 pub use error_body::{redact, rejection_from_response};
 pub use exchange::{exchange, read_capped_body, transport_error, MAX_BODY_BYTES};
 pub use http_client::{default_client, TokenHttpClient};

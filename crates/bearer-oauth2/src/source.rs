@@ -24,6 +24,19 @@ pub enum ClientAuth {
     /// `client_secret_post`: `client_id` and `client_secret` as request parameters; no
     /// `Authorization` header.
     ClientSecretPost,
+    /// `client_secret_jwt`: an HS256 assertion keyed by the client secret (RFC 7523 §2.2;
+    /// feature `jwt-auth`).
+    ClientSecretJwt,
+    /// `private_key_jwt`: an assertion signed with the client's private key
+    /// ([`signing_key`](crate::OAuth2TokenSourceBuilder::signing_key), feature `jwt-auth`)
+    /// or a federated one ([`client_assertion`](crate::OAuth2TokenSourceBuilder::client_assertion)).
+    PrivateKeyJwt,
+    /// `tls_client_auth`: a CA-issued client certificate (RFC 8705 §2.1) and `client_id`.
+    TlsClientAuth,
+    /// `self_signed_tls_client_auth`: a registered self-signed certificate (RFC 8705 §2.2).
+    SelfSignedTlsClientAuth,
+    /// `none`: a public client, identified by `client_id` alone.
+    None,
 }
 
 /// How the request parameters are encoded.
@@ -62,6 +75,14 @@ pub enum Grant {
     /// `grant_type=refresh_token` with a refresh token obtained elsewhere; when it is
     /// rejected there is nothing to fall back to.
     RefreshToken(RefreshToken),
+    /// `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer` (RFC 7523 §2.1) with an
+    /// assertion read at each fetch.
+    JwtBearer {
+        /// Where the assertion comes from.
+        assertion: crate::ExternalToken,
+    },
+    /// `grant_type=urn:ietf:params:oauth:grant-type:token-exchange` (RFC 8693).
+    TokenExchange(crate::TokenExchange),
 }
 
 /// A [`TokenSource`] for any RFC 6749 token endpoint.
@@ -98,6 +119,8 @@ pub struct OAuth2TokenSource {
     pub(crate) api_origins: Vec<String>,
     pub(crate) rejected_statuses: Vec<StatusCode>,
     pub(crate) http: TokenHttpClient,
+    pub(crate) client_assertion: Option<crate::client_auth::ClientAssertion>,
+    pub(crate) discovery: Option<crate::discovery::Discovery>,
 }
 
 impl OAuth2TokenSource {
@@ -134,10 +157,12 @@ impl OAuth2TokenSource {
     }
 
     /// One request with the given grant parameters.
-    async fn request(&self, grant: &[(&'static str, &str)]) -> Result<Token, Error> {
+    pub(crate) async fn request(&self, grant: &[(&'static str, &str)]) -> Result<Token, Error> {
         let mut fields: Vec<(&str, &str)> = grant.iter().map(|(k, v)| (self.name(k), *v)).collect();
         let secret = self.client_secret.as_ref().map(ClientSecret::secret);
-        let mut request = self.http.get()?.post(self.token_url.clone()).headers(self.headers.clone());
+        let token_url = self.resolved_token_url().await?;
+        let assertion = self.client_assertion(&token_url).await?;
+        let mut request = self.http.get()?.post(token_url).headers(self.headers.clone());
         match self.client_auth {
             ClientAuth::ClientSecretBasic => {
                 request = request.header(AUTHORIZATION, basic_auth(&self.client_id, secret.unwrap_or("")));
@@ -147,6 +172,15 @@ impl OAuth2TokenSource {
                 if let Some(secret) = secret {
                     fields.push((self.name("client_secret"), secret));
                 }
+            }
+            ClientAuth::ClientSecretJwt | ClientAuth::PrivateKeyJwt => {
+                fields.push((self.name("client_id"), &self.client_id));
+                if let Some(assertion) = &assertion {
+                    fields.extend(crate::client_auth::assertion_fields(assertion));
+                }
+            }
+            ClientAuth::TlsClientAuth | ClientAuth::SelfSignedTlsClientAuth | ClientAuth::None => {
+                fields.push((self.name("client_id"), &self.client_id));
             }
         }
         fields.extend(self.params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
@@ -160,8 +194,10 @@ impl OAuth2TokenSource {
                     .body(serde_json::Value::Object(object).to_string())
             }
         };
-        let secrets = self.secrets(grant);
+        let mut secrets = self.secrets(grant);
+        secrets.extend(assertion.as_deref().map(String::as_str));
         let response = exchange(request, &secrets).await?;
+        self.check_issued_token_type(&response)?;
         let (token, refresh) = response.into_token(self.unknown_lifetime)?;
         if let Some(refresh) = refresh {
             self.refresh_token.set(Some(refresh));
@@ -171,7 +207,7 @@ impl OAuth2TokenSource {
 
     fn secrets<'a>(&'a self, grant: &[(&'static str, &'a str)]) -> Vec<&'a str> {
         let mut secrets: Vec<&str> =
-            grant.iter().filter(|(k, _)| matches!(*k, "password" | "refresh_token")).map(|(_, v)| *v).collect();
+            grant.iter().filter(|(k, _)| matches!(*k, "password" | "refresh_token" | "assertion" | "subject_token" | "actor_token")).map(|(_, v)| *v).collect();
         secrets.extend(self.client_secret.as_ref().map(ClientSecret::secret));
         secrets
     }
@@ -186,6 +222,8 @@ impl OAuth2TokenSource {
             Grant::RefreshToken(refresh) => {
                 self.request(&[("grant_type", "refresh_token"), ("refresh_token", refresh.secret())]).await
             }
+            Grant::JwtBearer { assertion } => self.jwt_bearer_grant(assertion).await,
+            Grant::TokenExchange(exchange) => self.token_exchange_grant(exchange).await,
         }
     }
 }
