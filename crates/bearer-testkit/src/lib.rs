@@ -21,19 +21,28 @@
 #![warn(missing_docs)]
 
 mod akeneo;
+mod authz;
+mod authz_grants;
 mod criteo;
 mod fault;
 mod generic;
 mod hot_path;
 mod ixapi;
 mod jwt;
+mod keys;
 mod routes;
 mod server;
 mod state;
+mod tls;
+mod verify;
 mod zenkipay;
 mod zuora;
 
+pub use authz::{AuthorizationServer, AuthorizationServerBuilder, ClientRegistration, ExchangeRecord, ACTIONS_ISSUER};
 pub use fault::Fault;
+pub use keys::{unix_now, TestKey};
+pub use tls::{self_signed_client_certificate, ClientCertificate, TestCa, TlsSetup};
+pub use verify::TrustedIssuer;
 pub use hot_path::{CannedResponse, FixedSource, FloorAuth};
 pub use jwt::fake_jwt;
 pub use server::{Simulator, SimulatorBuilder};
