@@ -47,6 +47,8 @@ mod external_token;
 pub use builder::{parse_endpoint, OAuth2TokenSourceBuilder};
 #[cfg(feature = "jwt-auth")]
 pub use client_auth::{SigningAlgorithm, SigningKey, ASSERTION_LIFETIME};
+#[cfg(feature = "mtls")]
+pub use client_auth::mtls_client;
 pub use client_auth::{AssertionAudience, CLIENT_ASSERTION_TYPE};
 pub use discovery::ServerMetadata;
 pub use external_token::ExternalToken;

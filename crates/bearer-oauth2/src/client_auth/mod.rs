@@ -3,12 +3,16 @@
 //! an [`ExternalToken`] (a Kubernetes or GitHub Actions token, as Azure workload identity
 //! uses). One signature per token fetch, never per API request.
 
+#[cfg(feature = "mtls")]
+mod mtls;
 #[cfg(feature = "jwt-auth")]
 mod private_jwk;
 #[cfg(feature = "jwt-auth")]
 mod signing_key;
 
 use bearer_core::{ClientSecret, Error};
+#[cfg(feature = "mtls")]
+pub use mtls::mtls_client;
 #[cfg(feature = "jwt-auth")]
 pub use signing_key::{SigningAlgorithm, SigningKey, ASSERTION_LIFETIME};
 use zeroize::Zeroizing;
@@ -79,7 +83,14 @@ impl ClientAssertionConfig {
         auth: ClientAuth,
         secret: Option<&ClientSecret>,
         discovers: bool,
+        has_http_client: bool,
     ) -> Result<Option<ClientAssertion>, Error> {
+        if matches!(auth, ClientAuth::TlsClientAuth | ClientAuth::SelfSignedTlsClientAuth) && !has_http_client {
+            return Err(Error::Config(
+                format!("{} needs an http_client that presents the client certificate (mtls_client)", auth.name())
+                    .into(),
+            ));
+        }
         if self.audience == AssertionAudience::Issuer && !discovers {
             return Err(Error::Config(
                 "AssertionAudience::Issuer needs discovery (OAuth2TokenSource::discover); name it with Other".into(),
