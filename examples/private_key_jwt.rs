@@ -14,7 +14,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // In production the key is yours (a PEM file or a JWK from your secret store) and the
     // server holds its public half; here both are made for this run.
     let key = TestKey::generate("ES256");
-    let server = AuthorizationServer::builder().client("billing-service", ClientRegistration::PublicKey(key.clone())).start().await;
+    let server = AuthorizationServer::builder()
+        .client("billing-service", ClientRegistration::PublicKey(key.clone()))
+        .start()
+        .await;
     println!("verifying authorization server on {}", server.issuer());
 
     let source = OAuth2TokenSource::builder(server.token_url())

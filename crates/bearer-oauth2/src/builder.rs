@@ -194,8 +194,12 @@ impl OAuth2TokenSourceBuilder {
         if let Some(scope) = self.scope {
             params.push(("scope".into(), scope));
         }
-        let client_assertion =
-            self.assertion.build(self.client_auth, self.client_secret.as_ref(), self.issuer.is_some(), self.http.is_some())?;
+        let client_assertion = self.assertion.build(
+            self.client_auth,
+            self.client_secret.as_ref(),
+            self.issuer.is_some(),
+            self.http.is_some(),
+        )?;
         let discovery = self.issuer.as_deref().map(crate::discovery::Discovery::new).transpose()?;
         let http = TokenHttpClient::new(self.http, self.timeout);
         Ok(OAuth2TokenSource {

@@ -55,7 +55,10 @@ impl Discovery {
     fn candidate_urls(&self) -> Vec<reqwest::Url> {
         let path = self.issuer.path().trim_end_matches('/');
         let mut urls = Vec::with_capacity(2);
-        for well_known in [format!("/.well-known/oauth-authorization-server{path}"), format!("{path}/.well-known/openid-configuration")] {
+        for well_known in [
+            format!("/.well-known/oauth-authorization-server{path}"),
+            format!("{path}/.well-known/openid-configuration"),
+        ] {
             let mut url = self.issuer.clone();
             url.set_path(&well_known);
             url.set_query(None);
@@ -148,8 +151,11 @@ fn parse_metadata(body: &[u8], issuer: &reqwest::Url) -> Result<ServerMetadata, 
         .map_err(|_| Error::Malformed("the authorization server metadata is not valid JSON metadata".into()))?;
     if raw.issuer.trim_end_matches('/') != issuer.as_str().trim_end_matches('/') {
         return Err(Error::Malformed(
-            format!("the metadata names issuer `{}`, not the one asked for", raw.issuer.chars().take(100).collect::<String>())
-                .into(),
+            format!(
+                "the metadata names issuer `{}`, not the one asked for",
+                raw.issuer.chars().take(100).collect::<String>()
+            )
+            .into(),
         ));
     }
     let endpoint = |url: &str| parse_endpoint(url).map_err(|e| Error::Malformed(format!("metadata: {e}").into()));

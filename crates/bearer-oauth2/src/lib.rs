@@ -34,6 +34,7 @@ mod client_auth;
 mod discovery;
 mod error_body;
 mod exchange;
+mod external_token;
 mod http_client;
 pub mod jwt;
 mod provider;
@@ -42,20 +43,17 @@ mod response;
 mod source;
 mod token_exchange;
 mod workload;
-mod external_token;
 
 pub use builder::{parse_endpoint, OAuth2TokenSourceBuilder};
-#[cfg(feature = "jwt-auth")]
-pub use client_auth::{SigningAlgorithm, SigningKey, ASSERTION_LIFETIME};
 #[cfg(feature = "mtls")]
 pub use client_auth::mtls_client;
 pub use client_auth::{AssertionAudience, CLIENT_ASSERTION_TYPE};
+#[cfg(feature = "jwt-auth")]
+pub use client_auth::{SigningAlgorithm, SigningKey, ASSERTION_LIFETIME};
 pub use discovery::ServerMetadata;
-pub use external_token::ExternalToken;
-pub use token_exchange::{token_types, TokenExchange, JWT_BEARER_GRANT, TOKEN_EXCHANGE_GRANT};
-pub use workload::{FileTokenSource, GitHubActionsOidc, KUBERNETES_TOKEN_PATH};
 pub use error_body::{redact, rejection_from_response};
 pub use exchange::{exchange, read_capped_body, transport_error, MAX_BODY_BYTES};
+pub use external_token::ExternalToken;
 pub use http_client::{default_client, TokenHttpClient};
 #[doc(hidden)]
 pub use provider::__private;
@@ -65,3 +63,5 @@ pub use response::{TokenResponse, DEFAULT_UNKNOWN_LIFETIME};
 pub use source::{
     basic_auth, refresh_was_rejected, ClientAuth, Encoding, FieldNames, Grant, OAuth2TokenSource, DEFAULT_TIMEOUT,
 };
+pub use token_exchange::{token_types, TokenExchange, JWT_BEARER_GRANT, TOKEN_EXCHANGE_GRANT};
+pub use workload::{FileTokenSource, GitHubActionsOidc, KUBERNETES_TOKEN_PATH};

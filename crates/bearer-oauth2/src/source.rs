@@ -206,8 +206,11 @@ impl OAuth2TokenSource {
     }
 
     fn secrets<'a>(&'a self, grant: &[(&'static str, &'a str)]) -> Vec<&'a str> {
-        let mut secrets: Vec<&str> =
-            grant.iter().filter(|(k, _)| matches!(*k, "password" | "refresh_token" | "assertion" | "subject_token" | "actor_token")).map(|(_, v)| *v).collect();
+        let mut secrets: Vec<&str> = grant
+            .iter()
+            .filter(|(k, _)| matches!(*k, "password" | "refresh_token" | "assertion" | "subject_token" | "actor_token"))
+            .map(|(_, v)| *v)
+            .collect();
         secrets.extend(self.client_secret.as_ref().map(ClientSecret::secret));
         secrets
     }

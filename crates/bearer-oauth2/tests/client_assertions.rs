@@ -104,7 +104,10 @@ async fn assertion_claims_are_client_id_token_endpoint_unique_jti_and_short_exp(
 async fn one_signature_per_token_fetch_not_per_request() {
     let key = TestKey::generate("EdDSA");
     let server = server_for(&key).await;
-    let cache = TokenCache::new(source(&server, SigningKey::from_pem(SigningAlgorithm::EdDSA, key.private_pem()).expect("key")));
+    let cache = TokenCache::new(source(
+        &server,
+        SigningKey::from_pem(SigningAlgorithm::EdDSA, key.private_pem()).expect("key"),
+    ));
     for _ in 0..50 {
         cache.token().await.expect("token");
     }
@@ -162,7 +165,9 @@ async fn public_client_sends_only_its_id() {
     let source = OAuth2TokenSource::builder(server_with_issuer.token_url())
         .client_id("spa")
         .client_auth(ClientAuth::None)
-        .grant(bearer_oauth2::Grant::JwtBearer { assertion: bearer_oauth2::ExternalToken::from_fn(move || Ok(assertion.clone())) })
+        .grant(bearer_oauth2::Grant::JwtBearer {
+            assertion: bearer_oauth2::ExternalToken::from_fn(move || Ok(assertion.clone())),
+        })
         .build()
         .expect("source");
     source.fetch().await.expect("token");
@@ -204,7 +209,11 @@ fn signing_keys_never_show_in_debug_or_errors() {
 #[test]
 fn wrong_keys_are_configuration_errors() {
     let ec = TestKey::generate("ES256");
-    for (alg, pem) in [(SigningAlgorithm::RS256, ec.private_pem()), (SigningAlgorithm::EdDSA, ec.private_pem()), (SigningAlgorithm::ES256, "not a pem")] {
+    for (alg, pem) in [
+        (SigningAlgorithm::RS256, ec.private_pem()),
+        (SigningAlgorithm::EdDSA, ec.private_pem()),
+        (SigningAlgorithm::ES256, "not a pem"),
+    ] {
         let error = SigningKey::from_pem(alg, pem).expect_err("mismatched key");
         assert!(matches!(error, Error::Config(_)), "{error}");
         assert!(!error.to_string().contains("PRIVATE KEY"), "{error}");
@@ -232,7 +241,11 @@ fn wrong_keys_are_configuration_errors() {
 
 /// Posts a client_credentials request with `assertion` (and the standard type unless
 /// `assertion_type` says otherwise) straight to the server.
-async fn post_assertion(server: &AuthorizationServer, assertion: &str, assertion_type: &str) -> (u16, serde_json::Value) {
+async fn post_assertion(
+    server: &AuthorizationServer,
+    assertion: &str,
+    assertion_type: &str,
+) -> (u16, serde_json::Value) {
     let response = reqwest::Client::new()
         .post(server.token_url())
         .form(&[
@@ -259,7 +272,11 @@ fn rand_suffix() -> u64 {
     N.fetch_add(1, Ordering::Relaxed)
 }
 
-async fn refused_with(mutate: impl FnOnce(&mut serde_json::Value, &AuthorizationServer), sign_with_other_key: bool, expected: &str) {
+async fn refused_with(
+    mutate: impl FnOnce(&mut serde_json::Value, &AuthorizationServer),
+    sign_with_other_key: bool,
+    expected: &str,
+) {
     let key = TestKey::generate("ES256");
     let server = server_for(&key).await;
     let mut claims = good_claims(&server);
@@ -274,7 +291,8 @@ async fn refused_with(mutate: impl FnOnce(&mut serde_json::Value, &Authorization
 async fn a_well_formed_forged_request_is_accepted() {
     let key = TestKey::generate("ES256");
     let server = server_for(&key).await;
-    let (status, body) = post_assertion(&server, &key.sign(&good_claims(&server)), bearer_oauth2::CLIENT_ASSERTION_TYPE).await;
+    let (status, body) =
+        post_assertion(&server, &key.sign(&good_claims(&server)), bearer_oauth2::CLIENT_ASSERTION_TYPE).await;
     assert_eq!(status, 200, "{body}");
 }
 
@@ -285,13 +303,20 @@ async fn assertion_signed_by_another_key_is_refused() {
 
 #[tokio::test]
 async fn assertion_for_another_client_is_refused() {
-    refused_with(|c, _| c["iss"] = "someone-else".into(), false, "client assertion iss and sub must be the client id").await;
-    refused_with(|c, _| c["sub"] = "someone-else".into(), false, "client assertion iss and sub must be the client id").await;
+    refused_with(|c, _| c["iss"] = "someone-else".into(), false, "client assertion iss and sub must be the client id")
+        .await;
+    refused_with(|c, _| c["sub"] = "someone-else".into(), false, "client assertion iss and sub must be the client id")
+        .await;
 }
 
 #[tokio::test]
 async fn assertion_for_another_audience_is_refused() {
-    refused_with(|c, _| c["aud"] = "https://elsewhere.example/token".into(), false, "client assertion aud is not this server").await;
+    refused_with(
+        |c, _| c["aud"] = "https://elsewhere.example/token".into(),
+        false,
+        "client assertion aud is not this server",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -325,7 +350,8 @@ async fn assertion_with_another_algorithm_is_refused() {
     let registered = TestKey::generate("ES256");
     let server = server_for(&registered).await;
     let other = TestKey::generate("EdDSA");
-    let (status, body) = post_assertion(&server, &other.sign(&good_claims(&server)), bearer_oauth2::CLIENT_ASSERTION_TYPE).await;
+    let (status, body) =
+        post_assertion(&server, &other.sign(&good_claims(&server)), bearer_oauth2::CLIENT_ASSERTION_TYPE).await;
     assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")));
     assert_eq!(body["error_description"], "client assertion alg is not the registered one");
 }

@@ -48,7 +48,10 @@ async fn fixture(name: &str) -> Fixture {
         .await;
     let dir = temp_dir(name);
     let token_file = dir.0.join("token");
-    write_token(&token_file, &k8s.mint(K8S_ISSUER, "system:serviceaccount:prod:app", STS_AUDIENCE, Duration::from_secs(3600)));
+    write_token(
+        &token_file,
+        &k8s.mint(K8S_ISSUER, "system:serviceaccount:prod:app", STS_AUDIENCE, Duration::from_secs(3600)),
+    );
     Fixture { server, k8s, _dir: dir, token_file }
 }
 
@@ -60,7 +63,12 @@ fn write_token(path: &std::path::Path, token: &str) {
 }
 
 fn public(server: &AuthorizationServer, grant: Grant) -> OAuth2TokenSource {
-    OAuth2TokenSource::builder(server.token_url()).client_id("workload").client_auth(ClientAuth::None).grant(grant).build().expect("source")
+    OAuth2TokenSource::builder(server.token_url())
+        .client_id("workload")
+        .client_auth(ClientAuth::None)
+        .grant(grant)
+        .build()
+        .expect("source")
 }
 
 fn code(error: &Error) -> (Option<&str>, Option<&str>) {
@@ -86,7 +94,9 @@ async fn jwt_bearer_with_the_assertion_from_a_closure_and_an_authenticated_clien
         .client_id("api-gateway")
         .client_secret("gw-secret")
         .grant(Grant::JwtBearer {
-            assertion: ExternalToken::from_fn(move || Ok(k8s.mint(K8S_ISSUER, "user-7", &aud, Duration::from_secs(60)))),
+            assertion: ExternalToken::from_fn(move || {
+                Ok(k8s.mint(K8S_ISSUER, "user-7", &aud, Duration::from_secs(60)))
+            }),
         })
         .build()
         .expect("source");
@@ -96,7 +106,8 @@ async fn jwt_bearer_with_the_assertion_from_a_closure_and_an_authenticated_clien
 #[tokio::test]
 async fn jwt_bearer_with_the_github_actions_token() {
     let f = fixture("jwt-bearer-gha").await;
-    let oidc = GitHubActionsOidc::new(&f.server.actions_url(), "gha-request-token").expect("oidc").audience(STS_AUDIENCE);
+    let oidc =
+        GitHubActionsOidc::new(&f.server.actions_url(), "gha-request-token").expect("oidc").audience(STS_AUDIENCE);
     let source = public(&f.server, Grant::JwtBearer { assertion: ExternalToken::from_source(oidc) });
     source.fetch().await.expect("token");
 }
@@ -115,15 +126,28 @@ async fn jwt_bearer_refusals_are_invalid_grant() {
         c
     };
     let cases = [
-        ("untrusted issuer", stranger.sign(&claims("https://stranger.example", Some("x"), STS_AUDIENCE, now + 60)), "assertion: issuer is not trusted"),
-        ("bad signature", stranger.sign(&claims(K8S_ISSUER, Some("x"), STS_AUDIENCE, now + 60)), "assertion: signature does not verify"),
-        ("wrong audience", f.k8s.sign(&claims(K8S_ISSUER, Some("x"), "https://other.example", now + 60)), "assertion: audience is not this server"),
+        (
+            "untrusted issuer",
+            stranger.sign(&claims("https://stranger.example", Some("x"), STS_AUDIENCE, now + 60)),
+            "assertion: issuer is not trusted",
+        ),
+        (
+            "bad signature",
+            stranger.sign(&claims(K8S_ISSUER, Some("x"), STS_AUDIENCE, now + 60)),
+            "assertion: signature does not verify",
+        ),
+        (
+            "wrong audience",
+            f.k8s.sign(&claims(K8S_ISSUER, Some("x"), "https://other.example", now + 60)),
+            "assertion: audience is not this server",
+        ),
         ("expired", f.k8s.sign(&claims(K8S_ISSUER, Some("x"), STS_AUDIENCE, now - 120)), "assertion: expired"),
         ("no subject", f.k8s.sign(&claims(K8S_ISSUER, None, STS_AUDIENCE, now + 60)), "assertion: no sub"),
         ("not a JWT", "opaque-value".to_owned(), "assertion: not a JWT"),
     ];
     for (case, assertion, expected) in cases {
-        let source = public(&f.server, Grant::JwtBearer { assertion: ExternalToken::from_fn(move || Ok(assertion.clone())) });
+        let source =
+            public(&f.server, Grant::JwtBearer { assertion: ExternalToken::from_fn(move || Ok(assertion.clone())) });
         let error = source.fetch().await.expect_err(case);
         assert_eq!(code(&error), (Some("invalid_grant"), Some(expected)), "{case}");
     }
@@ -158,9 +182,15 @@ async fn token_exchange_of_a_kubernetes_token_with_every_parameter() {
 #[tokio::test]
 async fn token_exchange_rereads_a_rotated_token_file() {
     let f = fixture("exchange-rotation").await;
-    let source = public(&f.server, Grant::TokenExchange(TokenExchange::new(ExternalToken::from_file(&f.token_file), token_types::JWT)));
+    let source = public(
+        &f.server,
+        Grant::TokenExchange(TokenExchange::new(ExternalToken::from_file(&f.token_file), token_types::JWT)),
+    );
     source.fetch().await.expect("first");
-    write_token(&f.token_file, &f.k8s.mint(K8S_ISSUER, "system:serviceaccount:prod:rotated", STS_AUDIENCE, Duration::from_secs(3600)));
+    write_token(
+        &f.token_file,
+        &f.k8s.mint(K8S_ISSUER, "system:serviceaccount:prod:rotated", STS_AUDIENCE, Duration::from_secs(3600)),
+    );
     source.fetch().await.expect("second");
     let subjects: Vec<String> = f.server.exchanges().into_iter().map(|r| r.subject).collect();
     assert_eq!(subjects, ["system:serviceaccount:prod:app", "system:serviceaccount:prod:rotated"]);
@@ -176,7 +206,8 @@ async fn token_exchange_composes_over_other_sources_with_an_actor() {
         .build()
         .expect("upstream");
     // The actor: the GitHub Actions job, through its OIDC token service.
-    let oidc = GitHubActionsOidc::new(&f.server.actions_url(), "gha-request-token").expect("oidc").audience(STS_AUDIENCE);
+    let oidc =
+        GitHubActionsOidc::new(&f.server.actions_url(), "gha-request-token").expect("oidc").audience(STS_AUDIENCE);
     let exchange = TokenExchange::new(ExternalToken::from_source(upstream), token_types::ACCESS_TOKEN)
         .actor(ExternalToken::from_source(oidc), token_types::JWT);
     let source = public(&f.server, Grant::TokenExchange(exchange));
@@ -203,12 +234,17 @@ async fn token_exchange_refusals_carry_the_rfc_errors() {
     assert_eq!(code(&error), (Some("invalid_grant"), Some("token: the access token is unknown or expired")));
     let error = fetch(TokenExchange::new(subject(good.clone()), token_types::SAML2)).await;
     assert_eq!(code(&error), (Some("invalid_request"), Some("unsupported token type")));
-    let error = fetch(TokenExchange::new(subject(good.clone()), token_types::JWT).audience("https://not-allowed.example")).await;
+    let error =
+        fetch(TokenExchange::new(subject(good.clone()), token_types::JWT).audience("https://not-allowed.example"))
+            .await;
     assert_eq!(code(&error).0, Some("invalid_target"));
-    let error = fetch(TokenExchange::new(subject(good.clone()), token_types::JWT).requested_token_type(token_types::ID_TOKEN)).await;
+    let error =
+        fetch(TokenExchange::new(subject(good.clone()), token_types::JWT).requested_token_type(token_types::ID_TOKEN))
+            .await;
     assert_eq!(code(&error), (Some("invalid_request"), Some("only access tokens are issued")));
     let bad_actor = TestKey::generate("ES256").mint(ACTIONS_ISSUER, "x", STS_AUDIENCE, Duration::from_secs(60));
-    let error = fetch(TokenExchange::new(subject(good), token_types::JWT).actor(subject(bad_actor), token_types::JWT)).await;
+    let error =
+        fetch(TokenExchange::new(subject(good), token_types::JWT).actor(subject(bad_actor), token_types::JWT)).await;
     assert_eq!(code(&error), (Some("invalid_grant"), Some("token: signature does not verify")));
 }
 
@@ -236,7 +272,10 @@ async fn token_exchange_requires_a_subject_token() {
         .await
         .expect("response");
     let body: serde_json::Value = serde_json::from_slice(&response.bytes().await.expect("body")).expect("json");
-    assert_eq!((body["error"].as_str(), body["error_description"].as_str()), (Some("invalid_request"), Some("actor_token and actor_token_type go together")));
+    assert_eq!(
+        (body["error"].as_str(), body["error_description"].as_str()),
+        (Some("invalid_request"), Some("actor_token and actor_token_type go together"))
+    );
 }
 
 #[tokio::test]
@@ -253,7 +292,10 @@ async fn subject_and_assertion_values_never_appear_in_errors_or_debug() {
 #[tokio::test]
 async fn a_missing_token_file_is_a_configuration_error() {
     let f = fixture("missing-file").await;
-    let source = public(&f.server, Grant::JwtBearer { assertion: ExternalToken::from_file(f.token_file.with_extension("absent")) });
+    let source = public(
+        &f.server,
+        Grant::JwtBearer { assertion: ExternalToken::from_file(f.token_file.with_extension("absent")) },
+    );
     assert!(matches!(source.fetch().await, Err(Error::Config(_))));
     assert_eq!(f.server.counters().token_requests, 0, "nothing sent without an assertion");
 }

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use bearer_core::{Error, TokenSource};
 use bearer_oauth2::{mtls_client, ClientAuth, OAuth2TokenSource};
-use bearer_testkit::{self_signed_client_certificate, AuthorizationServer, ClientCertificate, ClientRegistration, TestCa};
+use bearer_testkit::{
+    self_signed_client_certificate, AuthorizationServer, ClientCertificate, ClientRegistration, TestCa,
+};
 
 fn client(ca: &TestCa, certificate: Option<&ClientCertificate>) -> reqwest::Client {
     let root = reqwest::Certificate::from_pem(ca.cert_pem().as_bytes()).expect("CA");
@@ -19,7 +21,12 @@ fn client(ca: &TestCa, certificate: Option<&ClientCertificate>) -> reqwest::Clie
 }
 
 fn source(server: &AuthorizationServer, id: &str, auth: ClientAuth, http: reqwest::Client) -> OAuth2TokenSource {
-    OAuth2TokenSource::builder(server.token_url()).client_id(id).client_auth(auth).http_client(http).build().expect("source")
+    OAuth2TokenSource::builder(server.token_url())
+        .client_id(id)
+        .client_auth(auth)
+        .http_client(http)
+        .build()
+        .expect("source")
 }
 
 fn code(error: &Error) -> (Option<&str>, Option<&str>) {
@@ -67,7 +74,10 @@ async fn tls_client_auth_with_a_ca_issued_certificate() {
 #[tokio::test]
 async fn tls_client_auth_without_a_certificate_is_invalid_client() {
     let f = fixture().await;
-    let error = source(&f.server, "svc-a", ClientAuth::TlsClientAuth, client(&f.ca, None)).fetch().await.expect_err("no certificate");
+    let error = source(&f.server, "svc-a", ClientAuth::TlsClientAuth, client(&f.ca, None))
+        .fetch()
+        .await
+        .expect_err("no certificate");
     assert_eq!(code(&error), (Some("invalid_client"), Some("this client must present its TLS client certificate")));
 }
 
@@ -79,7 +89,10 @@ async fn tls_client_auth_with_another_subject_is_invalid_client() {
         .fetch()
         .await
         .expect_err("wrong subject");
-    assert_eq!(code(&error), (Some("invalid_client"), Some("the client certificate's subject is not the registered one")));
+    assert_eq!(
+        code(&error),
+        (Some("invalid_client"), Some("the client certificate's subject is not the registered one"))
+    );
 }
 
 #[tokio::test]
@@ -106,17 +119,19 @@ async fn self_signed_tls_client_auth_with_the_registered_certificate() {
 #[tokio::test]
 async fn self_signed_tls_client_auth_with_another_certificate_is_invalid_client() {
     let f = fixture().await;
-    let error = source(&f.server, "device-1", ClientAuth::SelfSignedTlsClientAuth, client(&f.ca, Some(&f.other_self_signed)))
-        .fetch()
-        .await
-        .expect_err("not the registered certificate");
+    let error =
+        source(&f.server, "device-1", ClientAuth::SelfSignedTlsClientAuth, client(&f.ca, Some(&f.other_self_signed)))
+            .fetch()
+            .await
+            .expect_err("not the registered certificate");
     assert_eq!(code(&error), (Some("invalid_client"), Some("the client certificate is not the registered one")));
 }
 
 #[test]
 fn mtls_methods_need_a_client_that_presents_the_certificate() {
     for auth in [ClientAuth::TlsClientAuth, ClientAuth::SelfSignedTlsClientAuth] {
-        let built = OAuth2TokenSource::builder("https://auth.example.com/token").client_id("svc").client_auth(auth).build();
+        let built =
+            OAuth2TokenSource::builder("https://auth.example.com/token").client_id("svc").client_auth(auth).build();
         assert!(matches!(built, Err(Error::Config(_))), "{auth:?}");
     }
 }

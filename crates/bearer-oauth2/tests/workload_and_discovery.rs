@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use bearer_core::{Error, TokenSource};
 use bearer_oauth2::{
-    AssertionAudience, ClientAuth, ExternalToken, FileTokenSource, GitHubActionsOidc, OAuth2TokenSource, SigningAlgorithm,
-    SigningKey, KUBERNETES_TOKEN_PATH,
+    AssertionAudience, ClientAuth, ExternalToken, FileTokenSource, GitHubActionsOidc, OAuth2TokenSource,
+    SigningAlgorithm, SigningKey, KUBERNETES_TOKEN_PATH,
 };
 use bearer_testkit::{unix_now, AuthorizationServer, ClientRegistration, TestKey, ACTIONS_ISSUER};
 
@@ -42,15 +42,21 @@ async fn actions_server(key: &TestKey) -> AuthorizationServer {
 async fn github_actions_oidc_token_for_an_audience() {
     let key = TestKey::generate("ES256");
     let server = actions_server(&key).await;
-    let source = GitHubActionsOidc::new(&server.actions_url(), "the-request-token").expect("source").audience("api://AzureADTokenExchange");
+    let source = GitHubActionsOidc::new(&server.actions_url(), "the-request-token")
+        .expect("source")
+        .audience("api://AzureADTokenExchange");
     let token = source.fetch().await.expect("token");
     let claims = bearer_oauth2::jwt::expiry(token.secret().secret());
     assert!(claims.is_some(), "a JWT with exp");
     use base64::Engine as _;
     let payload = token.secret().secret().split('.').nth(1).expect("jwt").to_owned();
     let claims: serde_json::Value =
-        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).expect("b64")).expect("json");
-    assert_eq!((claims["iss"].as_str(), claims["aud"].as_str()), (Some(ACTIONS_ISSUER), Some("api://AzureADTokenExchange")));
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).expect("b64"))
+            .expect("json");
+    assert_eq!(
+        (claims["iss"].as_str(), claims["aud"].as_str()),
+        (Some(ACTIONS_ISSUER), Some("api://AzureADTokenExchange"))
+    );
 }
 
 #[tokio::test]
@@ -77,12 +83,19 @@ async fn a_federated_client_assertion_from_a_workload_token() {
     let k8s = TestKey::generate("RS256");
     let issuer = "https://oidc.prod-cluster.example";
     let server = AuthorizationServer::builder()
-        .client("azure-app", ClientRegistration::Federated { issuer: issuer.into(), subject: "system:serviceaccount:prod:app".into() })
+        .client(
+            "azure-app",
+            ClientRegistration::Federated { issuer: issuer.into(), subject: "system:serviceaccount:prod:app".into() },
+        )
         .trust_issuer(issuer, &k8s, "api://AzureADTokenExchange")
         .start()
         .await;
     let path = temp_file("federated");
-    std::fs::write(&path, k8s.mint(issuer, "system:serviceaccount:prod:app", "api://AzureADTokenExchange", Duration::from_secs(600))).expect("write");
+    std::fs::write(
+        &path,
+        k8s.mint(issuer, "system:serviceaccount:prod:app", "api://AzureADTokenExchange", Duration::from_secs(600)),
+    )
+    .expect("write");
     let source = OAuth2TokenSource::builder(server.token_url())
         .client_id("azure-app")
         .client_auth(ClientAuth::PrivateKeyJwt)
@@ -91,7 +104,11 @@ async fn a_federated_client_assertion_from_a_workload_token() {
         .build()
         .expect("source");
     source.fetch().await.expect("token");
-    std::fs::write(&path, k8s.mint(issuer, "system:serviceaccount:prod:other", "api://AzureADTokenExchange", Duration::from_secs(600))).expect("write");
+    std::fs::write(
+        &path,
+        k8s.mint(issuer, "system:serviceaccount:prod:other", "api://AzureADTokenExchange", Duration::from_secs(600)),
+    )
+    .expect("write");
     let error = source.fetch().await.expect_err("another service account");
     assert_eq!(error.rejection().and_then(|r| r.code.as_deref()), Some("invalid_client"));
     let _ = std::fs::remove_file(&path);
@@ -122,7 +139,10 @@ async fn discovery_reads_metadata_on_the_first_fetch_and_caches_it() {
     }
     assert_eq!(server.discovery_requests(), 1, "read once, cached");
     assert_eq!(server.counters().token_requests, 3);
-    assert_eq!(source.discovered_revocation_endpoint().await.expect("metadata").map(|u| u.to_string()), Some(server.revocation_url()));
+    assert_eq!(
+        source.discovered_revocation_endpoint().await.expect("metadata").map(|u| u.to_string()),
+        Some(server.revocation_url())
+    );
     let metadata = source.server_metadata().await.expect("metadata").expect("discovered");
     assert_eq!(metadata.token_endpoint.as_str(), server.token_url());
 }
@@ -157,7 +177,9 @@ async fn discovery_gives_the_issuer_as_assertion_audience() {
     use base64::Engine as _;
     let assertion = server.captured()[0].fields().get("client_assertion").cloned().expect("assertion");
     let claims: serde_json::Value = serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(assertion.split('.').nth(1).expect("jws")).expect("b64"),
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(assertion.split('.').nth(1).expect("jws"))
+            .expect("b64"),
     )
     .expect("json");
     assert_eq!(claims["aud"], server.issuer());
@@ -176,7 +198,8 @@ async fn discovery_of_an_unreachable_issuer_is_a_transient_error() {
     let server = discoverable(&["client_secret_basic"], &key).await;
     let issuer = server.issuer();
     drop(server);
-    let source = OAuth2TokenSource::discover(issuer).client_id("disc").client_secret("disc-secret").build().expect("source");
+    let source =
+        OAuth2TokenSource::discover(issuer).client_id("disc").client_secret("disc-secret").build().expect("source");
     let error = source.fetch().await.expect_err("unreachable");
     assert!(error.is_transient(), "{error}");
 }

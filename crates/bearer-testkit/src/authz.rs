@@ -20,7 +20,7 @@ use crate::keys::TestKey;
 use crate::routes::{api_route, json, parse_fields};
 use crate::state::{lock, SimState, TokenVerdict};
 use crate::verify::TrustedIssuer;
-use crate::{Counters, CapturedRequest};
+use crate::{CapturedRequest, Counters};
 
 pub(crate) const TOKEN_PATH: &str = "/oauth/token";
 const REVOKE_PATH: &str = "/oauth/revoke";
@@ -184,7 +184,15 @@ impl AuthorizationServerBuilder {
         if let Some(ttl) = self.ttl {
             config.ttl = ttl;
         }
-        let all = ["client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "tls_client_auth", "self_signed_tls_client_auth", "none"];
+        let all = [
+            "client_secret_basic",
+            "client_secret_post",
+            "client_secret_jwt",
+            "private_key_jwt",
+            "tls_client_auth",
+            "self_signed_tls_client_auth",
+            "none",
+        ];
         let state = Arc::new(AuthzState {
             sim: Arc::new(SimState::new(crate::Credentials::default(), config)),
             origin: format!("{scheme}://{addr}"),
@@ -264,11 +272,7 @@ async fn metadata(State(st): State<Arc<AuthzState>>) -> Response {
     )
 }
 
-async fn actions_token(
-    State(st): State<Arc<AuthzState>>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
+async fn actions_token(State(st): State<Arc<AuthzState>>, headers: HeaderMap, uri: Uri) -> Response {
     let Some((request_token, key)) = &st.actions else {
         return oauth_error(StatusCode::NOT_FOUND, "not_found", "no GitHub Actions token service");
     };

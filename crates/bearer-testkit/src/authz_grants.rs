@@ -19,12 +19,25 @@ pub(crate) fn oauth_error(status: StatusCode, error: &str, description: &str) ->
     json(status, serde_json::json!({ "error": error, "error_description": description }))
 }
 
-fn invalid_client(description: &str) -> Response {
-    oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", description)
+/// A refused request: the RFC error code and a description naming the rule.
+pub(crate) struct Refusal {
+    status: StatusCode,
+    error: &'static str,
+    description: String,
 }
 
-fn bad_request(error: &str, description: &str) -> Response {
-    oauth_error(StatusCode::BAD_REQUEST, error, description)
+impl Refusal {
+    fn respond(&self) -> Response {
+        oauth_error(self.status, self.error, &self.description)
+    }
+}
+
+fn invalid_client(description: &str) -> Refusal {
+    Refusal { status: StatusCode::UNAUTHORIZED, error: "invalid_client", description: description.to_owned() }
+}
+
+fn bad_request(error: &'static str, description: &str) -> Refusal {
+    Refusal { status: StatusCode::BAD_REQUEST, error, description: description.to_owned() }
 }
 
 type Fields = HashMap<String, String>;
@@ -37,28 +50,35 @@ pub(crate) fn grant(
     body: &[u8],
     peer: &PeerCertificate,
 ) -> Response {
-    let client = match authenticate(st, headers, fields, peer) {
-        Ok(client) => client,
-        Err(response) => return response,
-    };
+    answer(st, headers, fields, body, peer).unwrap_or_else(|refusal| refusal.respond())
+}
+
+fn answer(
+    st: &AuthzState,
+    headers: &HeaderMap,
+    fields: &Fields,
+    body: &[u8],
+    peer: &PeerCertificate,
+) -> Result<Response, Refusal> {
+    let client = authenticate(st, headers, fields, peer)?;
     let field = |name: &str| fields.get(name).map(String::as_str);
     match field("grant_type") {
         Some("client_credentials") if client.is_some() => {
             AtomicCounters::bump(&st.sim.counters.primary_grants);
-            issue_token(st, fields, false)
+            Ok(issue_token(st, fields, false))
         }
-        Some("client_credentials") => invalid_client("client_credentials needs an authenticated client"),
+        Some("client_credentials") => Err(invalid_client("client_credentials needs an authenticated client")),
         Some("refresh_token") => {
             if !field("refresh_token").is_some_and(|r| st.sim.take_refresh(r)) {
-                return bad_request("invalid_grant", "the refresh token is invalid, expired or used");
+                return Err(bad_request("invalid_grant", "the refresh token is invalid, expired or used"));
             }
             AtomicCounters::bump(&st.sim.counters.refresh_grants);
-            issue_token(st, fields, true)
+            Ok(issue_token(st, fields, true))
         }
         Some("urn:ietf:params:oauth:grant-type:jwt-bearer") => jwt_bearer(st, fields),
         Some("urn:ietf:params:oauth:grant-type:token-exchange") => token_exchange(st, fields, body),
-        Some(_) => bad_request("unsupported_grant_type", "grant type not supported"),
-        None => bad_request("invalid_request", "grant_type is required"),
+        Some(_) => Err(bad_request("unsupported_grant_type", "grant type not supported")),
+        None => Err(bad_request("invalid_request", "grant_type is required")),
     }
 }
 
@@ -69,7 +89,7 @@ fn authenticate(
     headers: &HeaderMap,
     fields: &Fields,
     peer: &PeerCertificate,
-) -> Result<Option<String>, Response> {
+) -> Result<Option<String>, Refusal> {
     let basic = basic_credentials(headers);
     let post = fields.get("client_secret");
     let assertion = fields.get("client_assertion");
@@ -112,7 +132,7 @@ fn assertion_client(
     fields: &Fields,
     client_id: Option<String>,
     assertion: &str,
-) -> Result<String, Response> {
+) -> Result<String, Refusal> {
     if fields.get("client_assertion_type").map(String::as_str) != Some(ASSERTION_TYPE) {
         return Err(bad_request("invalid_request", "client_assertion_type must be the JWT bearer type"));
     }
@@ -130,35 +150,36 @@ fn assertion_client(
             Ok(key) => verify::client_assertion(assertion, &id, &key, Algorithm::HS256, &audiences, &mut seen),
             Err(_) => Err("the registered secret cannot key HS256"),
         },
-        Some(ClientRegistration::Federated { issuer, subject }) => verify::issued_jwt(assertion, &st.trusted, &audiences)
-            .and_then(|(verified, _)| {
+        Some(ClientRegistration::Federated { issuer, subject }) => {
+            verify::issued_jwt(assertion, &st.trusted, &audiences).and_then(|(verified, _)| {
                 if verified.claim("iss") == Some(issuer.as_str()) && verified.claim("sub") == Some(subject.as_str()) {
                     Ok(())
                 } else {
                     Err("the federated assertion's iss and sub are not the registered ones")
                 }
-            }),
+            })
+        }
         _ => Err("the client is not registered for assertions"),
     };
     checked.map(|()| id).map_err(invalid_client)
 }
 
-fn jwt_bearer(st: &AuthzState, fields: &Fields) -> Response {
+fn jwt_bearer(st: &AuthzState, fields: &Fields) -> Result<Response, Refusal> {
     let Some(assertion) = fields.get("assertion") else {
-        return bad_request("invalid_request", "assertion is required");
+        return Err(bad_request("invalid_request", "assertion is required"));
     };
     let token_url = st.token_url();
     match verify::issued_jwt(assertion, &st.trusted, &[token_url.as_str(), st.origin.as_str()]) {
         Ok(_) => {
             AtomicCounters::bump(&st.sim.counters.primary_grants);
-            issue_token(st, fields, false)
+            Ok(issue_token(st, fields, false))
         }
-        Err(refusal) => bad_request("invalid_grant", &format!("assertion: {refusal}")),
+        Err(refusal) => Err(bad_request("invalid_grant", &format!("assertion: {refusal}"))),
     }
 }
 
 /// The subject behind a subject or actor token of `kind`.
-fn token_subject(st: &AuthzState, token: &str, kind: &str, audiences: &[&str]) -> Result<String, Response> {
+fn token_subject(st: &AuthzState, token: &str, kind: &str, audiences: &[&str]) -> Result<String, Refusal> {
     match kind {
         "urn:ietf:params:oauth:token-type:jwt" | "urn:ietf:params:oauth:token-type:id_token" => {
             verify::issued_jwt(token, &st.trusted, audiences)
@@ -166,38 +187,34 @@ fn token_subject(st: &AuthzState, token: &str, kind: &str, audiences: &[&str]) -
                 .map_err(|refusal| bad_request("invalid_grant", &format!("token: {refusal}")))
         }
         ACCESS_TOKEN_TYPE => match lock(&st.sim.issued).access.get(token) {
-            Some(expiry) if tokio::time::Instant::now() < *expiry => Ok(format!("access-token:{}", &token[..token.len().min(8)])),
+            Some(expiry) if tokio::time::Instant::now() < *expiry => {
+                Ok(format!("access-token:{}", &token[..token.len().min(8)]))
+            }
             _ => Err(bad_request("invalid_grant", "token: the access token is unknown or expired")),
         },
         _ => Err(bad_request("invalid_request", "unsupported token type")),
     }
 }
 
-fn token_exchange(st: &AuthzState, fields: &Fields, body: &[u8]) -> Response {
+fn token_exchange(st: &AuthzState, fields: &Fields, body: &[u8]) -> Result<Response, Refusal> {
     let field = |name: &str| fields.get(name).map(String::as_str);
     let (Some(subject), Some(subject_type)) = (field("subject_token"), field("subject_token_type")) else {
-        return bad_request("invalid_request", "subject_token and subject_token_type are required");
+        return Err(bad_request("invalid_request", "subject_token and subject_token_type are required"));
     };
     if field("requested_token_type").is_some_and(|t| t != ACCESS_TOKEN_TYPE) {
-        return bad_request("invalid_request", "only access tokens are issued");
+        return Err(bad_request("invalid_request", "only access tokens are issued"));
     }
     let token_url = st.token_url();
     let audiences = [token_url.as_str(), st.origin.as_str()];
-    let subject = match token_subject(st, subject, subject_type, &audiences) {
-        Ok(subject) => subject,
-        Err(response) => return response,
-    };
+    let subject = token_subject(st, subject, subject_type, &audiences)?;
     let actor = match (field("actor_token"), field("actor_token_type")) {
-        (Some(token), Some(kind)) => match token_subject(st, token, kind, &audiences) {
-            Ok(actor) => Some(actor),
-            Err(response) => return response,
-        },
+        (Some(token), Some(kind)) => Some(token_subject(st, token, kind, &audiences)?),
         (None, None) => None,
-        _ => return bad_request("invalid_request", "actor_token and actor_token_type go together"),
+        _ => return Err(bad_request("invalid_request", "actor_token and actor_token_type go together")),
     };
     let audiences = all_values(body, "audience");
     if !st.allowed_audiences.is_empty() && audiences.iter().any(|a| !st.allowed_audiences.contains(a)) {
-        return bad_request("invalid_target", "the audience is not one this server issues tokens for");
+        return Err(bad_request("invalid_target", "the audience is not one this server issues tokens for"));
     }
     let record = ExchangeRecord {
         subject,
@@ -208,7 +225,7 @@ fn token_exchange(st: &AuthzState, fields: &Fields, body: &[u8]) -> Response {
     };
     lock(&st.exchanges).push(record);
     AtomicCounters::bump(&st.sim.counters.primary_grants);
-    issue_token(st, fields, false)
+    Ok(issue_token(st, fields, false))
 }
 
 /// Every value of a repeatable parameter (`audience`, `resource`), in order.

@@ -40,11 +40,11 @@ mod zuora;
 
 pub use authz::{AuthorizationServer, AuthorizationServerBuilder, ClientRegistration, ExchangeRecord, ACTIONS_ISSUER};
 pub use fault::Fault;
-pub use keys::{unix_now, TestKey};
-pub use tls::{self_signed_client_certificate, ClientCertificate, TestCa, TlsSetup};
-pub use verify::TrustedIssuer;
 pub use hot_path::{CannedResponse, FixedSource, FloorAuth};
 pub use jwt::fake_jwt;
+pub use keys::{unix_now, TestKey};
 pub use server::{Simulator, SimulatorBuilder};
 pub use state::{CapturedRequest, Counters, Credentials, ExpiresInStyle};
+pub use tls::{self_signed_client_certificate, ClientCertificate, TestCa, TlsSetup};
+pub use verify::TrustedIssuer;
 pub use zuora::WWW_AUTHENTICATE as ZUORA_WWW_AUTHENTICATE;

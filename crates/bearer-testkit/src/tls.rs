@@ -78,7 +78,10 @@ impl TestCa {
         let mut p = params(common_name, Vec::new());
         p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
         let cert = p.signed_by(&key, &self.issuer).expect("client certificate");
-        ClientCertificate { identity_pem: format!("{}{}", cert.pem(), key.serialize_pem()), cert_der: cert.der().to_vec() }
+        ClientCertificate {
+            identity_pem: format!("{}{}", cert.pem(), key.serialize_pem()),
+            cert_der: cert.der().to_vec(),
+        }
     }
 
     /// The server's TLS: a certificate for `127.0.0.1` from this CA; client certificates
@@ -86,7 +89,8 @@ impl TestCa {
     /// answers `invalid_client` itself, as RFC 8705 servers do).
     pub fn server_tls(&self) -> TlsSetup {
         let key = KeyPair::generate().expect("server key");
-        let cert = params("127.0.0.1", vec!["127.0.0.1".into()]).signed_by(&key, &self.issuer).expect("server certificate");
+        let cert =
+            params("127.0.0.1", vec!["127.0.0.1".into()]).signed_by(&key, &self.issuer).expect("server certificate");
         TlsSetup {
             chain: vec![cert.der().clone()],
             key: key.serialize_der(),
@@ -124,10 +128,11 @@ impl TlsSetup {
         for root in &self.client_roots {
             roots.add(root.clone()).expect("a client root");
         }
-        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider))
-            .allow_unauthenticated()
-            .build()
-            .expect("client verifier");
+        let verifier =
+            rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider))
+                .allow_unauthenticated()
+                .build()
+                .expect("client verifier");
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.key.clone()));
         let config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()

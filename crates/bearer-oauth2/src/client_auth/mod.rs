@@ -103,7 +103,9 @@ impl ClientAssertionConfig {
         match auth {
             ClientAuth::ClientSecretJwt => {
                 if has_key || self.external.is_some() {
-                    return Err(Error::Config("client_secret_jwt signs with the client secret; give no other key".into()));
+                    return Err(Error::Config(
+                        "client_secret_jwt signs with the client secret; give no other key".into(),
+                    ));
                 }
                 let Some(_secret) = secret else {
                     return Err(Error::Config("client_secret_jwt needs a client secret".into()));

@@ -132,7 +132,9 @@ impl SigningKey {
             SigningAlgorithm::ES256 => EncodingKey::from_ec_pem(pem),
             SigningAlgorithm::EdDSA => EncodingKey::from_ed_pem(pem),
             SigningAlgorithm::HS256 => {
-                return Err(Error::Config("HS256 signs with the client secret (client_secret_jwt), not a PEM key".into()))
+                return Err(Error::Config(
+                    "HS256 signs with the client secret (client_secret_jwt), not a PEM key".into(),
+                ))
             }
         }
         .map_err(|_| Error::Config(format!("the PEM is not a {} private key", algorithm.name()).into()))?;
@@ -154,8 +156,8 @@ impl SigningKey {
 
     /// The shared-secret key of `client_secret_jwt`.
     pub(crate) fn hmac(secret: &[u8]) -> Result<Self, Error> {
-        let key = EncodingKey::from_secret(secret)
-            .map_err(|_| Error::Config("the client secret cannot key HS256".into()))?;
+        let key =
+            EncodingKey::from_secret(secret).map_err(|_| Error::Config("the client secret cannot key HS256".into()))?;
         Self::checked(SigningAlgorithm::HS256, key, None)
     }
 
@@ -195,7 +197,8 @@ impl SigningKey {
         let mut header = Header::new(self.algorithm.jose());
         header.typ = Some("JWT".into());
         header.kid = self.kid.clone();
-        jsonwebtoken::encode(&header, claims, &self.key)
-            .map_err(|_| Error::Config(format!("signing the client assertion with {} failed", self.algorithm.name()).into()))
+        jsonwebtoken::encode(&header, claims, &self.key).map_err(|_| {
+            Error::Config(format!("signing the client assertion with {} failed", self.algorithm.name()).into())
+        })
     }
 }
