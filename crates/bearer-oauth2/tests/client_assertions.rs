@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use bearer_core::{Error, TokenCache, TokenSource};
 use bearer_oauth2::{AssertionAudience, ClientAuth, OAuth2TokenSource, SigningAlgorithm, SigningKey};
-use bearer_testkit::{unix_now, AuthorizationServer, ClientRegistration, TestKey};
+use bearer_testkit::{jwt_part, oauth_error_of, unix_now, AuthorizationServer, ClientRegistration, TestKey};
 
 const CLIENT: &str = "svc-client";
 
@@ -23,24 +23,15 @@ fn source(server: &AuthorizationServer, key: SigningKey) -> OAuth2TokenSource {
 }
 
 fn rejection_code(error: &Error) -> (Option<&str>, Option<&str>) {
-    let rejection = error.rejection().expect("a rejection");
-    (rejection.code.as_deref(), rejection.description.as_deref())
+    oauth_error_of(error)
 }
 
 fn assertion_claims(request: &bearer_testkit::CapturedRequest) -> serde_json::Value {
-    use base64::Engine as _;
-    let assertion = request.fields().get("client_assertion").cloned().expect("a client_assertion");
-    let payload = assertion.split('.').nth(1).expect("a JWS");
-    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).expect("base64url"))
-        .expect("claims")
+    jwt_part(request.fields().get("client_assertion").expect("a client_assertion"), 1)
 }
 
 fn assertion_header(request: &bearer_testkit::CapturedRequest) -> serde_json::Value {
-    use base64::Engine as _;
-    let assertion = request.fields().get("client_assertion").cloned().expect("a client_assertion");
-    let header = assertion.split('.').next().expect("a JWS");
-    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).expect("base64url"))
-        .expect("header")
+    jwt_part(request.fields().get("client_assertion").expect("a client_assertion"), 0)
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use bearer_core::{Error, TokenSource};
 use bearer_oauth2::{
     token_types, ClientAuth, ExternalToken, GitHubActionsOidc, Grant, OAuth2TokenSource, TokenExchange,
 };
-use bearer_testkit::{unix_now, AuthorizationServer, ClientRegistration, TestKey, ACTIONS_ISSUER};
+use bearer_testkit::{oauth_error_of, unix_now, AuthorizationServer, ClientRegistration, TestKey, ACTIONS_ISSUER};
 
 const K8S_ISSUER: &str = "https://kubernetes.default.svc";
 const STS_AUDIENCE: &str = "sts.example";
@@ -69,11 +69,6 @@ fn public(server: &AuthorizationServer, grant: Grant) -> OAuth2TokenSource {
         .grant(grant)
         .build()
         .expect("source")
-}
-
-fn code(error: &Error) -> (Option<&str>, Option<&str>) {
-    let r = error.rejection().expect("rejection");
-    (r.code.as_deref(), r.description.as_deref())
 }
 
 #[tokio::test]
@@ -149,7 +144,7 @@ async fn jwt_bearer_refusals_are_invalid_grant() {
         let source =
             public(&f.server, Grant::JwtBearer { assertion: ExternalToken::from_fn(move || Ok(assertion.clone())) });
         let error = source.fetch().await.expect_err(case);
-        assert_eq!(code(&error), (Some("invalid_grant"), Some(expected)), "{case}");
+        assert_eq!(oauth_error_of(&error), (Some("invalid_grant"), Some(expected)), "{case}");
     }
 }
 
@@ -229,23 +224,23 @@ async fn token_exchange_refusals_carry_the_rfc_errors() {
     let subject = |value: String| ExternalToken::from_fn(move || Ok(value.clone()));
     let forged = TestKey::generate("RS256").mint(K8S_ISSUER, "x", STS_AUDIENCE, Duration::from_secs(60));
     let error = fetch(TokenExchange::new(subject(forged), token_types::JWT)).await;
-    assert_eq!(code(&error), (Some("invalid_grant"), Some("token: signature does not verify")));
+    assert_eq!(oauth_error_of(&error), (Some("invalid_grant"), Some("token: signature does not verify")));
     let error = fetch(TokenExchange::new(subject("not-issued-here".into()), token_types::ACCESS_TOKEN)).await;
-    assert_eq!(code(&error), (Some("invalid_grant"), Some("token: the access token is unknown or expired")));
+    assert_eq!(oauth_error_of(&error), (Some("invalid_grant"), Some("token: the access token is unknown or expired")));
     let error = fetch(TokenExchange::new(subject(good.clone()), token_types::SAML2)).await;
-    assert_eq!(code(&error), (Some("invalid_request"), Some("unsupported token type")));
+    assert_eq!(oauth_error_of(&error), (Some("invalid_request"), Some("unsupported token type")));
     let error =
         fetch(TokenExchange::new(subject(good.clone()), token_types::JWT).audience("https://not-allowed.example"))
             .await;
-    assert_eq!(code(&error).0, Some("invalid_target"));
+    assert_eq!(oauth_error_of(&error).0, Some("invalid_target"));
     let error =
         fetch(TokenExchange::new(subject(good.clone()), token_types::JWT).requested_token_type(token_types::ID_TOKEN))
             .await;
-    assert_eq!(code(&error), (Some("invalid_request"), Some("only access tokens are issued")));
+    assert_eq!(oauth_error_of(&error), (Some("invalid_request"), Some("only access tokens are issued")));
     let bad_actor = TestKey::generate("ES256").mint(ACTIONS_ISSUER, "x", STS_AUDIENCE, Duration::from_secs(60));
     let error =
         fetch(TokenExchange::new(subject(good), token_types::JWT).actor(subject(bad_actor), token_types::JWT)).await;
-    assert_eq!(code(&error), (Some("invalid_grant"), Some("token: signature does not verify")));
+    assert_eq!(oauth_error_of(&error), (Some("invalid_grant"), Some("token: signature does not verify")));
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use std::time::Duration;
 use bearer_core::{Error, TokenSource};
 use bearer_oauth2::{mtls_client, ClientAuth, OAuth2TokenSource};
 use bearer_testkit::{
-    self_signed_client_certificate, AuthorizationServer, ClientCertificate, ClientRegistration, TestCa,
+    oauth_error_of, self_signed_client_certificate, AuthorizationServer, ClientCertificate, ClientRegistration, TestCa,
 };
 
 fn client(ca: &TestCa, certificate: Option<&ClientCertificate>) -> reqwest::Client {
@@ -27,11 +27,6 @@ fn source(server: &AuthorizationServer, id: &str, auth: ClientAuth, http: reqwes
         .http_client(http)
         .build()
         .expect("source")
-}
-
-fn code(error: &Error) -> (Option<&str>, Option<&str>) {
-    let r = error.rejection().expect("rejection");
-    (r.code.as_deref(), r.description.as_deref())
 }
 
 struct Fixture {
@@ -78,7 +73,10 @@ async fn tls_client_auth_without_a_certificate_is_invalid_client() {
         .fetch()
         .await
         .expect_err("no certificate");
-    assert_eq!(code(&error), (Some("invalid_client"), Some("this client must present its TLS client certificate")));
+    assert_eq!(
+        oauth_error_of(&error),
+        (Some("invalid_client"), Some("this client must present its TLS client certificate"))
+    );
 }
 
 #[tokio::test]
@@ -90,7 +88,7 @@ async fn tls_client_auth_with_another_subject_is_invalid_client() {
         .await
         .expect_err("wrong subject");
     assert_eq!(
-        code(&error),
+        oauth_error_of(&error),
         (Some("invalid_client"), Some("the client certificate's subject is not the registered one"))
     );
 }
@@ -124,7 +122,10 @@ async fn self_signed_tls_client_auth_with_another_certificate_is_invalid_client(
             .fetch()
             .await
             .expect_err("not the registered certificate");
-    assert_eq!(code(&error), (Some("invalid_client"), Some("the client certificate is not the registered one")));
+    assert_eq!(
+        oauth_error_of(&error),
+        (Some("invalid_client"), Some("the client certificate is not the registered one"))
+    );
 }
 
 #[test]

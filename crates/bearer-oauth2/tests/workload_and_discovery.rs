@@ -8,7 +8,7 @@ use bearer_oauth2::{
     AssertionAudience, ClientAuth, ExternalToken, FileTokenSource, GitHubActionsOidc, OAuth2TokenSource,
     SigningAlgorithm, SigningKey, KUBERNETES_TOKEN_PATH,
 };
-use bearer_testkit::{unix_now, AuthorizationServer, ClientRegistration, TestKey, ACTIONS_ISSUER};
+use bearer_testkit::{jwt_part, unix_now, AuthorizationServer, ClientRegistration, TestKey, ACTIONS_ISSUER};
 
 fn temp_file(name: &str) -> std::path::PathBuf {
     std::env::temp_dir().join(format!("bearer-oauth2-{name}-{}-{}", std::process::id(), unix_now()))
@@ -174,14 +174,7 @@ async fn discovery_gives_the_issuer_as_assertion_audience() {
         .build()
         .expect("source");
     source.fetch().await.expect("token");
-    use base64::Engine as _;
-    let assertion = server.captured()[0].fields().get("client_assertion").cloned().expect("assertion");
-    let claims: serde_json::Value = serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(assertion.split('.').nth(1).expect("jws"))
-            .expect("b64"),
-    )
-    .expect("json");
+    let claims = jwt_part(server.captured()[0].fields().get("client_assertion").expect("assertion"), 1);
     assert_eq!(claims["aud"], server.issuer());
     let without_discovery = OAuth2TokenSource::builder(server.token_url())
         .client_id("signed")
