@@ -196,6 +196,7 @@ impl OAuth2TokenSourceBuilder {
         }
         let client_assertion = self.assertion.build(
             self.client_auth,
+            &self.client_id,
             self.client_secret.as_ref(),
             self.issuer.is_some(),
             self.http.is_some(),

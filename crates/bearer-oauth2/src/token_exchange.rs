@@ -131,3 +131,42 @@ impl OAuth2TokenSource {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Grant;
+
+    fn source(requested: Option<&str>) -> OAuth2TokenSource {
+        let mut exchange = TokenExchange::new(ExternalToken::from_fn(|| Ok("subject".into())), token_types::JWT);
+        if let Some(requested) = requested {
+            exchange = exchange.requested_token_type(requested);
+        }
+        OAuth2TokenSource::builder("https://sts.example.com/token")
+            .client_id("c")
+            .client_auth(crate::ClientAuth::None)
+            .grant(Grant::TokenExchange(exchange))
+            .build()
+            .expect("source")
+    }
+
+    fn answer(issued: Option<&str>) -> TokenResponse {
+        let mut body = serde_json::json!({ "access_token": "at", "token_type": "Bearer" });
+        if let Some(issued) = issued {
+            body["issued_token_type"] = issued.into();
+        }
+        TokenResponse::parse(body.to_string().as_bytes()).expect("answer")
+    }
+
+    #[test]
+    fn an_issued_token_type_other_than_the_requested_one_is_malformed() {
+        let asked = source(Some(token_types::ACCESS_TOKEN));
+        assert!(asked.check_issued_token_type(&answer(Some(token_types::ACCESS_TOKEN))).is_ok());
+        assert!(matches!(
+            asked.check_issued_token_type(&answer(Some(token_types::ID_TOKEN))),
+            Err(Error::Malformed(_))
+        ));
+        assert!(asked.check_issued_token_type(&answer(None)).is_ok(), "lenient when the server omits it");
+        assert!(source(None).check_issued_token_type(&answer(Some(token_types::JWT))).is_ok(), "nothing asked");
+    }
+}

@@ -226,6 +226,11 @@ fn wrong_keys_are_configuration_errors() {
         .signing_key(SigningKey::from_pem(SigningAlgorithm::ES256, ec.private_pem()).expect("key"))
         .build();
     assert!(matches!(unused, Err(Error::Config(_))), "a key with client_secret_basic is a mistake");
+    let anonymous = OAuth2TokenSource::builder("https://auth.example.com/token")
+        .client_auth(ClientAuth::PrivateKeyJwt)
+        .signing_key(SigningKey::from_pem(SigningAlgorithm::ES256, ec.private_pem()).expect("key"))
+        .build();
+    assert!(matches!(anonymous, Err(Error::Config(_))), "an assertion needs a client id for iss and sub");
 }
 
 // ---- one negative test per rule the simulator enforces on client assertions ----

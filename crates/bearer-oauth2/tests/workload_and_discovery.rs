@@ -196,3 +196,19 @@ async fn discovery_of_an_unreachable_issuer_is_a_transient_error() {
     let error = source.fetch().await.expect_err("unreachable");
     assert!(error.is_transient(), "{error}");
 }
+
+#[tokio::test]
+async fn discovery_falls_back_to_the_openid_configuration() {
+    let server = AuthorizationServer::builder()
+        .client("disc", ClientRegistration::Secret("disc-secret".into()))
+        .openid_configuration_only()
+        .start()
+        .await;
+    let source = OAuth2TokenSource::discover(server.issuer())
+        .client_id("disc")
+        .client_secret("disc-secret")
+        .build()
+        .expect("source");
+    source.fetch().await.expect("token through the OpenID document");
+    assert_eq!(server.discovery_requests(), 1, "the RFC 8414 document was missing (404), the OpenID one was read");
+}

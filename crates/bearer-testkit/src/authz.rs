@@ -107,6 +107,7 @@ pub struct AuthorizationServerBuilder {
     actions: Option<(String, TestKey)>,
     ttl: Option<Duration>,
     tls: Option<crate::tls::TlsSetup>,
+    openid_only: bool,
 }
 
 /// A running verifying authorization server on `127.0.0.1`.
@@ -161,6 +162,13 @@ impl AuthorizationServerBuilder {
         self
     }
 
+    /// Serves only `/.well-known/openid-configuration`, not RFC 8414's document, as many
+    /// OpenID providers do.
+    pub fn openid_configuration_only(mut self) -> Self {
+        self.openid_only = true;
+        self
+    }
+
     /// The lifetime of issued access tokens (default one hour).
     pub fn ttl(mut self, ttl: Duration) -> Self {
         self.ttl = Some(ttl);
@@ -205,7 +213,7 @@ impl AuthorizationServerBuilder {
             discovery_requests: AtomicU64::new(0),
             actions: self.actions,
         });
-        let app = router(Arc::clone(&state));
+        let app = router(Arc::clone(&state), self.openid_only);
         let task = match self.tls {
             Some(tls) => tokio::spawn(crate::tls::serve(listener, tls, app)),
             None => tokio::spawn(async move {
@@ -217,12 +225,15 @@ impl AuthorizationServerBuilder {
     }
 }
 
-fn router(state: Arc<AuthzState>) -> Router {
+fn router(state: Arc<AuthzState>, openid_only: bool) -> Router {
     let api = Router::new().route(API_PATH, api_route(StatusCode::OK, reject)).with_state(Arc::clone(&state.sim));
-    Router::new()
+    let mut router = Router::new();
+    if !openid_only {
+        router = router.route("/.well-known/oauth-authorization-server", get(metadata));
+    }
+    router
         .route(TOKEN_PATH, post(token))
         .route(REVOKE_PATH, post(revoke))
-        .route("/.well-known/oauth-authorization-server", get(metadata))
         .route("/.well-known/openid-configuration", get(metadata))
         .route(ACTIONS_PATH, get(actions_token))
         .with_state(state)

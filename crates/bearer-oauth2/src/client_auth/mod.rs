@@ -81,6 +81,7 @@ impl ClientAssertionConfig {
     pub(crate) fn build(
         self,
         auth: ClientAuth,
+        client_id: &str,
         secret: Option<&ClientSecret>,
         discovers: bool,
         has_http_client: bool,
@@ -90,6 +91,9 @@ impl ClientAssertionConfig {
                 format!("{} needs an http_client that presents the client certificate (mtls_client)", auth.name())
                     .into(),
             ));
+        }
+        if client_id.is_empty() && auth != ClientAuth::ClientSecretPost {
+            return Err(Error::Config(format!("{} needs a client id", auth.name()).into()));
         }
         if self.audience == AssertionAudience::Issuer && !discovers {
             return Err(Error::Config(
