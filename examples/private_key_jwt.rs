@@ -21,6 +21,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("verifying authorization server on {}", server.issuer());
 
     let source = OAuth2TokenSource::builder(server.token_url())
+        .allow_http_loopback()
         .client_id("billing-service")
         .client_auth(ClientAuth::PrivateKeyJwt)
         .signing_key(SigningKey::from_pem(SigningAlgorithm::ES256, key.private_pem())?.with_kid(key.kid()))

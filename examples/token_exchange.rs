@@ -41,6 +41,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .audience("https://orders.example")
         .requested_token_type(token_types::ACCESS_TOKEN);
     let source = OAuth2TokenSource::builder(sts.token_url())
+        .allow_http_loopback()
         .client_id("orders-app")
         .client_auth(ClientAuth::None)
         .grant(Grant::TokenExchange(exchange))
@@ -56,6 +57,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The kubelet rotates the file; a later exchange reads the new token.
     project("system:serviceaccount:shop:orders-rotated")?;
     let again = OAuth2TokenSource::builder(sts.token_url())
+        .allow_http_loopback()
         .client_id("orders-app")
         .client_auth(ClientAuth::None)
         .grant(Grant::TokenExchange(TokenExchange::new(ExternalToken::from_file(&token_file), token_types::JWT)))

@@ -9,8 +9,10 @@ use http::header::ACCEPT;
 use serde::Deserialize;
 use tokio::sync::OnceCell;
 
+use crate::builder::check_endpoint;
+use crate::error_body::rejection_from_response;
 use crate::exchange::{read_capped_body, transport_error, MAX_BODY_BYTES};
-use crate::{parse_endpoint, rejection_from_response, OAuth2TokenSource, OAuth2TokenSourceBuilder};
+use crate::{OAuth2TokenSource, OAuth2TokenSourceBuilder};
 
 /// What an authorization server says about itself (the members this crate uses).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,12 +44,15 @@ struct RawMetadata {
 #[derive(Debug)]
 pub(crate) struct Discovery {
     issuer: reqwest::Url,
+    allow_http_loopback: bool,
     metadata: OnceCell<Arc<ServerMetadata>>,
 }
 
 impl Discovery {
-    pub(crate) fn new(issuer: &str) -> Result<Self, Error> {
-        Ok(Self { issuer: parse_endpoint(issuer)?, metadata: OnceCell::new() })
+    /// The issuer must be https (or loopback http when allowed), like every endpoint it names.
+    pub(crate) fn new(issuer: &str, allow_http_loopback: bool) -> Result<Self, Error> {
+        let issuer = check_endpoint(issuer, "issuer URL", allow_http_loopback)?;
+        Ok(Self { issuer, allow_http_loopback, metadata: OnceCell::new() })
     }
 
     /// RFC 8414 §3.1 inserts the well-known segment before the issuer's path; OpenID
@@ -138,7 +143,7 @@ impl OAuth2TokenSource {
                 last_error = Some(Error::from(rejection_from_response(status, &headers, &body, &[])));
                 continue;
             }
-            return parse_metadata(&body, &discovery.issuer).map(Arc::new);
+            return parse_metadata(&body, &discovery.issuer, discovery.allow_http_loopback).map(Arc::new);
         }
         Err(last_error.unwrap_or_else(|| Error::Config("no discovery URL for the issuer".into())))
     }
@@ -146,7 +151,7 @@ impl OAuth2TokenSource {
 
 /// Parses and checks metadata: its `issuer` must be the one asked (RFC 8414 §3.3), its
 /// endpoints valid URLs.
-fn parse_metadata(body: &[u8], issuer: &reqwest::Url) -> Result<ServerMetadata, Error> {
+fn parse_metadata(body: &[u8], issuer: &reqwest::Url, allow_http_loopback: bool) -> Result<ServerMetadata, Error> {
     let raw: RawMetadata = serde_json::from_slice(body)
         .map_err(|_| Error::Malformed("the authorization server metadata is not valid JSON metadata".into()))?;
     if raw.issuer.trim_end_matches('/') != issuer.as_str().trim_end_matches('/') {
@@ -158,7 +163,10 @@ fn parse_metadata(body: &[u8], issuer: &reqwest::Url) -> Result<ServerMetadata, 
             .into(),
         ));
     }
-    let endpoint = |url: &str| parse_endpoint(url).map_err(|e| Error::Malformed(format!("metadata: {e}").into()));
+    let endpoint = |url: &str| {
+        check_endpoint(url, "metadata endpoint", allow_http_loopback)
+            .map_err(|e| Error::Malformed(format!("metadata: {e}").into()))
+    };
     Ok(ServerMetadata {
         issuer: raw.issuer,
         token_endpoint: endpoint(&raw.token_endpoint)?,
@@ -176,7 +184,7 @@ mod tests {
 
     #[test]
     fn well_known_urls_follow_rfc_8414_then_openid() {
-        let discovery = Discovery::new("https://login.example.com/tenant-1/").expect("issuer");
+        let discovery = Discovery::new("https://login.example.com/tenant-1/", false).expect("issuer");
         let urls: Vec<String> = discovery.candidate_urls().iter().map(|u| u.to_string()).collect();
         assert_eq!(
             urls,
@@ -191,9 +199,9 @@ mod tests {
     fn metadata_for_another_issuer_is_refused() {
         let issuer = reqwest::Url::parse("https://a.example.com").expect("url");
         let body = br#"{"issuer":"https://evil.example.com","token_endpoint":"https://evil.example.com/token"}"#;
-        assert!(matches!(parse_metadata(body, &issuer), Err(Error::Malformed(_))));
+        assert!(matches!(parse_metadata(body, &issuer, false), Err(Error::Malformed(_))));
         let body = br#"{"issuer":"https://a.example.com","token_endpoint":"https://a.example.com/token"}"#;
-        let metadata = parse_metadata(body, &issuer).expect("metadata");
+        let metadata = parse_metadata(body, &issuer, false).expect("metadata");
         assert_eq!(metadata.token_endpoint_auth_methods_supported, ["client_secret_basic"], "RFC 8414 default");
     }
 }

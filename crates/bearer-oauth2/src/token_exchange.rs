@@ -3,7 +3,8 @@
 
 use bearer_core::{Error, Token};
 
-use crate::{ExternalToken, OAuth2TokenSource, TokenResponse};
+use crate::response::TokenResponse;
+use crate::{ExternalToken, OAuth2TokenSource};
 
 /// `grant_type` of the JWT bearer grant (RFC 7523 §2.1).
 pub const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";

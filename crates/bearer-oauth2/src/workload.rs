@@ -10,9 +10,12 @@ use bearer_core::{AccessToken, ClientSecret, Error, Token, TokenSource};
 use http::header::{ACCEPT, AUTHORIZATION};
 use http::HeaderValue;
 
+use crate::builder::check_endpoint;
+use crate::error_body::rejection_from_response;
 use crate::exchange::{read_capped_body, transport_error, MAX_BODY_BYTES};
 use crate::http_client::TokenHttpClient;
-use crate::{rejection_from_response, DEFAULT_TIMEOUT, DEFAULT_UNKNOWN_LIFETIME};
+use crate::provider_kit::{process_env, EnvLookup};
+use crate::{DEFAULT_TIMEOUT, DEFAULT_UNKNOWN_LIFETIME};
 
 /// Where the kubelet projects a pod's service-account token.
 pub const KUBERNETES_TOKEN_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";
@@ -49,7 +52,7 @@ impl FileTokenSource {
     /// The file named by the environment variable `variable`, as with Azure workload
     /// identity's `AZURE_FEDERATED_TOKEN_FILE`.
     pub fn from_env(variable: &str) -> Result<Self, Error> {
-        let path = crate::env_required(variable)?;
+        let path = EnvLookup::new(&process_env).required(variable)?;
         Ok(Self::new(path))
     }
 
@@ -85,26 +88,36 @@ pub struct GitHubActionsOidc {
     request_url: reqwest::Url,
     request_token: ClientSecret,
     audience: Option<String>,
+    allow_http_loopback: bool,
     http: TokenHttpClient,
 }
 
 impl GitHubActionsOidc {
-    /// The token service at `request_url`, authenticated by `request_token`.
+    /// The token service at `request_url` (https; loopback http only after
+    /// [`allow_http_loopback`](Self::allow_http_loopback)), authenticated by `request_token`.
     pub fn new(request_url: &str, request_token: impl Into<ClientSecret>) -> Result<Self, Error> {
-        let request_url = crate::parse_endpoint(request_url)?;
+        let request_url = check_endpoint(request_url, "ACTIONS_ID_TOKEN_REQUEST_URL", true)?;
         Ok(Self {
             request_url,
             request_token: request_token.into(),
             audience: None,
+            allow_http_loopback: false,
             http: TokenHttpClient::new(None, DEFAULT_TIMEOUT),
         })
+    }
+
+    /// Allows a plain-http request URL on a loopback address (a local simulator).
+    pub fn allow_http_loopback(mut self) -> Self {
+        self.allow_http_loopback = true;
+        self
     }
 
     /// From `ACTIONS_ID_TOKEN_REQUEST_URL` and `ACTIONS_ID_TOKEN_REQUEST_TOKEN`, which the
     /// runner sets for jobs allowed to request one.
     pub fn from_env() -> Result<Self, Error> {
-        let url = crate::env_required("ACTIONS_ID_TOKEN_REQUEST_URL")?;
-        let token = crate::env_required("ACTIONS_ID_TOKEN_REQUEST_TOKEN")?;
+        let env = EnvLookup::new(&process_env);
+        let url = env.required("ACTIONS_ID_TOKEN_REQUEST_URL")?;
+        let token = env.required("ACTIONS_ID_TOKEN_REQUEST_TOKEN")?;
         Self::new(&url, token)
     }
 
@@ -124,6 +137,12 @@ impl GitHubActionsOidc {
 #[async_trait::async_trait]
 impl TokenSource for GitHubActionsOidc {
     async fn fetch(&self) -> Result<Token, Error> {
+        if self.request_url.scheme() == "http" && !self.allow_http_loopback {
+            return Err(Error::Config(
+                "ACTIONS_ID_TOKEN_REQUEST_URL is plain http: use https, or allow_http_loopback() for a local server"
+                    .into(),
+            ));
+        }
         let mut url = self.request_url.clone();
         if let Some(audience) = &self.audience {
             url.query_pairs_mut().append_pair("audience", audience);

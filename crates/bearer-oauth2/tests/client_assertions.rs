@@ -15,6 +15,7 @@ async fn server_for(key: &TestKey) -> AuthorizationServer {
 
 fn source(server: &AuthorizationServer, key: SigningKey) -> OAuth2TokenSource {
     OAuth2TokenSource::builder(server.token_url())
+        .allow_http_loopback()
         .client_id(CLIENT)
         .client_auth(ClientAuth::PrivateKeyJwt)
         .signing_key(key)
@@ -110,6 +111,7 @@ async fn audience_can_be_another_value() {
     let key = TestKey::generate("ES256");
     let server = server_for(&key).await;
     let source = OAuth2TokenSource::builder(server.token_url())
+        .allow_http_loopback()
         .client_id(CLIENT)
         .client_auth(ClientAuth::PrivateKeyJwt)
         .signing_key(SigningKey::from_pem(SigningAlgorithm::ES256, key.private_pem()).expect("key"))
@@ -128,6 +130,7 @@ async fn client_secret_jwt_signs_hs256_with_the_secret() {
         .await;
     let build = |secret: &str| {
         OAuth2TokenSource::builder(server.token_url())
+            .allow_http_loopback()
             .client_id(CLIENT)
             .client_secret(secret)
             .client_auth(ClientAuth::ClientSecretJwt)
@@ -154,6 +157,7 @@ async fn public_client_sends_only_its_id() {
     let _ = server;
     let assertion = key.mint(issuer, "user-1", &server_with_issuer.token_url(), Duration::from_secs(60));
     let source = OAuth2TokenSource::builder(server_with_issuer.token_url())
+        .allow_http_loopback()
         .client_id("spa")
         .client_auth(ClientAuth::None)
         .grant(bearer_oauth2::Grant::JwtBearer {
@@ -172,6 +176,7 @@ async fn public_client_sends_only_its_id() {
 async fn an_unregistered_public_client_is_refused() {
     let server = AuthorizationServer::builder().client("spa", ClientRegistration::Public).start().await;
     let source = OAuth2TokenSource::builder(server.token_url())
+        .allow_http_loopback()
         .client_id("stranger")
         .client_auth(ClientAuth::None)
         .build()

@@ -64,6 +64,7 @@ fn write_token(path: &std::path::Path, token: &str) {
 
 fn public(server: &AuthorizationServer, grant: Grant) -> OAuth2TokenSource {
     OAuth2TokenSource::builder(server.token_url())
+        .allow_http_loopback()
         .client_id("workload")
         .client_auth(ClientAuth::None)
         .grant(grant)
@@ -86,6 +87,7 @@ async fn jwt_bearer_with_the_assertion_from_a_closure_and_an_authenticated_clien
     let f = fixture("jwt-bearer-closure").await;
     let (k8s, aud) = (f.k8s.clone(), f.server.token_url());
     let source = OAuth2TokenSource::builder(f.server.token_url())
+        .allow_http_loopback()
         .client_id("api-gateway")
         .client_secret("gw-secret")
         .grant(Grant::JwtBearer {
@@ -101,8 +103,10 @@ async fn jwt_bearer_with_the_assertion_from_a_closure_and_an_authenticated_clien
 #[tokio::test]
 async fn jwt_bearer_with_the_github_actions_token() {
     let f = fixture("jwt-bearer-gha").await;
-    let oidc =
-        GitHubActionsOidc::new(&f.server.actions_url(), "gha-request-token").expect("oidc").audience(STS_AUDIENCE);
+    let oidc = GitHubActionsOidc::new(&f.server.actions_url(), "gha-request-token")
+        .expect("oidc")
+        .allow_http_loopback()
+        .audience(STS_AUDIENCE);
     let source = public(&f.server, Grant::JwtBearer { assertion: ExternalToken::from_source(oidc) });
     source.fetch().await.expect("token");
 }
@@ -157,6 +161,7 @@ async fn token_exchange_of_a_kubernetes_token_with_every_parameter() {
         .resource("https://api.example.com/invoices")
         .requested_token_type(token_types::ACCESS_TOKEN);
     let source = OAuth2TokenSource::builder(f.server.token_url())
+        .allow_http_loopback()
         .client_id("workload")
         .client_auth(ClientAuth::None)
         .grant(Grant::TokenExchange(exchange))
@@ -196,13 +201,16 @@ async fn token_exchange_composes_over_other_sources_with_an_actor() {
     let f = fixture("exchange-compose").await;
     // The subject: an access token another source gets from this server (client credentials).
     let upstream = OAuth2TokenSource::builder(f.server.token_url())
+        .allow_http_loopback()
         .client_id("api-gateway")
         .client_secret("gw-secret")
         .build()
         .expect("upstream");
     // The actor: the GitHub Actions job, through its OIDC token service.
-    let oidc =
-        GitHubActionsOidc::new(&f.server.actions_url(), "gha-request-token").expect("oidc").audience(STS_AUDIENCE);
+    let oidc = GitHubActionsOidc::new(&f.server.actions_url(), "gha-request-token")
+        .expect("oidc")
+        .allow_http_loopback()
+        .audience(STS_AUDIENCE);
     let exchange = TokenExchange::new(ExternalToken::from_source(upstream), token_types::ACCESS_TOKEN)
         .actor(ExternalToken::from_source(oidc), token_types::JWT);
     let source = public(&f.server, Grant::TokenExchange(exchange));

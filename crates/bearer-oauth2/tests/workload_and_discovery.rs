@@ -44,9 +44,10 @@ async fn github_actions_oidc_token_for_an_audience() {
     let server = actions_server(&key).await;
     let source = GitHubActionsOidc::new(&server.actions_url(), "the-request-token")
         .expect("source")
+        .allow_http_loopback()
         .audience("api://AzureADTokenExchange");
     let token = source.fetch().await.expect("token");
-    let claims = bearer_oauth2::jwt::expiry(token.secret().secret());
+    let claims = bearer_oauth2::provider_kit::jwt_expiry(token.secret().secret());
     assert!(claims.is_some(), "a JWT with exp");
     use base64::Engine as _;
     let payload = token.secret().secret().split('.').nth(1).expect("jwt").to_owned();
@@ -63,7 +64,8 @@ async fn github_actions_oidc_token_for_an_audience() {
 async fn github_actions_with_a_wrong_request_token_is_refused_without_leaking_it() {
     let key = TestKey::generate("ES256");
     let server = actions_server(&key).await;
-    let source = GitHubActionsOidc::new(&server.actions_url(), "a-wrong-request-token").expect("source");
+    let source =
+        GitHubActionsOidc::new(&server.actions_url(), "a-wrong-request-token").expect("source").allow_http_loopback();
     let error = source.fetch().await.expect_err("refused");
     assert_eq!(error.rejection().map(|r| r.status.as_u16()), Some(401));
     assert!(!format!("{error} {error:?} {source:?}").contains("a-wrong-request-token"));
@@ -97,6 +99,7 @@ async fn a_federated_client_assertion_from_a_workload_token() {
     )
     .expect("write");
     let source = OAuth2TokenSource::builder(server.token_url())
+        .allow_http_loopback()
         .client_id("azure-app")
         .client_auth(ClientAuth::PrivateKeyJwt)
         .client_assertion(ExternalToken::from_file(&path))
@@ -128,6 +131,7 @@ async fn discovery_reads_metadata_on_the_first_fetch_and_caches_it() {
     let key = TestKey::generate("ES256");
     let server = discoverable(&["client_secret_post"], &key).await;
     let source = OAuth2TokenSource::discover(server.issuer())
+        .allow_http_loopback()
         .client_id("disc")
         .client_secret("disc-secret")
         .client_auth(ClientAuth::ClientSecretPost)
@@ -152,6 +156,7 @@ async fn discovery_refuses_a_method_the_server_does_not_advertise() {
     let key = TestKey::generate("ES256");
     let server = discoverable(&["client_secret_post", "private_key_jwt"], &key).await;
     let source = OAuth2TokenSource::discover(server.issuer())
+        .allow_http_loopback()
         .client_id("disc")
         .client_secret("disc-secret")
         .client_auth(ClientAuth::ClientSecretBasic)
@@ -167,6 +172,7 @@ async fn discovery_gives_the_issuer_as_assertion_audience() {
     let key = TestKey::generate("ES256");
     let server = discoverable(&["private_key_jwt"], &key).await;
     let source = OAuth2TokenSource::discover(server.issuer())
+        .allow_http_loopback()
         .client_id("signed")
         .client_auth(ClientAuth::PrivateKeyJwt)
         .signing_key(SigningKey::from_pem(SigningAlgorithm::ES256, key.private_pem()).expect("key"))
@@ -177,6 +183,7 @@ async fn discovery_gives_the_issuer_as_assertion_audience() {
     let claims = jwt_part(server.captured()[0].fields().get("client_assertion").expect("assertion"), 1);
     assert_eq!(claims["aud"], server.issuer());
     let without_discovery = OAuth2TokenSource::builder(server.token_url())
+        .allow_http_loopback()
         .client_id("signed")
         .client_auth(ClientAuth::PrivateKeyJwt)
         .signing_key(SigningKey::from_pem(SigningAlgorithm::ES256, key.private_pem()).expect("key"))
@@ -191,8 +198,12 @@ async fn discovery_of_an_unreachable_issuer_is_a_transient_error() {
     let server = discoverable(&["client_secret_basic"], &key).await;
     let issuer = server.issuer();
     drop(server);
-    let source =
-        OAuth2TokenSource::discover(issuer).client_id("disc").client_secret("disc-secret").build().expect("source");
+    let source = OAuth2TokenSource::discover(issuer)
+        .allow_http_loopback()
+        .client_id("disc")
+        .client_secret("disc-secret")
+        .build()
+        .expect("source");
     let error = source.fetch().await.expect_err("unreachable");
     assert!(error.is_transient(), "{error}");
 }
@@ -205,6 +216,7 @@ async fn discovery_falls_back_to_the_openid_configuration() {
         .start()
         .await;
     let source = OAuth2TokenSource::discover(server.issuer())
+        .allow_http_loopback()
         .client_id("disc")
         .client_secret("disc-secret")
         .build()

@@ -188,6 +188,8 @@ impl AuthorizationServerBuilder {
             refresh_ttl: Duration::from_secs(86_400),
             expires_in_style: crate::ExpiresInStyle::Integer,
             rate_limit_per_minute: None,
+            fault_body: None,
+            refresh_token_in_answer: false,
         };
         if let Some(ttl) = self.ttl {
             config.ttl = ttl;

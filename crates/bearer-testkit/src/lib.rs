@@ -21,9 +21,11 @@
 #![warn(missing_docs)]
 
 mod akeneo;
+mod answer;
 mod authz;
 mod authz_grants;
 mod criteo;
+mod env;
 mod fault;
 mod generic;
 mod hot_path;
@@ -39,7 +41,9 @@ mod verify;
 mod zenkipay;
 mod zuora;
 
+pub use answer::{send_raw, with_headers, Answer};
 pub use authz::{AuthorizationServer, AuthorizationServerBuilder, ClientRegistration, ExchangeRecord, ACTIONS_ISSUER};
+pub use env::env_map;
 pub use fault::Fault;
 pub use hot_path::{CannedResponse, FixedSource, FloorAuth};
 pub use inspect::{jwt_part, oauth_error_of};
