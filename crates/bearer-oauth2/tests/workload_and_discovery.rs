@@ -224,3 +224,35 @@ async fn discovery_falls_back_to_the_openid_configuration() {
     source.fetch().await.expect("token through the OpenID document");
     assert_eq!(server.discovery_requests(), 1, "the RFC 8414 document was missing (404), the OpenID one was read");
 }
+
+#[tokio::test]
+async fn revocation_uses_the_discovered_endpoint_and_the_signed_client_assertion() {
+    let key = TestKey::generate("EdDSA");
+    let server = AuthorizationServer::builder()
+        .client("signed", ClientRegistration::PublicKey(key.clone()))
+        .auth_methods(&["private_key_jwt"])
+        .issue_refresh_tokens()
+        .start()
+        .await;
+    let source = OAuth2TokenSource::discover(server.issuer())
+        .allow_http_loopback()
+        .client_id("signed")
+        .client_auth(ClientAuth::PrivateKeyJwt)
+        .signing_key(SigningKey::from_pem(SigningAlgorithm::EdDSA, key.private_pem()).expect("key"))
+        .build()
+        .expect("source");
+    source.fetch().await.expect("token");
+    assert!(source.has_refresh_token());
+    assert!(source.revoke_refresh_token().await.expect("revoked"), "a refresh token was held");
+    assert_eq!(server.revocations(), 1, "the server authenticated the client's fresh assertion and revoked");
+    assert!(!source.has_refresh_token());
+}
+
+#[tokio::test]
+async fn github_actions_over_plain_http_needs_the_loopback_opt_in() {
+    let key = TestKey::generate("ES256");
+    let server = actions_server(&key).await;
+    let source = GitHubActionsOidc::new(&server.actions_url(), "the-request-token").expect("source");
+    assert!(matches!(source.fetch().await, Err(Error::Config(_))), "no request token sent over http by default");
+    assert!(GitHubActionsOidc::new("http://runner.example/token", "t").is_err(), "never to a remote http host");
+}

@@ -88,6 +88,8 @@ pub(crate) struct AuthzState {
     pub(crate) seen_jti: Mutex<HashSet<String>>,
     pub(crate) exchanges: Mutex<Vec<ExchangeRecord>>,
     pub(crate) discovery_requests: AtomicU64,
+    pub(crate) revocations: AtomicU64,
+    pub(crate) issue_refresh_tokens: bool,
     pub(crate) actions: Option<(String, TestKey)>,
 }
 
@@ -108,6 +110,7 @@ pub struct AuthorizationServerBuilder {
     ttl: Option<Duration>,
     tls: Option<crate::tls::TlsSetup>,
     openid_only: bool,
+    issue_refresh_tokens: bool,
 }
 
 /// A running verifying authorization server on `127.0.0.1`.
@@ -169,6 +172,12 @@ impl AuthorizationServerBuilder {
         self
     }
 
+    /// Answers client_credentials with a refresh token too (to exercise revocation).
+    pub fn issue_refresh_tokens(mut self) -> Self {
+        self.issue_refresh_tokens = true;
+        self
+    }
+
     /// The lifetime of issued access tokens (default one hour).
     pub fn ttl(mut self, ttl: Duration) -> Self {
         self.ttl = Some(ttl);
@@ -213,6 +222,8 @@ impl AuthorizationServerBuilder {
             seen_jti: Mutex::new(HashSet::new()),
             exchanges: Mutex::new(Vec::new()),
             discovery_requests: AtomicU64::new(0),
+            revocations: AtomicU64::new(0),
+            issue_refresh_tokens: self.issue_refresh_tokens,
             actions: self.actions,
         });
         let app = router(Arc::clone(&state), self.openid_only);
@@ -263,12 +274,14 @@ async fn token(
     grant(&st, &headers, &fields, &body, &peer)
 }
 
-async fn revoke(State(st): State<Arc<AuthzState>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn revoke(
+    State(st): State<Arc<AuthzState>>,
+    Extension(peer): Extension<PeerCertificate>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let fields = parse_fields(&headers, &body).map(|(_, f)| f).unwrap_or_default();
-    if let Some(token) = fields.get("token") {
-        lock(&st.sim.issued).access.remove(token);
-    }
-    json(StatusCode::OK, serde_json::json!({}))
+    crate::authz_grants::revoke(&st, &headers, &fields, &peer)
 }
 
 async fn metadata(State(st): State<Arc<AuthzState>>) -> Response {
@@ -346,6 +359,11 @@ impl AuthorizationServer {
     /// Every token request received.
     pub fn captured(&self) -> Vec<CapturedRequest> {
         lock(&self.state.sim.captured).clone()
+    }
+
+    /// How many tokens were revoked (by an authenticated client).
+    pub fn revocations(&self) -> u64 {
+        self.state.revocations.load(Ordering::SeqCst)
     }
 
     /// Every token exchange granted.

@@ -65,7 +65,7 @@ fn answer(
     match field("grant_type") {
         Some("client_credentials") if client.is_some() => {
             AtomicCounters::bump(&st.sim.counters.primary_grants);
-            Ok(issue_token(st, fields, false))
+            Ok(issue_token(st, fields, st.issue_refresh_tokens))
         }
         Some("client_credentials") => Err(invalid_client("client_credentials needs an authenticated client")),
         Some("refresh_token") => {
@@ -176,6 +176,24 @@ fn jwt_bearer(st: &AuthzState, fields: &Fields) -> Result<Response, Refusal> {
         }
         Err(refusal) => Err(bad_request("invalid_grant", &format!("assertion: {refusal}"))),
     }
+}
+
+/// RFC 7009: an authenticated client revokes a token (access or refresh); unknown tokens
+/// are answered 200 too, as §2.2 says.
+pub(crate) fn revoke(st: &AuthzState, headers: &HeaderMap, fields: &Fields, peer: &PeerCertificate) -> Response {
+    match authenticate(st, headers, fields, peer) {
+        Ok(Some(_)) => {}
+        Ok(None) => return invalid_client("revocation needs client authentication").respond(),
+        Err(refusal) => return refusal.respond(),
+    }
+    let Some(token) = fields.get("token") else {
+        return bad_request("invalid_request", "token is required").respond();
+    };
+    let mut issued = lock(&st.sim.issued);
+    if issued.access.remove(token).is_some() || issued.refresh.remove(token).is_some() {
+        st.revocations.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+    json(StatusCode::OK, serde_json::json!({}))
 }
 
 /// The subject behind a subject or actor token of `kind`.
