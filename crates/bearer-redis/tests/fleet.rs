@@ -1,0 +1,139 @@
+//! The fleet on one real `redis-server`: real worker processes (this binary run again), one
+//! simulator counting token calls.
+//!
+//! Wall-clock waits are unavoidable here (other processes, lease expiry): each is a deadline
+//! on a polled condition, and each scenario leaves seconds of slack either side of what it
+//! counts, so a loaded machine does not change the counts.
+
+mod support;
+
+use std::time::Duration;
+
+use bearer_testkit::{Fault, RedisServer, Simulator};
+use support::{reports, spawn_worker, total, unix_ms_in, wait_until, RedisSpec, WorkerPlan, WORKER_ENV};
+
+/// The worker entry: runs only when a test spawned this binary as a worker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a worker process of the fleet tests, spawned by them"]
+async fn fleet_worker() {
+    if std::env::var(WORKER_ENV).is_ok() {
+        support::worker::run().await;
+    }
+}
+
+const REPORT_DEADLINE: Duration = Duration::from_secs(20);
+
+/// 4-second tokens refresh 1 s before expiry: one new token every 3 s. Traffic runs for
+/// 7.5 s, so the fleet needs exactly 3 tokens (at 0, 3 and 6 s), with 1.5 s of slack.
+pub async fn steady_fleet_fetches_once_per_lifetime(redis: RedisSpec, processes: usize) {
+    let sim = Simulator::oauth2().ttl(Duration::from_secs(4)).start().await;
+    let mut plan = WorkerPlan::new(redis, "steady");
+    plan.start_at_ms = unix_ms_in(Duration::from_secs(3));
+    plan.stop_at_ms = plan.start_at_ms + 7_500;
+    let workers = (0..processes).map(|_| spawn_worker("fleet_worker", &sim, &plan)).collect();
+    let reports = reports(workers, REPORT_DEADLINE).await;
+    assert_eq!(sim.counters().token_requests, 3, "token fetches for {processes} processes over 3 lifetimes");
+    assert_eq!(total(&reports, "failed"), 0, "{reports:?}");
+    assert!(reports.iter().all(|r| r.get("ok") > 50), "every process served steady traffic: {reports:?}");
+    assert_eq!(total(&reports, "shared_fetches"), 3, "{reports:?}");
+    assert_eq!(total(&reports, "local_fallbacks"), 0, "{reports:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_processes_over_three_lifetimes_fetch_three_tokens() {
+    let redis = RedisServer::start();
+    steady_fleet_fetches_once_per_lifetime(RedisSpec::server(redis.url()), 8).await;
+}
+
+/// Every process holds the same token; the API revokes it; 1,000 concurrent requests across
+/// 4 processes, all sent with that token, get 401s, and the fleet fetches one new token.
+pub async fn a_thousand_rejections_across_the_fleet_fetch_one_token(redis: RedisSpec) {
+    let sim = Simulator::oauth2().start().await;
+    let mut plan = WorkerPlan::new(redis, "burst");
+    plan.burst = 250;
+    let workers: Vec<_> = (0..4).map(|_| spawn_worker("fleet_worker", &sim, &plan)).collect();
+    let workers = tokio::task::spawn_blocking(move || {
+        for worker in &workers {
+            worker.wait_line("READY", REPORT_DEADLINE);
+        }
+        workers
+    })
+    .await
+    .expect("workers ready");
+    let mut workers = workers;
+    assert_eq!(sim.counters().token_requests, 1, "the fleet started on one token");
+    sim.revoke_all();
+    for worker in &mut workers {
+        worker.send("GO");
+    }
+    let reports = reports(workers, REPORT_DEADLINE).await;
+    let counters = sim.counters();
+    assert_eq!(counters.token_requests, 2, "one fetch for every rejection in the fleet");
+    assert_eq!(counters.api_rejections, 1000, "every burst request carried the revoked token: {counters:?}");
+    assert_eq!(total(&reports, "failed"), 0, "{reports:?}");
+    assert_eq!(total(&reports, "ok"), 1004, "{reports:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_concurrent_401s_across_four_processes_cause_one_fetch() {
+    let redis = RedisServer::start();
+    a_thousand_rejections_across_the_fleet_fetch_one_token(RedisSpec::server(redis.url())).await;
+}
+
+/// The first process takes the lease and hangs in its fetch; it is SIGKILLed. The second
+/// waits for the lease to expire, fetches, and its request succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_holder_killed_mid_fetch_is_replaced_after_the_lease_expires() {
+    let redis = RedisServer::start();
+    let sim = Simulator::oauth2().start().await;
+    sim.fail_next(1, Fault::Delay(Duration::from_secs(60)));
+    let mut plan = WorkerPlan::new(RedisSpec::server(redis.url()), "once");
+    plan.lease = Duration::from_secs(3);
+    let mut holder = spawn_worker("fleet_worker", &sim, &plan);
+    wait_until("the holder's token request", Duration::from_secs(10), || sim.counters().token_requests == 1).await;
+    let killed_at = tokio::time::Instant::now();
+    holder.kill();
+    let successor = spawn_worker("fleet_worker", &sim, &plan);
+    let report = reports(vec![successor], REPORT_DEADLINE).await.remove(0);
+    let counters = sim.counters();
+    assert_eq!(counters.token_requests, 2, "the successor fetched once");
+    assert_eq!(report.get("failed"), 0, "{report:?}");
+    assert_eq!(report.get("ok"), 1, "{report:?}");
+    assert_eq!(report.get("lease_waits"), 1, "the successor found the dead holder's lease: {report:?}");
+    assert_eq!(report.get("shared_fetches"), 1, "{report:?}");
+    assert_eq!(report.get("local_fallbacks"), 0, "{report:?}");
+    // The lease was taken before the kill, so the successor cannot have fetched before
+    // `lease` had passed since then.
+    assert!(killed_at.elapsed() >= Duration::from_secs(2), "fetched before the lease could expire");
+}
+
+/// Redis is SIGKILLed during steady traffic and started again (empty) 3 s later: no request
+/// fails, processes fetch for themselves meanwhile, and they share again afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_killed_and_restarted_mid_run_fails_no_request() {
+    let mut redis = RedisServer::start();
+    let sim = Simulator::oauth2().ttl(Duration::from_secs(2)).start().await;
+    let mut plan = WorkerPlan::new(RedisSpec::server(redis.url()), "steady");
+    plan.redis_timeout = Duration::from_millis(500);
+    plan.start_at_ms = unix_ms_in(Duration::from_secs(2));
+    plan.stop_at_ms = plan.start_at_ms + 10_000;
+    let workers: Vec<_> = (0..3).map(|_| spawn_worker("fleet_worker", &sim, &plan)).collect();
+    wait_until("the first shared token", Duration::from_secs(10), || sim.counters().token_requests >= 1).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    redis.kill();
+    let during_outage = sim.counters().token_requests;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let fetched_in_outage = sim.counters().token_requests - during_outage;
+    redis.restart();
+    // Sharing resumes: a process stores a token in the new, empty Redis.
+    wait_until("a token stored in the restarted Redis", Duration::from_secs(8), || {
+        redis.raw_command(&["DBSIZE"]).is_ok_and(|reply| reply.trim() != ":0")
+    })
+    .await;
+    let reports = reports(workers, REPORT_DEADLINE).await;
+    assert_eq!(total(&reports, "failed"), 0, "{reports:?}");
+    assert!(fetched_in_outage >= 1, "processes fetched for themselves during the outage");
+    assert!(total(&reports, "local_fallbacks") >= 1, "{reports:?}");
+    assert!(total(&reports, "outages") >= 1, "{reports:?}");
+    assert!(reports.iter().all(|r| r.get("ok") > 100), "{reports:?}");
+}

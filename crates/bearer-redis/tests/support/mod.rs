@@ -1,0 +1,197 @@
+//! What the Redis tests share: a fleet of real worker processes (this test binary run again
+//! with `BEARER_REDIS_WORKER` set), the source each of them builds, and reading their reports.
+#![allow(dead_code, unreachable_pub)]
+
+pub mod worker;
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use bearer_testkit::Simulator;
+
+pub const WORKER_ENV: &str = "BEARER_REDIS_WORKER";
+
+/// Where the fleet's Redis is: `redis://…` or `cluster:` and a comma-separated node list.
+#[derive(Debug, Clone)]
+pub struct RedisSpec(pub String);
+
+impl RedisSpec {
+    pub fn server(url: String) -> Self {
+        Self(url)
+    }
+
+    pub fn cluster(urls: &[String]) -> Self {
+        Self(format!("cluster:{}", urls.join(",")))
+    }
+}
+
+/// How one worker process runs.
+#[derive(Debug, Clone)]
+pub struct WorkerPlan {
+    pub redis: RedisSpec,
+    pub shared: bool,
+    /// `steady`, `burst` or `once`.
+    pub mode: &'static str,
+    pub lease: Duration,
+    pub redis_timeout: Duration,
+    /// Steady traffic: from this wall-clock instant (unix ms)...
+    pub start_at_ms: u64,
+    /// ...until this one.
+    pub stop_at_ms: u64,
+    /// Burst: concurrent requests after `GO`.
+    pub burst: usize,
+    /// 64 hex characters, or `plain`.
+    pub key: String,
+}
+
+impl WorkerPlan {
+    pub fn new(redis: RedisSpec, mode: &'static str) -> Self {
+        Self {
+            redis,
+            shared: true,
+            mode,
+            lease: Duration::from_secs(5),
+            redis_timeout: Duration::from_secs(2),
+            start_at_ms: 0,
+            stop_at_ms: 0,
+            burst: 0,
+            key: "11".repeat(32),
+        }
+    }
+}
+
+/// A worker process; killed when dropped.
+pub struct Worker {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: mpsc::Receiver<String>,
+}
+
+/// What a worker printed on its `RESULT` line.
+#[derive(Debug, Clone, Default)]
+pub struct Report(pub HashMap<String, u64>);
+
+impl Report {
+    pub fn get(&self, name: &str) -> u64 {
+        self.0.get(name).copied().unwrap_or(0)
+    }
+}
+
+/// Runs this test binary again as a worker of `plan` against `sim`.
+pub fn spawn_worker(test_name: &str, sim: &Simulator, plan: &WorkerPlan) -> Worker {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let creds = sim.credentials();
+    let mut child = Command::new(exe)
+        .args([test_name, "--exact", "--ignored", "--nocapture", "--test-threads", "1"])
+        .env(WORKER_ENV, "1")
+        .env("W_TOKEN_URL", sim.token_url())
+        .env("W_API_URL", sim.api_url())
+        .env("W_CLIENT_ID", &creds.client_id)
+        .env("W_CLIENT_SECRET", &creds.client_secret)
+        .env("W_REDIS", &plan.redis.0)
+        .env("W_SHARED", if plan.shared { "1" } else { "0" })
+        .env("W_MODE", plan.mode)
+        .env("W_LEASE_MS", plan.lease.as_millis().to_string())
+        .env("W_TIMEOUT_MS", plan.redis_timeout.as_millis().to_string())
+        .env("W_START_AT", plan.start_at_ms.to_string())
+        .env("W_STOP_AT", plan.stop_at_ms.to_string())
+        .env("W_BURST", plan.burst.to_string())
+        .env("W_KEY", &plan.key)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn a worker process");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let stdin = child.stdin.take();
+    let (sender, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    Worker { child, stdin, lines }
+}
+
+impl Worker {
+    /// Waits (bounded) for a line holding `prefix` and returns it from there (libtest may print
+    /// `test name ... ` in front of a worker's first line); panics at the deadline.
+    pub fn wait_line(&self, prefix: &str, deadline: Duration) -> String {
+        let until = Instant::now() + deadline;
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(at) = line.find(prefix) {
+                        return line[at..].to_owned();
+                    }
+                }
+                Err(_) => panic!("no `{prefix}` line from the worker within {deadline:?} (or it exited)"),
+            }
+        }
+    }
+
+    /// Sends one line on the worker's stdin.
+    pub fn send(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin");
+        writeln!(stdin, "{line}").expect("write to the worker");
+        stdin.flush().expect("flush");
+    }
+
+    /// Waits for the `RESULT` line and parses it.
+    pub fn report(&self, deadline: Duration) -> Report {
+        let line = self.wait_line("RESULT", deadline);
+        let fields = line
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|kv| kv.split_once('='))
+            .filter_map(|(k, v)| Some((k.to_owned(), v.parse().ok()?)))
+            .collect();
+        Report(fields)
+    }
+
+    /// SIGKILL.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Wall-clock unix milliseconds, for instants shared with the workers.
+pub fn unix_ms_in(after: Duration) -> u64 {
+    let at = std::time::SystemTime::now() + after;
+    at.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+/// Polls `condition` every 20 ms until it holds; panics with `what` at the deadline.
+pub async fn wait_until(what: &str, deadline: Duration, mut condition: impl FnMut() -> bool) {
+    let until = tokio::time::Instant::now() + deadline;
+    while !condition() {
+        assert!(tokio::time::Instant::now() < until, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Reads every worker's report (the blocking reads run off the runtime, so the simulator
+/// keeps serving).
+pub async fn reports(workers: Vec<Worker>, deadline: Duration) -> Vec<Report> {
+    tokio::task::spawn_blocking(move || workers.iter().map(|w| w.report(deadline)).collect())
+        .await
+        .expect("the report reader")
+}
+
+/// Sums one field over reports.
+pub fn total(reports: &[Report], name: &str) -> u64 {
+    reports.iter().map(|r| r.get(name)).sum()
+}
