@@ -115,7 +115,10 @@ mod tests {
             assert!(!key.contains("client") && !key.contains("example"), "{key}");
             assert_eq!(keys.iter().filter(|k| *k == key).count(), 1, "variant {n} collides");
         }
-        assert_eq!(base.key_base("p:"), TokenIdentity::new("https://auth.example.com/token", "client-a").key_base("p:"));
+        assert_eq!(
+            base.key_base("p:"),
+            TokenIdentity::new("https://auth.example.com/token", "client-a").key_base("p:")
+        );
     }
 
     #[test]

@@ -157,7 +157,10 @@ mod tests {
     fn answers_the_scripts_give_parse() {
         let hit = Value::Array(vec![Value::BulkString(b"hit".to_vec()), Value::BulkString(b"v".to_vec())]);
         assert!(matches!(parse_acquired(hit), Some(Acquired::Hit(v)) if v == b"v"));
-        assert!(matches!(parse_acquired(Value::Array(vec![Value::BulkString(b"lease".to_vec())])), Some(Acquired::Lease)));
+        assert!(matches!(
+            parse_acquired(Value::Array(vec![Value::BulkString(b"lease".to_vec())])),
+            Some(Acquired::Lease)
+        ));
         let held = Value::Array(vec![Value::BulkString(b"held".to_vec()), Value::Int(1500)]);
         assert!(matches!(
             parse_acquired(held),

@@ -171,9 +171,11 @@ impl RedisCluster {
         );
         let cluster = RedisCluster { nodes };
         let deadline = Instant::now() + START_DEADLINE;
-        while !cluster.nodes.iter().all(|n| {
-            n.raw_command(&["CLUSTER", "INFO"]).is_ok_and(|info| info.contains("cluster_state:ok"))
-        }) {
+        while !cluster
+            .nodes
+            .iter()
+            .all(|n| n.raw_command(&["CLUSTER", "INFO"]).is_ok_and(|info| info.contains("cluster_state:ok")))
+        {
             assert!(Instant::now() < deadline, "the Redis Cluster did not reach cluster_state:ok");
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -221,7 +223,8 @@ fn scratch_dir(port: u16) -> PathBuf {
 }
 
 fn raw_command(port: u16, args: &[&str]) -> std::io::Result<String> {
-    let mut stream = TcpStream::connect_timeout(&SocketAddr::from((Ipv4Addr::LOCALHOST, port)), Duration::from_secs(1))?;
+    let mut stream =
+        TcpStream::connect_timeout(&SocketAddr::from((Ipv4Addr::LOCALHOST, port)), Duration::from_secs(1))?;
     stream.set_read_timeout(Some(Duration::from_secs(2)))?;
     let mut request = format!("*{}\r\n", args.len());
     for arg in args {

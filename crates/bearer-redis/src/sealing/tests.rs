@@ -61,7 +61,12 @@ async fn a_token_near_its_end_is_not_usable_by_others() {
     // Issued 95 s ago for 100 s: 5 s left, under a tenth of its life.
     let old = Token::builder(AccessToken::new("old")).expires_in(Duration::from_secs(100)).build().expect("token");
     let wall_issued = std::time::SystemTime::now() - Duration::from_secs(95);
-    let payload = StoredToken { t: "old".into(), i: unix_millis(wall_issued), e: Some(unix_millis(wall_issued + Duration::from_secs(100))), s: None };
+    let payload = StoredToken {
+        t: "old".into(),
+        i: unix_millis(wall_issued),
+        e: Some(unix_millis(wall_issued + Duration::from_secs(100))),
+        s: None,
+    };
     let json = serde_json::to_vec(&payload).expect("json");
     let fingerprint = sealer.fingerprint(&old);
     let mut value = vec![PLAIN];

@@ -2,6 +2,7 @@
 //! with `BEARER_REDIS_WORKER` set), the source each of them builds, and reading their reports.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod scenarios;
 pub mod worker;
 
 use std::collections::HashMap;
@@ -13,6 +14,9 @@ use std::time::{Duration, Instant};
 use bearer_testkit::Simulator;
 
 pub const WORKER_ENV: &str = "BEARER_REDIS_WORKER";
+
+/// How long a worker may take to report.
+pub const REPORT_DEADLINE: Duration = Duration::from_secs(20);
 
 /// Where the fleet's Redis is: `redis://…` or `cluster:` and a comma-separated node list.
 #[derive(Debug, Clone)]
@@ -194,4 +198,42 @@ pub async fn reports(workers: Vec<Worker>, deadline: Duration) -> Vec<Report> {
 /// Sums one field over reports.
 pub fn total(reports: &[Report], name: &str) -> u64 {
     reports.iter().map(|r| r.get(name)).sum()
+}
+
+/// Log lines written while the returned guard lives (every level, this thread only).
+pub struct CapturedLogs {
+    buffer: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    _guard: tracing::subscriber::DefaultGuard,
+}
+
+impl CapturedLogs {
+    pub fn contents(&self) -> String {
+        String::from_utf8_lossy(&self.buffer.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
+    }
+}
+
+#[derive(Clone)]
+struct BufferWriter(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Write for BufferWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Captures every `tracing` event of the current thread (use a current-thread runtime).
+pub fn capture_logs() -> CapturedLogs {
+    let buffer = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let writer = BufferWriter(std::sync::Arc::clone(&buffer));
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    CapturedLogs { buffer, _guard: tracing::subscriber::set_default(subscriber) }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bearer_core::{TokenCache, TokenSource};
 use bearer_oauth2::{ClientAuth, OAuth2TokenSource};
-use bearer_redis::{EncryptionKey, SharedCacheMetrics, SharedTokenSource, TokenIdentity};
+use bearer_redis::{EncryptionKey, SharedTokenSource, TokenIdentity};
 use tokio::io::AsyncBufReadExt;
 
 fn env(name: &str) -> String {
@@ -55,27 +55,8 @@ pub fn parse_key(hex: &str) -> EncryptionKey {
     EncryptionKey::from_slice(&bytes).expect("a 32-byte key")
 }
 
-/// Either kind of source a worker can run, so one loop serves both.
-enum FleetSource {
-    Shared(SharedTokenSource<OAuth2TokenSource>),
-    Alone(OAuth2TokenSource),
-}
-
-#[bearer_core::async_trait]
-impl TokenSource for FleetSource {
-    async fn fetch(&self) -> Result<bearer_core::Token, bearer_core::Error> {
-        match self {
-            FleetSource::Shared(s) => s.fetch().await,
-            FleetSource::Alone(s) => s.fetch().await,
-        }
-    }
-
-    fn token_rejected(&self, token: &bearer_core::Token) {
-        if let FleetSource::Shared(s) = self {
-            s.token_rejected(token);
-        }
-    }
-}
+/// The cache of a worker: over the shared source, or over the plain one (no sharing).
+type FleetCache = TokenCache<Arc<dyn TokenSource>>;
 
 #[derive(Default)]
 struct Tally {
@@ -84,14 +65,14 @@ struct Tally {
 }
 
 /// One API call: the token, the request, and on a 401 one retry with a new token.
-async fn call(cache: &TokenCache<FleetSource>, http: &reqwest::Client, url: &str) -> bool {
+async fn call(cache: &FleetCache, http: &reqwest::Client, url: &str) -> bool {
     call_after(cache, http, url, None).await
 }
 
 /// [`call`], first waiting on `barrier` (if any) with the token already in hand, so that
 /// every call of a burst sends the same token.
 async fn call_after(
-    cache: &TokenCache<FleetSource>,
+    cache: &FleetCache,
     http: &reqwest::Client,
     url: &str,
     barrier: Option<&tokio::sync::Barrier>,
@@ -121,8 +102,8 @@ fn wait_for_wall(unix_ms: u64) -> Duration {
 
 /// The worker's whole life.
 pub async fn run() {
-    let source = if env("W_SHARED") == "1" {
-        FleetSource::Shared(shared_source(
+    let shared = (env("W_SHARED") == "1").then(|| {
+        Arc::new(shared_source(
             &env("W_TOKEN_URL"),
             &env("W_CLIENT_ID"),
             &env("W_CLIENT_SECRET"),
@@ -131,15 +112,17 @@ pub async fn run() {
             Duration::from_millis(env_u64("W_LEASE_MS")),
             Duration::from_millis(env_u64("W_TIMEOUT_MS")),
         ))
-    } else {
-        FleetSource::Alone(
+    });
+    let source: Arc<dyn TokenSource> = match &shared {
+        Some(shared) => shared.clone(),
+        None => Arc::new(
             OAuth2TokenSource::builder(env("W_TOKEN_URL"))
                 .client_id(env("W_CLIENT_ID"))
                 .client_secret(env("W_CLIENT_SECRET"))
                 .client_auth(ClientAuth::ClientSecretBasic)
                 .build()
                 .expect("valid source"),
-        )
+        ),
     };
     let cache = Arc::new(TokenCache::new(source));
     let http = reqwest::Client::new();
@@ -182,10 +165,7 @@ pub async fn run() {
         }
         _ => record(call(&cache, &http, &url).await),
     }
-    let metrics = match cache.source() {
-        FleetSource::Shared(s) => s.metrics(),
-        FleetSource::Alone(_) => SharedCacheMetrics::default(),
-    };
+    let metrics = shared.map(|s| s.metrics()).unwrap_or_default();
     println!(
         "RESULT ok={} failed={} shared_hits={} shared_fetches={} lease_waits={} local_fallbacks={} redis_errors={} unreadable_values={} outages={} round_trips={}",
         tally.ok.load(Ordering::Relaxed),
