@@ -104,11 +104,15 @@ impl<S: TokenSource> SharedTokenSource<S> {
             Skip { fingerprint: state.held.clone(), value: None, delete: state.rejected }
         };
         let owner = owner_id();
-        // A lease never released in time (its holder stalled) ends the wait.
+        // A lease never released in time (its holder stalled), or values that never open,
+        // end the wait: the process fetches for itself.
         let give_up_at = Instant::now() + self.lease_ttl * 2 + self.link_timeout();
         let mut poll = POLL_FLOOR;
         let mut waited = false;
         loop {
+            if Instant::now() >= give_up_at {
+                return self.fetch_local().await;
+            }
             let Ok(found) = protocol::acquire(&self.link, &self.keys, &skip, &owner, self.lease_ttl).await else {
                 return self.fetch_local().await;
             };
@@ -137,9 +141,6 @@ impl<S: TokenSource> SharedTokenSource<S> {
                     if !waited {
                         waited = true;
                         self.counters.bump(Counter::LeaseWait);
-                    }
-                    if Instant::now() >= give_up_at {
-                        return self.fetch_local().await;
                     }
                     tokio::time::sleep(poll.min(lease_left.max(Duration::from_millis(1)))).await;
                     poll = (poll * 2).min(POLL_CEILING);
