@@ -162,3 +162,41 @@ impl std::fmt::Display for Failure {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link() -> (RedisLink, Arc<Counters>) {
+        let client = redis::Client::open("redis://127.0.0.1:1").expect("a valid URL");
+        let settings = LinkSettings {
+            timeout: Duration::from_millis(100),
+            backoff_floor: Duration::from_secs(1),
+            backoff_ceiling: Duration::from_secs(4),
+        };
+        let counters = Arc::new(Counters::default());
+        (RedisLink::new(RedisTarget::Server(client), settings, Arc::clone(&counters)), counters)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn failures_back_off_doubling_to_the_ceiling_and_count_one_outage() {
+        let (link, counters) = link();
+        assert!(link.available());
+        let mut waits = Vec::new();
+        for _ in 0..5 {
+            link.garbage();
+            assert!(!link.available());
+            let start = Instant::now();
+            while !link.available() {
+                tokio::time::advance(Duration::from_millis(250)).await;
+            }
+            waits.push(start.elapsed().as_millis());
+        }
+        assert_eq!(waits, [1000, 2000, 4000, 4000, 4000]);
+        let metrics = counters.snapshot();
+        assert_eq!((metrics.outages, metrics.redis_errors), (1, 5));
+        link.succeeded();
+        link.garbage();
+        assert_eq!(counters.snapshot().outages, 2, "a failure after a success is a new outage");
+    }
+}
