@@ -2,6 +2,7 @@
 //! `redis-cli --cluster create`), to show the protocol runs on Redis's own distributed mode:
 //! an entry and its lease share a hash tag, so each script runs on the one node owning them.
 
+#[macro_use]
 mod support;
 
 use std::time::Duration;
@@ -11,17 +12,9 @@ use bearer_testkit::{RedisCluster, Simulator};
 use support::scenarios::{
     a_thousand_rejections_across_the_fleet_fetch_one_token, steady_fleet_fetches_once_per_lifetime,
 };
-use support::worker::shared_source;
-use support::{RedisSpec, WORKER_ENV};
+use support::{sim_source_with_key, RedisSpec};
 
-/// The worker entry: runs only when a test spawned this binary as a worker.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a worker process of the fleet tests, spawned by them"]
-async fn fleet_worker() {
-    if std::env::var(WORKER_ENV).is_ok() {
-        support::worker::run().await;
-    }
-}
+fleet_worker_entry!();
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_eight_processes_over_three_lifetimes_fetch_three_tokens() {
@@ -40,18 +33,7 @@ async fn cluster_a_value_sealed_with_another_key_is_a_miss_and_overwritten() {
     let cluster = RedisCluster::start();
     let sim = Simulator::oauth2().start().await;
     let redis = RedisSpec::cluster(&cluster.urls()).0;
-    let creds = sim.credentials().clone();
-    let source = |key: &str| {
-        shared_source(
-            &sim.token_url(),
-            &creds.client_id,
-            &creds.client_secret,
-            &redis,
-            key,
-            Duration::from_secs(5),
-            Duration::from_secs(2),
-        )
-    };
+    let source = |key: &str| sim_source_with_key(&sim, &redis, key, Duration::from_secs(2));
     let foreign = source(&"22".repeat(32));
     foreign.fetch().await.expect("the foreign writer's token");
     let ours = source(&"11".repeat(32));

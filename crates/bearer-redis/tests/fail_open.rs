@@ -6,26 +6,9 @@ mod support;
 use std::time::Duration;
 
 use bearer_core::TokenSource;
-use bearer_oauth2::OAuth2TokenSource;
-use bearer_redis::SharedTokenSource;
 use bearer_testkit::{Fault, RedisServer, Simulator};
-use support::worker::shared_source;
+use support::sim_source;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-const KEY: &str = "1111111111111111111111111111111111111111111111111111111111111111";
-
-fn source_at(sim: &Simulator, redis_url: &str, timeout: Duration) -> SharedTokenSource<OAuth2TokenSource> {
-    let creds = sim.credentials();
-    shared_source(
-        &sim.token_url(),
-        &creds.client_id,
-        &creds.client_secret,
-        redis_url,
-        KEY,
-        Duration::from_secs(5),
-        timeout,
-    )
-}
 
 /// A loopback server that accepts connections and answers every read with `reply` (or
 /// never answers, for `None`).
@@ -56,7 +39,7 @@ async fn fake_redis(reply: Option<&'static [u8]>) -> String {
 async fn a_redis_that_never_answers_costs_one_timeout_then_local_fetches() {
     let sim = Simulator::oauth2().start().await;
     let url = fake_redis(None).await;
-    let shared = source_at(&sim, &url, Duration::from_millis(200));
+    let shared = sim_source(&sim, &url, Duration::from_millis(200));
     let token = shared.fetch().await.expect("a token despite a silent Redis");
     assert!(!token.secret().secret().is_empty());
     let metrics = shared.metrics();
@@ -68,7 +51,7 @@ async fn a_redis_that_never_answers_costs_one_timeout_then_local_fetches() {
 async fn a_redis_answering_garbage_is_an_outage_not_an_error() {
     let sim = Simulator::oauth2().start().await;
     let url = fake_redis(Some(b"+OK\r\n")).await;
-    let shared = source_at(&sim, &url, Duration::from_millis(500));
+    let shared = sim_source(&sim, &url, Duration::from_millis(500));
     shared.fetch().await.expect("a token despite garbage answers");
     let metrics = shared.metrics();
     assert_eq!((metrics.local_fallbacks, metrics.outages), (1, 1), "{metrics:?}");
@@ -80,10 +63,10 @@ async fn a_failed_fetch_releases_the_lease_at_once() {
     let redis = RedisServer::start();
     let sim = Simulator::oauth2().start().await;
     sim.fail_next(1, Fault::server_error());
-    let first = source_at(&sim, &redis.url(), Duration::from_secs(1));
+    let first = sim_source(&sim, &redis.url(), Duration::from_secs(1));
     first.fetch().await.expect_err("the token endpoint failed");
     assert_eq!(first.metrics().shared_fetches, 1);
-    let second = source_at(&sim, &redis.url(), Duration::from_secs(1));
+    let second = sim_source(&sim, &redis.url(), Duration::from_secs(1));
     second.fetch().await.expect("the next process fetches at once");
     assert_eq!(second.metrics().lease_waits, 0, "the failed fetch left its lease behind: {:?}", second.metrics());
     assert_eq!(second.metrics().shared_fetches, 1);
@@ -93,8 +76,8 @@ async fn a_failed_fetch_releases_the_lease_at_once() {
 async fn a_rejected_token_is_dropped_fleet_wide_only_while_redis_still_holds_it() {
     let redis = RedisServer::start();
     let sim = Simulator::oauth2().start().await;
-    let a = source_at(&sim, &redis.url(), Duration::from_secs(1));
-    let b = source_at(&sim, &redis.url(), Duration::from_secs(1));
+    let a = sim_source(&sim, &redis.url(), Duration::from_secs(1));
+    let b = sim_source(&sim, &redis.url(), Duration::from_secs(1));
     let first = a.fetch().await.expect("first token");
     assert_eq!(b.fetch().await.expect("shared").secret(), first.secret());
     // A rejects the token: its next fetch replaces it for everyone.

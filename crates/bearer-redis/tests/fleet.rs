@@ -5,6 +5,7 @@
 //! on a polled condition, and each scenario leaves seconds of slack either side of what it
 //! counts, so a loaded machine does not change the counts.
 
+#[macro_use]
 mod support;
 
 use std::time::Duration;
@@ -13,18 +14,9 @@ use bearer_testkit::{Fault, RedisServer, Simulator};
 use support::scenarios::{
     a_thousand_rejections_across_the_fleet_fetch_one_token, steady_fleet_fetches_once_per_lifetime,
 };
-use support::{
-    reports, spawn_worker, total, unix_ms_in, wait_until, RedisSpec, WorkerPlan, REPORT_DEADLINE, WORKER_ENV,
-};
+use support::{reports, spawn_worker, total, unix_ms_in, wait_until, RedisSpec, WorkerPlan, REPORT_DEADLINE};
 
-/// The worker entry: runs only when a test spawned this binary as a worker.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a worker process of the fleet tests, spawned by them"]
-async fn fleet_worker() {
-    if std::env::var(WORKER_ENV).is_ok() {
-        support::worker::run().await;
-    }
-}
+fleet_worker_entry!();
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eight_processes_over_three_lifetimes_fetch_three_tokens() {

@@ -9,25 +9,8 @@ mod support;
 use std::time::Duration;
 
 use bearer_core::TokenSource;
-use bearer_oauth2::OAuth2TokenSource;
-use bearer_redis::SharedTokenSource;
 use bearer_testkit::{RedisServer, Simulator};
-use support::worker::shared_source;
-
-const KEY: &str = "1111111111111111111111111111111111111111111111111111111111111111";
-
-fn source_at(sim: &Simulator, redis_url: &str) -> SharedTokenSource<OAuth2TokenSource> {
-    let creds = sim.credentials();
-    shared_source(
-        &sim.token_url(),
-        &creds.client_id,
-        &creds.client_secret,
-        redis_url,
-        KEY,
-        Duration::from_secs(5),
-        Duration::from_secs(1),
-    )
-}
+use support::{sim_source, TEST_KEY as KEY};
 
 #[tokio::test]
 async fn redis_down_means_local_fetches_one_warning_and_sharing_when_it_is_back() {
@@ -35,7 +18,7 @@ async fn redis_down_means_local_fetches_one_warning_and_sharing_when_it_is_back(
     let sim = Simulator::oauth2().start().await;
     let logs = support::capture_logs();
     redis.kill();
-    let shared = source_at(&sim, &redis.url());
+    let shared = sim_source(&sim, &redis.url(), Duration::from_secs(1));
     for _ in 0..3 {
         shared.fetch().await.expect("a token with Redis down");
     }
@@ -53,7 +36,7 @@ async fn redis_down_means_local_fetches_one_warning_and_sharing_when_it_is_back(
         shared.fetch().await.expect("a token while Redis comes back");
     }
     assert_eq!(logs.contents().matches("reachable again").count(), 1, "{}", logs.contents());
-    let other = source_at(&sim, &redis.url());
+    let other = sim_source(&sim, &redis.url(), Duration::from_secs(1));
     other.fetch().await.expect("the shared token");
     assert_eq!(other.metrics().shared_hits, 1, "{:?}", other.metrics());
 }
@@ -63,9 +46,9 @@ async fn no_secret_in_debug_or_logs() {
     let redis = RedisServer::start();
     let sim = Simulator::oauth2().start().await;
     let logs = support::capture_logs();
-    let shared = source_at(&sim, &redis.url());
+    let shared = sim_source(&sim, &redis.url(), Duration::from_secs(1));
     let token = shared.fetch().await.expect("token");
-    let other = source_at(&sim, &redis.url());
+    let other = sim_source(&sim, &redis.url(), Duration::from_secs(1));
     other.fetch().await.expect("shared hit");
     let shown = format!("{shared:?} {other:?} {:?}", support::worker::parse_key(KEY));
     let logged = logs.contents();

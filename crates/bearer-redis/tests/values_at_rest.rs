@@ -9,22 +9,11 @@ use bearer_core::TokenSource;
 use bearer_oauth2::OAuth2TokenSource;
 use bearer_redis::SharedTokenSource;
 use bearer_testkit::{RedisServer, Simulator};
-use support::worker::shared_source;
+use support::{sim_source_with_key, TEST_KEY as KEY};
 
 fn source(sim: &Simulator, redis: &RedisServer, key: &str) -> SharedTokenSource<OAuth2TokenSource> {
-    let creds = sim.credentials();
-    shared_source(
-        &sim.token_url(),
-        &creds.client_id,
-        &creds.client_secret,
-        &redis.url(),
-        key,
-        Duration::from_secs(5),
-        Duration::from_secs(2),
-    )
+    sim_source_with_key(sim, &redis.url(), key, Duration::from_secs(2))
 }
-
-const KEY: &str = "1111111111111111111111111111111111111111111111111111111111111111";
 
 async fn connection(redis: &RedisServer) -> redis::aio::MultiplexedConnection {
     let client = redis::Client::open(redis.url()).expect("url");

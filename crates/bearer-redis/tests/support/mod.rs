@@ -1,6 +1,6 @@
 //! What the Redis tests share: a fleet of real worker processes (this test binary run again
 //! with `BEARER_REDIS_WORKER` set), the source each of them builds, and reading their reports.
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, unused_macros)]
 
 pub mod scenarios;
 pub mod worker;
@@ -14,6 +14,52 @@ use std::time::{Duration, Instant};
 use bearer_testkit::Simulator;
 
 pub const WORKER_ENV: &str = "BEARER_REDIS_WORKER";
+
+/// Defines `fleet_worker`, the entry of a worker process, in a test binary that spawns them
+/// (each test binary needs its own). It runs only when a test spawned the binary as a worker.
+macro_rules! fleet_worker_entry {
+    () => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        #[ignore = "a worker process of the fleet tests, spawned by them"]
+        async fn fleet_worker() {
+            if std::env::var(support::WORKER_ENV).is_ok() {
+                support::worker::run().await;
+            }
+        }
+    };
+}
+
+/// The shared source of one process for `sim`, on the Redis at `redis_url`, sealing with
+/// [`TEST_KEY`]: what the in-process tests build.
+pub fn sim_source(
+    sim: &bearer_testkit::Simulator,
+    redis_url: &str,
+    timeout: Duration,
+) -> bearer_redis::SharedTokenSource<bearer_oauth2::OAuth2TokenSource> {
+    sim_source_with_key(sim, redis_url, TEST_KEY, timeout)
+}
+
+/// [`sim_source`] with another key (64 hex characters, or `plain`).
+pub fn sim_source_with_key(
+    sim: &bearer_testkit::Simulator,
+    redis_url: &str,
+    key: &str,
+    timeout: Duration,
+) -> bearer_redis::SharedTokenSource<bearer_oauth2::OAuth2TokenSource> {
+    let creds = sim.credentials();
+    worker::shared_source(
+        &sim.token_url(),
+        &creds.client_id,
+        &creds.client_secret,
+        redis_url,
+        key,
+        Duration::from_secs(5),
+        timeout,
+    )
+}
+
+/// The encryption key of the tests, as 64 hex characters.
+pub const TEST_KEY: &str = "1111111111111111111111111111111111111111111111111111111111111111";
 
 /// How long a worker may take to report.
 pub const REPORT_DEADLINE: Duration = Duration::from_secs(20);
