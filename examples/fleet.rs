@@ -88,14 +88,18 @@ async fn main() -> Result {
         );
         if sharing {
             // Round trips of the processes that never fetched, per token they went through.
-            let readers: Vec<&[u64; 5]> = reports.iter().filter(|r| r[3] == 0).collect();
-            let per_token: Vec<f64> = readers.iter().map(|r| r[2] as f64 / fetches.max(1) as f64).collect();
-            let mean = per_token.iter().sum::<f64>() / per_token.len().max(1) as f64;
-            let max = per_token.iter().cloned().fold(0.0, f64::max);
-            println!(
-                "  {} processes never fetched: Redis round trips per token, mean {mean:.2}, max {max:.2}",
-                readers.len()
-            );
+            let per_token: Vec<f64> =
+                reports.iter().filter(|r| r[3] == 0).map(|r| r[2] as f64 / fetches.max(1) as f64).collect();
+            if per_token.is_empty() {
+                println!("  every process fetched for the fleet at least once");
+            } else {
+                let mean = per_token.iter().sum::<f64>() / per_token.len() as f64;
+                let max = per_token.iter().cloned().fold(0.0, f64::max);
+                println!(
+                    "  {} processes never fetched: Redis round trips per token, mean {mean:.2}, max {max:.2}",
+                    per_token.len()
+                );
+            }
         }
     }
     Ok(())
