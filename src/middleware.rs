@@ -8,7 +8,8 @@ use http::Extensions;
 use reqwest::{Request, Response};
 use reqwest_middleware::{Middleware, Next};
 
-use crate::origin::OriginPolicy;
+use crate::destination::{Arrival, Destination};
+use crate::origin::{without_user_info, OriginPolicy};
 use crate::replay::Replay;
 use crate::SkipAuth;
 
@@ -17,17 +18,37 @@ use crate::SkipAuth;
 ///
 /// 1. A request that already has `Authorization`, or carries [`SkipAuth`], passes untouched.
 /// 2. The token goes only to allowed origins: https origins named with
-///    [`allow_origin`](BearerAuthBuilder::allow_origin) (by default those the source names,
-///    else any https origin), and plain http only to loopback when
-///    [`allow_http_loopback`](BearerAuthBuilder::allow_http_loopback) says so. Any other
-///    request goes out without the token.
+///    [`allow_origin`](BearerAuthBuilder::allow_origin) (by default those the source names),
+///    or every https origin after
+///    [`allow_any_https_origin`](BearerAuthBuilder::allow_any_https_origin); plain http only
+///    to loopback when [`allow_http_loopback`](BearerAuthBuilder::allow_http_loopback) says
+///    so. Any other request goes out without the token. Building fails when no origin is
+///    named, or one could never receive the token.
 /// 3. The cached token's prebuilt header is cloned in: a reference-count bump.
 /// 4. When the response says the token was rejected (a 401, or what the source says, such as
 ///    Zenkipay's 403), the token is invalidated, a fresh one fetched, and the request sent once
-///    more; the retry's response is returned whatever it is. The retry goes to the URL the
-///    rejection came from (after any redirects), and only if that URL may have the token. A
-///    request whose body cannot be copied (a stream) is not retried: the caller gets the
-///    rejection.
+///    more; the retry's response is returned whatever it is. A request whose body cannot be
+///    copied (a stream) is not retried: the caller gets the rejection.
+///
+/// # Redirects
+///
+/// A retry never sends a request the caller did not make. reqwest follows redirects inside
+/// the request, so the rejection may come from another URL than the one the request was sent
+/// to, and for another method (a `POST` answered `303 See Other` is followed with a `GET`).
+/// The middleware compares the URL the rejection came from with the URL the request was sent
+/// to:
+///
+/// - the same URL: refresh and retry, as above;
+/// - another URL on the same origin (reqwest forwarded the token there): the token is
+///   dropped, so the next request gets a fresh one, but the request is **not** retried; the
+///   caller gets the rejection;
+/// - another origin (reqwest did not send the token there): not retried, and the token is
+///   kept, since it was not what the other origin refused.
+///
+/// A middleware cannot see a redirect back to the very same URL that changed the method (a
+/// `POST` answered `303` to its own URL, then refused): that retry sends the caller's
+/// original request to its original URL. Behind a later middleware that rewrites URLs, every
+/// rejection looks like one after a redirect, and nothing is retried.
 ///
 /// ```
 /// use reqwest_bearer::oauth2::OAuth2TokenSource;
@@ -58,18 +79,18 @@ pub struct BearerAuthBuilder<S> {
 
 impl<S: TokenSource + 'static> BearerAuth<S> {
     /// The middleware over `source` with a default [`TokenCache`], sending tokens to the
-    /// origins the source names (any https origin if it names none).
-    pub fn new(source: S) -> Self {
-        Self::from_cache(TokenCache::new(source))
+    /// origins the source names (a provider's API). Fails with [`Error::Config`] when the
+    /// source names none, or one that could never receive the token (plain http); use
+    /// [`builder`](Self::builder) to choose the origins.
+    pub fn new(source: S) -> Result<Self, Error> {
+        Self::builder(source).build()
     }
 
     /// The middleware over an existing cache (to share one cache between clients, or to set
-    /// a [`RefreshPolicy`](bearer_core::RefreshPolicy)).
-    pub fn from_cache(cache: TokenCache<S>) -> Self {
-        // Only explicit origins can be refused; with none, building cannot fail (and an empty
-        // policy would send the token nowhere).
-        let origins = OriginPolicy::build(&[], &cache.source().api_origins(), false, false).unwrap_or_default();
-        Self { cache, origins }
+    /// a [`RefreshPolicy`](bearer_core::RefreshPolicy)), sending tokens to the origins the
+    /// source names; fails as [`new`](Self::new) does.
+    pub fn from_cache(cache: TokenCache<S>) -> Result<Self, Error> {
+        BearerAuthBuilder::from_cache(cache).build()
     }
 
     /// Starts a builder over `source`.
@@ -82,10 +103,13 @@ impl<S: TokenSource + 'static> BearerAuth<S> {
         &self.cache
     }
 
-    fn wants_token(&self, request: &Request, extensions: &Extensions) -> bool {
-        !request.headers().contains_key(AUTHORIZATION)
-            && extensions.get::<SkipAuth>().is_none()
-            && self.origins.permits(request.url())
+    /// Where the request goes, when it should carry the token.
+    fn wants_token(&self, request: &Request, extensions: &Extensions) -> Option<Destination> {
+        if request.headers().contains_key(AUTHORIZATION) || extensions.get::<SkipAuth>().is_some() {
+            return None;
+        }
+        let origin = self.origins.admit(request.url())?;
+        Some(Destination::new(request.url(), origin))
     }
 }
 
@@ -95,14 +119,18 @@ impl<S: TokenSource + 'static> BearerAuthBuilder<S> {
         Self { cache, origins: Vec::new(), any_https: false, http_loopback: false }
     }
 
-    /// Sends the token to this origin (`https://api.example.com[:port]`). Repeat for several.
-    /// Naming any origin replaces the ones the source suggests.
+    /// Sends the token to this origin (`https://api.example.com[:port]`: scheme, host, port,
+    /// nothing else). Repeat for several. Naming any origin replaces the ones the source
+    /// names. An origin that is not one, or that could never receive the token (plain http,
+    /// unless to loopback with [`allow_http_loopback`](Self::allow_http_loopback)), makes
+    /// [`build`](Self::build) fail.
     pub fn allow_origin(mut self, origin: impl Into<String>) -> Self {
         self.origins.push(origin.into());
         self
     }
 
-    /// Sends the token to every https origin.
+    /// Sends the token to every https origin: the explicit choice for a source that names no
+    /// API origin, when the client calls several hosts the token is meant for.
     pub fn allow_any_https_origin(mut self) -> Self {
         self.any_https = true;
         self
@@ -116,10 +144,26 @@ impl<S: TokenSource + 'static> BearerAuthBuilder<S> {
     }
 
     /// Checks the origins and builds the middleware.
+    ///
+    /// Fails with [`Error::Config`], whose message says what to write instead, when an origin
+    /// (named here, or by the source when none is named here) is not an origin URL, has no
+    /// scheme, or could never receive the token; and when no origin is named at all and
+    /// [`allow_any_https_origin`](Self::allow_any_https_origin) was not called.
+    ///
+    /// ```
+    /// # use reqwest_bearer::{oauth2::OAuth2TokenSource, BearerAuth};
+    /// # let source = || OAuth2TokenSource::builder("https://auth.example.com/token").client_id("id").build();
+    /// let error = BearerAuth::builder(source()?).allow_origin("api.example.com").build().unwrap_err();
+    /// assert!(error.to_string().contains("write `https://api.example.com`"));
+    ///
+    /// let error = BearerAuth::builder(source()?).build().unwrap_err();
+    /// assert!(error.to_string().contains("allow_any_https_origin()"));
+    /// # Ok::<(), reqwest_bearer::Error>(())
+    /// ```
     pub fn build(self) -> Result<BearerAuth<S>, Error> {
         let suggested = self.cache.source().api_origins();
         let origins = OriginPolicy::build(&self.origins, &suggested, self.any_https, self.http_loopback)
-            .map_err(|text| Error::Config(format!("`{text}` is not an origin URL").into()))?;
+            .map_err(|why| Error::Config(why.into()))?;
         Ok(BearerAuth { cache: self.cache, origins })
     }
 }
@@ -132,9 +176,9 @@ impl<S: TokenSource + 'static> Middleware for BearerAuth<S> {
         extensions: &mut Extensions,
         next: Next<'_>,
     ) -> reqwest_middleware::Result<Response> {
-        if !self.wants_token(&request, extensions) {
+        let Some(destination) = self.wants_token(&request, extensions) else {
             return next.run(request, extensions).await;
-        }
+        };
         let token = match self.cache.fresh() {
             Some(token) => token,
             None => self.cache.token().await.map_err(reqwest_middleware::Error::middleware)?,
@@ -146,28 +190,38 @@ impl<S: TokenSource + 'static> Middleware for BearerAuth<S> {
             return Ok(response);
         }
         // Boxed: the retry is rare, and inline it would make every request's future larger.
-        Box::pin(self.retry(token, replay, response, extensions, next)).await
+        Box::pin(self.retry(token, destination, replay, response, extensions, next)).await
     }
 }
 
 impl<S: TokenSource + 'static> BearerAuth<S> {
-    /// After a rejection of `used`: invalidate it, get a fresh token and send the request
-    /// once more, to the URL the rejection came from if that URL may have the token. Any
-    /// failure on the way hands the caller the original rejection.
+    /// After a rejection of `used`: see [`BearerAuth`]'s "Redirects" for when the token is
+    /// dropped and the request sent once more. Any failure on the way hands the caller the
+    /// original rejection.
     #[cold]
     async fn retry(
         &self,
         used: Arc<Token>,
+        sent_to: Destination,
         replay: Option<Replay>,
         rejection: Response,
         extensions: &mut Extensions,
         next: Next<'_>,
     ) -> reqwest_middleware::Result<Response> {
         let status = rejection.status();
-        if !self.origins.permits(rejection.url()) {
-            // A redirect took the request somewhere the token was never sent: not our token's fault.
-            tracing::debug!(%status, "rejected by a URL that may not have the token; not retrying");
-            return Ok(rejection);
+        match sent_to.arrival(rejection.url(), self.origins.admit(rejection.url())) {
+            Arrival::SameUrl => {}
+            Arrival::Elsewhere => {
+                // A redirect took the request to another origin: reqwest did not send the
+                // token there, so it is not what was refused.
+                tracing::debug!(%status, "rejected by another origin than the request's (a redirect); not retried");
+                return Ok(rejection);
+            }
+            Arrival::SameOrigin => {
+                self.cache.invalidate(&used);
+                tracing::debug!(%status, "token rejected after a redirect; dropped, but the request is not retried");
+                return Ok(rejection);
+            }
         }
         self.cache.invalidate(&used);
         let Some(replay) = replay else {
@@ -182,7 +236,7 @@ impl<S: TokenSource + 'static> BearerAuth<S> {
             }
         };
         tracing::debug!(%status, "token rejected; retrying once with a fresh token");
-        let mut request = replay.into_request(rejection.url().clone());
+        let mut request = replay.into_request(rejection.url());
         drop(rejection);
         request.headers_mut().insert(AUTHORIZATION, fresh.header_value().clone());
         next.run(request, extensions).await
@@ -198,7 +252,8 @@ impl<S> std::fmt::Debug for BearerAuth<S> {
 impl<S> std::fmt::Debug for BearerAuthBuilder<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BearerAuthBuilder")
-            .field("origins", &self.origins)
+            // As written, minus any user info (`user:password@`): a password is never printed.
+            .field("origins", &self.origins.iter().map(|o| without_user_info(o)).collect::<Vec<_>>())
             .field("any_https", &self.any_https)
             .field("http_loopback", &self.http_loopback)
             .finish_non_exhaustive()
