@@ -42,6 +42,8 @@ fn source(token_url: &str, client_id: &str, client_secret: &str) -> Result<OAuth
         .client_id(client_id)
         .client_secret(client_secret)
         .client_auth(ClientAuth::ClientSecretBasic)
+        // The simulator speaks plain http on loopback; real token endpoints are https only.
+        .allow_http_loopback()
         .build()?)
 }
 

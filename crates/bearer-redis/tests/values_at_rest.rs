@@ -91,13 +91,21 @@ async fn sealed_values_hide_the_token_and_plaintext_is_an_explicit_opt_out() {
 
 #[test]
 fn building_without_a_key_or_the_opt_out_fails() {
-    let inner = OAuth2TokenSource::builder("http://127.0.0.1:1/token").client_id("c").build().expect("source");
+    let inner = OAuth2TokenSource::builder("http://127.0.0.1:1/token")
+        .client_id("c")
+        .allow_http_loopback()
+        .build()
+        .expect("source");
     let built = SharedTokenSource::builder(inner, bearer_redis::TokenIdentity::new("t", "c"))
         .redis_url("redis://127.0.0.1:1")
         .build();
     let error = built.expect_err("no encryption key");
     assert!(error.to_string().contains("encryption_key"), "{error}");
-    let inner = OAuth2TokenSource::builder("http://127.0.0.1:1/token").client_id("c").build().expect("source");
+    let inner = OAuth2TokenSource::builder("http://127.0.0.1:1/token")
+        .client_id("c")
+        .allow_http_loopback()
+        .build()
+        .expect("source");
     let error = SharedTokenSource::builder(inner, bearer_redis::TokenIdentity::new("t", "c"))
         .redis_url("not a url with password hunter2")
         .store_plaintext()

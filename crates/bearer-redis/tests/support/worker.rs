@@ -29,12 +29,7 @@ pub fn shared_source(
     lease: Duration,
     timeout: Duration,
 ) -> SharedTokenSource<OAuth2TokenSource> {
-    let inner = OAuth2TokenSource::builder(token_url)
-        .client_id(client_id)
-        .client_secret(client_secret)
-        .client_auth(ClientAuth::ClientSecretBasic)
-        .build()
-        .expect("valid source");
+    let inner = oauth2_source(token_url, client_id, client_secret);
     let identity = TokenIdentity::new(token_url, client_id);
     let builder = SharedTokenSource::builder(inner, identity)
         .lease_ttl(lease)
@@ -46,6 +41,17 @@ pub fn shared_source(
     };
     let builder = if key == "plain" { builder.store_plaintext() } else { builder.encryption_key(parse_key(key)) };
     builder.build().expect("valid shared source")
+}
+
+/// The simulator's plain source (http on loopback), as each process builds it.
+pub fn oauth2_source(token_url: &str, client_id: &str, client_secret: &str) -> OAuth2TokenSource {
+    OAuth2TokenSource::builder(token_url)
+        .client_id(client_id)
+        .client_secret(client_secret)
+        .client_auth(ClientAuth::ClientSecretBasic)
+        .allow_http_loopback()
+        .build()
+        .expect("valid source")
 }
 
 /// 64 hex characters into a key.
@@ -115,14 +121,7 @@ pub async fn run() {
     });
     let source: Arc<dyn TokenSource> = match &shared {
         Some(shared) => shared.clone(),
-        None => Arc::new(
-            OAuth2TokenSource::builder(env("W_TOKEN_URL"))
-                .client_id(env("W_CLIENT_ID"))
-                .client_secret(env("W_CLIENT_SECRET"))
-                .client_auth(ClientAuth::ClientSecretBasic)
-                .build()
-                .expect("valid source"),
-        ),
+        None => Arc::new(oauth2_source(&env("W_TOKEN_URL"), &env("W_CLIENT_ID"), &env("W_CLIENT_SECRET"))),
     };
     let cache = Arc::new(TokenCache::new(source));
     let http = reqwest::Client::new();
