@@ -89,3 +89,37 @@ async fn a_rejected_token_is_dropped_fleet_wide_only_while_redis_still_holds_it(
     assert_eq!(b.fetch().await.expect("the replacement").secret(), second.secret());
     assert_eq!(sim.counters().token_requests, 2);
 }
+
+#[tokio::test]
+async fn a_lease_never_released_ends_the_wait_with_a_local_fetch() {
+    let redis = RedisServer::start();
+    let sim = Simulator::oauth2().start().await;
+    let creds = sim.credentials();
+    let source = || {
+        support::worker::shared_source(
+            &sim.token_url(),
+            &creds.client_id,
+            &creds.client_secret,
+            &redis.url(),
+            support::TEST_KEY,
+            Duration::from_millis(300),
+            Duration::from_millis(500),
+        )
+    };
+    source().fetch().await.expect("a first token, to learn the keys");
+    // A stalled holder: the entry is gone and a lease is held far longer than `lease_ttl`.
+    let client = redis::Client::open(redis.url()).expect("url");
+    let mut conn = client.get_multiplexed_async_connection().await.expect("connect");
+    let keys: Vec<String> = redis::cmd("KEYS").arg("bearer:*:token").query_async(&mut conn).await.expect("KEYS");
+    let entry = keys.first().expect("the entry").clone();
+    let lease = entry.replace(":token", ":lease");
+    let () = redis::cmd("DEL").arg(&entry).query_async(&mut conn).await.expect("DEL");
+    let () =
+        redis::cmd("SET").arg(&lease).arg("stalled").arg("PX").arg(60_000).query_async(&mut conn).await.expect("SET");
+
+    let waiter = source();
+    waiter.fetch().await.expect("a token despite the stalled lease");
+    let metrics = waiter.metrics();
+    assert_eq!((metrics.lease_waits, metrics.local_fallbacks, metrics.shared_fetches), (1, 1, 0), "{metrics:?}");
+    assert_eq!(sim.counters().token_requests, 2);
+}
