@@ -68,6 +68,10 @@ pub use bearer_zenkipay as zenkipay;
 #[cfg(feature = "ixapi")]
 pub use bearer_ixapi as ixapi;
 
+/// The fleet-wide token cache on Redis (feature `redis`).
+#[cfg(feature = "redis")]
+pub use bearer_redis as redis;
+
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
