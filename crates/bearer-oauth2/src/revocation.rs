@@ -19,8 +19,11 @@ impl OAuth2TokenSource {
     /// [`revocation_url`](crate::OAuth2TokenSourceBuilder::revocation_url) was set; with
     /// [`Error::Rejected`] (the token is kept) when the endpoint refuses.
     pub async fn revoke_refresh_token(&self) -> Result<bool, Error> {
-        let Some(url) = &self.revocation_url else {
-            return Err(Error::Config("no revocation URL was configured (`revocation_url`)".into()));
+        let url = match &self.revocation_url {
+            Some(url) => url.clone(),
+            None => self.discovered_revocation_endpoint().await?.ok_or_else(|| {
+                Error::Config("no revocation URL was configured (`revocation_url`) or discovered".into())
+            })?,
         };
         let configured = match &self.grant {
             Grant::RefreshToken(configured) => Some(configured.clone()),
@@ -30,18 +33,16 @@ impl OAuth2TokenSource {
             return Ok(false);
         };
         let fields = vec![("token", refresh.secret()), ("token_type_hint", "refresh_token")];
-        let response = send_unredirected(self.post(url, fields, Encoding::Form)?).await?;
+        let assertion = self.client_assertion(&self.resolved_token_url().await?).await?;
+        let request = self.post(&url, fields, Encoding::Form, assertion.as_deref().map(String::as_str))?;
+        let response = send_unredirected(request).await?;
+        let mut secrets = self.secrets(&[("refresh_token", refresh.secret())]);
+        secrets.extend(assertion.as_deref().map(String::as_str));
         let status = response.status();
         let headers = response.headers().clone();
         if !status.is_success() {
             let body = read_capped_body(response, MAX_BODY_BYTES).await?;
-            return Err(rejection_from_response(
-                status,
-                &headers,
-                &body,
-                &self.secrets(&[("refresh_token", refresh.secret())]),
-            )
-            .into());
+            return Err(rejection_from_response(status, &headers, &body, &secrets).into());
         }
         self.refresh_token.drop_if_held(&refresh);
         tracing::debug!("refresh token revoked");
