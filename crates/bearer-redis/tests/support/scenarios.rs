@@ -6,13 +6,15 @@ use bearer_testkit::Simulator;
 
 use super::{reports, spawn_worker, total, unix_ms_in, RedisSpec, WorkerPlan, REPORT_DEADLINE};
 
-/// 4-second tokens refresh 1 s before expiry: one new token every 3 s. Traffic runs for
-/// 7.5 s, so the fleet needs exactly 3 tokens (at 0, 3 and 6 s), with 1.5 s of slack.
+/// 6-second tokens under the default policy (1 s hard margin, refresh-ahead from 2 s before
+/// the stale point) are refreshed 4 s after they were fetched: one new token every 4 s.
+/// Traffic runs for 10 s, so the fleet needs exactly 3 tokens (at 0, 4 and 8 s), with 2 s of
+/// slack either side.
 pub async fn steady_fleet_fetches_once_per_lifetime(redis: RedisSpec, processes: usize) {
-    let sim = Simulator::oauth2().ttl(Duration::from_secs(4)).start().await;
+    let sim = Simulator::oauth2().ttl(Duration::from_secs(6)).start().await;
     let mut plan = WorkerPlan::new(redis, "steady");
     plan.start_at_ms = unix_ms_in(Duration::from_secs(3));
-    plan.stop_at_ms = plan.start_at_ms + 7_500;
+    plan.stop_at_ms = plan.start_at_ms + 10_000;
     let workers = (0..processes).map(|_| spawn_worker("fleet_worker", &sim, &plan)).collect();
     let reports = reports(workers, REPORT_DEADLINE).await;
     assert_eq!(sim.counters().token_requests, 3, "token fetches for {processes} processes over 3 lifetimes");
