@@ -90,6 +90,31 @@ pub(crate) struct Schedule {
     pub(crate) expires_at: Instant,
 }
 
+/// Where a token stands under a [`RefreshPolicy`], by its age: what a
+/// [`TokenCache`](crate::TokenCache) holding it would do now. See [`RefreshPolicy::standing`].
+/// Ordered from the youngest standing to the oldest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum TokenStanding {
+    /// Served as it is.
+    Fresh,
+    /// Still served, but inside the refresh-ahead window: the cache starts a refresh.
+    RefreshAhead,
+    /// Inside the hard margin before expiry: not served while a new token can be had; served
+    /// only if the refresh fails.
+    Stale,
+    /// Past its (policy) expiry: never served.
+    Expired,
+}
+
+/// The offsets from a token's anchor at which its [`Schedule`] instants fall.
+#[derive(Debug, Clone, Copy)]
+struct Offsets {
+    refresh_after: Duration,
+    stale_after: Duration,
+    expires_after: Duration,
+}
+
 impl RefreshPolicy {
     /// Sets the refresh-ahead fraction of the lifetime (clamped to 0..=0.5).
     pub fn with_refresh_ahead_fraction(mut self, fraction: f64) -> Self {
@@ -190,10 +215,51 @@ impl RefreshPolicy {
     /// capped at half the lifetime; and the token stays servable for at least the minimum
     /// fetch interval, so nothing asks the endpoint more often than that.
     pub(crate) fn schedule(&self, lifetime: Option<Duration>, anchor: Instant) -> Schedule {
-        let Some(lifetime) = lifetime.or(self.no_expiry_lifetime) else {
+        let Some(offsets) = self.offsets(lifetime) else {
             let never = far_future();
             return Schedule { refresh_at: never, stale_at: never, expires_at: never };
         };
+        let at = |after: Duration| anchor.checked_add(after).unwrap_or_else(far_future);
+        Schedule {
+            refresh_at: at(offsets.refresh_after),
+            stale_at: at(offsets.stale_after),
+            expires_at: at(offsets.expires_after),
+        }
+    }
+
+    /// How a token that lives `lifetime` (`None`: it stated no expiry) stands `age` after its
+    /// fetch started, under this policy: the rule the [`TokenCache`](crate::TokenCache)
+    /// applies, for a caller that keeps tokens elsewhere (on disk, say) and must decide
+    /// whether one may still be used. A token without expiry is [`Fresh`](TokenStanding::Fresh)
+    /// forever unless [`with_no_expiry_lifetime`](Self::with_no_expiry_lifetime) gave it one.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use bearer_core::{RefreshPolicy, TokenStanding};
+    ///
+    /// let hour = Some(Duration::from_secs(3600));
+    /// let policy = RefreshPolicy::default();
+    /// assert_eq!(policy.standing(hour, Duration::from_secs(600)), TokenStanding::Fresh);
+    /// assert_eq!(policy.standing(hour, Duration::from_secs(3400)), TokenStanding::RefreshAhead);
+    /// ```
+    pub fn standing(&self, lifetime: Option<Duration>, age: Duration) -> TokenStanding {
+        let Some(offsets) = self.offsets(lifetime) else {
+            return TokenStanding::Fresh;
+        };
+        if age >= offsets.expires_after {
+            TokenStanding::Expired
+        } else if age >= offsets.stale_after {
+            TokenStanding::Stale
+        } else if age >= offsets.refresh_after {
+            TokenStanding::RefreshAhead
+        } else {
+            TokenStanding::Fresh
+        }
+    }
+
+    /// The schedule's offsets from the anchor; `None` for a token that never expires.
+    fn offsets(&self, lifetime: Option<Duration>) -> Option<Offsets> {
+        let lifetime = lifetime.or(self.no_expiry_lifetime)?;
         let lifetime = lifetime.max(self.min_fetch_interval);
         let margin = self.hard_margin.min(lifetime / 10).max(self.min_hard_margin.min(lifetime / 2));
         let servable = lifetime.saturating_sub(margin).max(self.min_fetch_interval);
@@ -203,8 +269,7 @@ impl RefreshPolicy {
         let ahead =
             lifetime.mul_f64(self.refresh_ahead_fraction).min(self.refresh_ahead_max).max(margin.saturating_mul(2));
         let refresh_after = lifetime.saturating_sub(ahead).clamp(servable / 2, servable);
-        let at = |after: Duration| anchor.checked_add(after).unwrap_or_else(far_future);
-        Schedule { refresh_at: at(refresh_after), stale_at: at(servable), expires_at: at(lifetime) }
+        Some(Offsets { refresh_after, stale_after: servable, expires_after: lifetime })
     }
 
     /// The wait after the `failures`-th consecutive failure (1-based); `unit` in [0, 1) is
@@ -258,6 +323,60 @@ mod tests {
         assert!(never.stale_at - anchor > Duration::from_secs(10 * 365 * 24 * 3600));
         let ten_minutes = RefreshPolicy::default().with_no_expiry_lifetime(Some(Duration::from_secs(600)));
         assert_eq!(ten_minutes.schedule(None, anchor).expires_at - anchor, Duration::from_secs(600));
+    }
+
+    #[test]
+    fn standing_follows_the_schedule_of_an_hour_token() {
+        let policy = RefreshPolicy::default();
+        let at = |age| policy.standing(Some(Duration::from_secs(3600)), Duration::from_secs(age));
+        assert_eq!(at(0), TokenStanding::Fresh);
+        assert_eq!(at(3299), TokenStanding::Fresh);
+        assert_eq!(at(3300), TokenStanding::RefreshAhead);
+        assert_eq!(at(3569), TokenStanding::RefreshAhead);
+        assert_eq!(at(3570), TokenStanding::Stale);
+        assert_eq!(at(3599), TokenStanding::Stale);
+        assert_eq!(at(3600), TokenStanding::Expired);
+    }
+
+    #[test]
+    fn standing_of_a_short_token_refreshes_at_half_its_servable_time() {
+        // 40 s: margin 4 s, servable 36 s, refresh-ahead from 30 s (a quarter of the life).
+        let at = |age| RefreshPolicy::default().standing(Some(Duration::from_secs(40)), Duration::from_secs(age));
+        assert_eq!(
+            [at(29), at(30), at(36), at(40)],
+            [TokenStanding::Fresh, TokenStanding::RefreshAhead, TokenStanding::Stale, TokenStanding::Expired]
+        );
+    }
+
+    #[test]
+    fn standing_of_a_token_without_expiry_follows_the_no_expiry_lifetime() {
+        let week = Duration::from_secs(7 * 24 * 3600);
+        assert_eq!(RefreshPolicy::default().standing(None, week), TokenStanding::Fresh);
+        let hour = RefreshPolicy::default().with_no_expiry_lifetime(Some(Duration::from_secs(3600)));
+        assert_eq!(hour.standing(None, Duration::from_secs(60)), TokenStanding::Fresh);
+        assert_eq!(hour.standing(None, Duration::from_secs(3580)), TokenStanding::Stale);
+        assert_eq!(hour.standing(None, Duration::from_secs(3601)), TokenStanding::Expired);
+    }
+
+    #[test]
+    fn standing_changes_exactly_at_the_instants_the_cache_schedules() {
+        let policy = RefreshPolicy::default();
+        for lifetime_ms in [0, 900, 2_000, 4_000, 40_000, 3_600_000] {
+            let lifetime = Some(Duration::from_millis(lifetime_ms));
+            let anchor = Instant::now();
+            let schedule = policy.schedule(lifetime, anchor);
+            for (instant, begins) in [
+                (schedule.refresh_at, TokenStanding::RefreshAhead),
+                (schedule.stale_at, TokenStanding::Stale),
+                (schedule.expires_at, TokenStanding::Expired),
+            ] {
+                let age = instant - anchor;
+                // Two instants may coincide (a short token), so "at least" this standing.
+                assert!(policy.standing(lifetime, age) >= begins, "{lifetime_ms} ms at {age:?}");
+                let before = age - Duration::from_millis(1);
+                assert!(policy.standing(lifetime, before) < begins, "{lifetime_ms} ms at {before:?}");
+            }
+        }
     }
 
     #[test]

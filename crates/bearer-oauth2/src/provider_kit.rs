@@ -18,6 +18,9 @@ pub use crate::http_client::TokenHttpClient;
 pub use crate::jwt::expiry as jwt_expiry;
 pub use crate::refresh_slot::RefreshSlot;
 pub use crate::response::TokenResponse;
+/// The HTTP Basic `Authorization` value of a client id and secret, for a request of the
+/// provider's own that authenticates the client (RFC 7662 introspection, say).
+pub use crate::source::basic_auth as client_basic_auth;
 
 /// Where a provider's `from_env_with` reads its variables: any `Fn(&str) -> Option<String>`,
 /// such as `|name| std::env::var(name).ok()` or a map in a test. Blank values count as unset.

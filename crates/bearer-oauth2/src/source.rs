@@ -268,7 +268,7 @@ impl TokenSource for OAuth2TokenSource {
 /// `Basic base64(urlencode(id):urlencode(secret))`, marked sensitive. RFC 6749 §2.3.1 has the
 /// id and secret form-urlencoded before they are joined, so a `:` in the id cannot move the
 /// split and non-ASCII characters travel as UTF-8.
-pub(crate) fn basic_auth(id: &str, secret: &str) -> HeaderValue {
+pub fn basic_auth(id: &str, secret: &str) -> HeaderValue {
     use base64::Engine as _;
     let encode = |text: &str| url::form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>();
     let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", encode(id), encode(secret)));
