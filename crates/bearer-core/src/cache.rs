@@ -246,15 +246,11 @@ impl<S: TokenSource + 'static> TokenCache<S> {
         }
         control.last_rejection = Some(now);
         let installed = Arc::clone(installed);
+        // No token at all, rather than one whose instants have passed: a rejected token is
+        // never served again, even by a clock that steps back.
         self.inner.install(
             &mut control,
-            Current {
-                token: Some(Arc::clone(&installed)),
-                generation: 0,
-                refresh_at: now,
-                stale_at: now,
-                fallback_until: now,
-            },
+            Current { token: None, generation: 0, refresh_at: now, stale_at: now, fallback_until: now },
         );
         tracing::debug!("token invalidated");
         self.inner.source.token_rejected(&installed);
