@@ -17,8 +17,10 @@ type FlightWait = Pin<Box<dyn Future<Output = Landing> + Send>>;
 
 /// How a wait for a flight ended.
 enum Landing {
-    /// The flight landed (or its task was dropped: [`Error::Abandoned`]).
+    /// The flight landed.
     Landed(Result<Arc<Token>, Error>),
+    /// Its task was dropped before it landed (its runtime shut down).
+    Dropped,
     /// The flight is overdue: its task is stuck on a runtime nobody drives.
     Overdue(u64),
 }
@@ -61,6 +63,11 @@ impl<S: TokenSource + 'static> TokenFuture<'_, S> {
                 None => match self.cache.decide() {
                     Decision::Serve(token) => return Poll::Ready(Ok(token)),
                     Decision::Fail(error) => return Poll::Ready(Err(error)),
+                    // Its task was dropped already (spawned through a shut-down runtime's
+                    // handle): deciding again would spawn on that runtime again.
+                    Decision::Wait { flight, .. } if flight.has_changed().is_err() => {
+                        return Poll::Ready(self.cache.inner.fallback().ok_or(Error::Abandoned));
+                    }
                     Decision::Wait { flight, id, limit } => {
                         self.wait.insert(Box::pin(wait_for_flight(flight, id, limit)))
                     }
@@ -74,6 +81,8 @@ impl<S: TokenSource + 'static> TokenFuture<'_, S> {
                 }
                 // Decide again: another flight, started on this caller's runtime.
                 Landing::Overdue(id) => self.cache.inner.abandon_flight(id),
+                // Its runtime shut down, and the flight is cleared: decide again likewise.
+                Landing::Dropped => {}
             }
         }
     }
@@ -90,15 +99,12 @@ impl<S> std::fmt::Debug for TokenFuture<'_, S> {
 async fn wait_for_flight(mut flight: watch::Receiver<FlightResult>, id: u64, limit: Duration) -> Landing {
     let landed = async move {
         match flight.wait_for(Option::is_some).await {
-            Ok(outcome) => outcome.clone().unwrap_or(Err(Error::Abandoned)),
-            Err(_) => Err(Error::Abandoned),
+            Ok(outcome) => Landing::Landed(outcome.clone().unwrap_or(Err(Error::Abandoned))),
+            Err(_) => Landing::Dropped,
         }
     };
     if tokio::runtime::Handle::try_current().is_err() {
-        return Landing::Landed(landed.await);
+        return landed.await;
     }
-    match tokio::time::timeout(limit, landed).await {
-        Ok(outcome) => Landing::Landed(outcome),
-        Err(_) => Landing::Overdue(id),
-    }
+    tokio::time::timeout(limit, landed).await.unwrap_or(Landing::Overdue(id))
 }

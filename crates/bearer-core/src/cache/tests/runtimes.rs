@@ -272,3 +272,28 @@ fn a_caller_waiting_for_a_stuck_refresh_gives_up_on_it_at_the_fetch_deadline() {
     assert_eq!(token.expect("token"), "token-2");
     assert_eq!(source.fetches(), 2);
 }
+
+#[test]
+fn a_caller_waiting_for_a_refresh_whose_runtime_shuts_down_refreshes_on_its_own() {
+    let source = ScriptedSource::new(Some(HOUR), Duration::ZERO);
+    let cache = cache(&source);
+    let dying = current_thread(false);
+    {
+        // A caller on `dying` starts the refresh and is dropped after one poll.
+        let _entered = dying.enter();
+        assert!(poll_once(cache.token()).is_pending());
+    }
+    let runtime = current_thread(true);
+    let mut waiting = Box::pin(cache.token());
+    {
+        let _entered = runtime.enter();
+        assert!(waiting.as_mut().poll(&mut Context::from_waker(Waker::noop())).is_pending());
+        drop(dying);
+        // The refresh's task is dropped with its runtime: the waiter is not failed with
+        // `Abandoned` but starts a refresh on its own runtime.
+        assert!(waiting.as_mut().poll(&mut Context::from_waker(Waker::noop())).is_pending());
+    }
+    let token = runtime.block_on(waiting).expect("a token, not Abandoned");
+    assert_eq!(secret(&token), "token-1");
+    assert_eq!(source.fetches(), 1, "the dropped refresh never fetched");
+}
