@@ -160,6 +160,12 @@ impl<S: TokenSource + 'static> Launch<S> {
                 tokio::time::sleep(delay).await;
             }
             let inner = Arc::clone(&guard.inner);
+            if !inner.lock().flight.as_ref().is_some_and(|flight| flight.id == id) {
+                // Replaced while it waited to run (overdue on a runtime nobody drove): no
+                // fetch. Its waiters, if any, see it dropped and join the current flight.
+                guard.disarm();
+                return;
+            }
             let started = inner.clock.now();
             let deadline = inner.policy.fetch_timeout();
             // A panicking source is a failed attempt like any other (with backoff).

@@ -297,3 +297,25 @@ fn a_caller_waiting_for_a_refresh_whose_runtime_shuts_down_refreshes_on_its_own(
     assert_eq!(secret(&token), "token-1");
     assert_eq!(source.fetches(), 1, "the dropped refresh never fetched");
 }
+
+#[test]
+fn a_background_refresh_queued_on_an_idle_current_thread_runtime_is_not_fetched_twice() {
+    // block_on per call: a call inside the refresh-ahead window queues the background refresh
+    // and returns before it runs; the runtime then idles past the token's expiry.
+    let runtime = current_thread(false);
+    let (clock, source, cache) = fetched_on(&runtime);
+    clock.advance(Duration::from_secs(3400));
+    assert_eq!(secret(&runtime.block_on(cache.token()).expect("token")), "token-1");
+    assert_eq!(source.fetches(), 1, "the refresh is queued, not run");
+    clock.advance(Duration::from_secs(600));
+    // The queued refresh is overdue on the cache's clock and replaced; when the runtime runs
+    // it at last, it must not fetch as well.
+    assert_eq!(secret(&runtime.block_on(cache.token()).expect("token")), "token-2");
+    runtime.block_on(async {
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+    });
+    assert_eq!(source.fetches(), 2, "one fetch for the expired token");
+    assert_eq!(secret(&cache.try_token().expect("fresh")), "token-2");
+}
