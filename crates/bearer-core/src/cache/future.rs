@@ -63,9 +63,9 @@ impl<S: TokenSource + 'static> TokenFuture<'_, S> {
                 None => match self.cache.decide() {
                     Decision::Serve(token) => return Poll::Ready(Ok(token)),
                     Decision::Fail(error) => return Poll::Ready(Err(error)),
-                    // Its task was dropped already (spawned through a shut-down runtime's
-                    // handle): deciding again would spawn on that runtime again.
-                    Decision::Wait { flight, .. } if flight.has_changed().is_err() => {
+                    // Its task was dropped already, with no outcome (spawned through a
+                    // shut-down runtime's handle): deciding again would spawn there again.
+                    Decision::Wait { flight, .. } if flight.has_changed().is_err() && flight.borrow().is_none() => {
                         return Poll::Ready(self.cache.inner.fallback().ok_or(Error::Abandoned));
                     }
                     Decision::Wait { flight, id, limit } => {
