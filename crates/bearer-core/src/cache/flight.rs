@@ -156,24 +156,31 @@ impl<S: TokenSource + 'static> Launch<S> {
         let Launch { runtime, sender, delay, mut guard, id, attempt } = self;
         let span = tracing::debug_span!("token_refresh", attempt);
         let task = async move {
-            if let Some(delay) = delay {
-                tokio::time::sleep(delay).await;
-            }
             let inner = Arc::clone(&guard.inner);
-            if !inner.lock().flight.as_ref().is_some_and(|flight| flight.id == id) {
-                // Replaced while it waited to run (overdue on a runtime nobody drove): no
-                // fetch. Its waiters, if any, see it dropped and join the current flight.
-                guard.disarm();
-                return;
-            }
-            let started = inner.clock.now();
             let deadline = inner.policy.fetch_timeout();
-            // A panicking source is a failed attempt like any other (with backoff).
-            let fetch = AssertUnwindSafe(tokio::time::timeout(deadline, inner.source.fetch())).catch_unwind();
-            let fetched = match fetch.await {
-                Ok(Ok(fetched)) => fetched,
-                Ok(Err(_)) => Err(Error::fetch_timeout(deadline)),
-                Err(_) => Err(Error::Abandoned),
+            // A panicking source is a failed attempt like any other (with backoff); so is a
+            // runtime without a time driver, whose timers panic when made (inside this future).
+            let attempt = AssertUnwindSafe(async {
+                if let Some(delay) = delay {
+                    tokio::time::sleep(delay).await;
+                }
+                if !inner.lock().flight.as_ref().is_some_and(|flight| flight.id == id) {
+                    // Replaced while it waited to run (overdue on a runtime nobody drove): no
+                    // fetch. Its waiters, if any, see it dropped and join the current flight.
+                    return None;
+                }
+                let started = inner.clock.now();
+                Some((tokio::time::timeout(deadline, inner.source.fetch()).await, started))
+            })
+            .catch_unwind();
+            let (fetched, started) = match attempt.await {
+                Ok(None) => {
+                    guard.disarm();
+                    return;
+                }
+                Ok(Some((Ok(fetched), started))) => (fetched, started),
+                Ok(Some((Err(_), started))) => (Err(Error::fetch_timeout(deadline)), started),
+                Err(_) => (Err(Error::Abandoned), inner.clock.now()),
             };
             let outcome = inner.finish(fetched, started, id);
             guard.disarm();

@@ -95,7 +95,8 @@ impl<S> std::fmt::Debug for TokenFuture<'_, S> {
 }
 
 /// Waits for flight `id` to land and takes its outcome; gives up after `limit`, when the
-/// caller is on a runtime (outside one there is no timer, and the wait is not bounded).
+/// caller is on a runtime with a time driver (without one there is no timer, and the wait is
+/// not bounded).
 async fn wait_for_flight(mut flight: watch::Receiver<FlightResult>, id: u64, limit: Duration) -> Landing {
     let landed = async move {
         match flight.wait_for(Option::is_some).await {
@@ -103,8 +104,15 @@ async fn wait_for_flight(mut flight: watch::Receiver<FlightResult>, id: u64, lim
             Err(_) => Landing::Dropped,
         }
     };
-    if tokio::runtime::Handle::try_current().is_err() {
+    // A timer needs a runtime with a time driver (made without one, it panics).
+    let timer = tokio::runtime::Handle::try_current()
+        .ok()
+        .and_then(|_| std::panic::catch_unwind(|| tokio::time::sleep(limit)).ok());
+    let Some(timer) = timer else {
         return landed.await;
+    };
+    match futures_util::future::select(std::pin::pin!(landed), std::pin::pin!(timer)).await {
+        futures_util::future::Either::Left((landing, _)) => landing,
+        futures_util::future::Either::Right(_) => Landing::Overdue(id),
     }
-    tokio::time::timeout(limit, landed).await.unwrap_or(Landing::Overdue(id))
 }

@@ -319,3 +319,15 @@ fn a_background_refresh_queued_on_an_idle_current_thread_runtime_is_not_fetched_
     assert_eq!(source.fetches(), 2, "one fetch for the expired token");
     assert_eq!(secret(&cache.try_token().expect("fresh")), "token-2");
 }
+
+#[test]
+fn a_runtime_without_a_time_driver_gets_an_error_not_a_panic() {
+    let source = ScriptedSource::new(Some(HOUR), Duration::ZERO);
+    let cache = cache(&source);
+    let runtime = Builder::new_current_thread().build().expect("runtime");
+    let outcome = without_hanging(move || {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runtime.block_on(cache.token()).map(|_| ())))
+    });
+    assert!(matches!(outcome, Ok(Err(Error::Abandoned))), "{outcome:?}");
+    assert_eq!(source.fetches(), 0, "no timer, no fetch");
+}
