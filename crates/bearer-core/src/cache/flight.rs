@@ -164,7 +164,7 @@ impl<S: TokenSource + 'static> Launch<S> {
                 if let Some(delay) = delay {
                     tokio::time::sleep(delay).await;
                 }
-                if !inner.lock().flight.as_ref().is_some_and(|flight| flight.id == id) {
+                if inner.lock().flight.as_ref().is_none_or(|flight| flight.id != id) {
                     // Replaced while it waited to run (overdue on a runtime nobody drove): no
                     // fetch. Its waiters, if any, see it dropped and join the current flight.
                     return None;
