@@ -200,8 +200,12 @@ async fn a_thousand_callers_time_out_during_a_slow_refresh() {
     assert_eq!(sim.counters().token_requests, 1, "no extra fetch");
 }
 
-/// The last middleware of a chain for an API that refuses every token it is sent.
-struct AlwaysUnauthorized;
+/// The last middleware of a chain for an API that refuses every token it is sent; counts
+/// the requests it answered.
+#[derive(Clone, Default)]
+struct AlwaysUnauthorized {
+    requests: Arc<std::sync::atomic::AtomicUsize>,
+}
 
 #[async_trait::async_trait]
 impl reqwest_middleware::Middleware for AlwaysUnauthorized {
@@ -212,6 +216,7 @@ impl reqwest_middleware::Middleware for AlwaysUnauthorized {
         _: reqwest_middleware::Next<'_>,
     ) -> reqwest_middleware::Result<reqwest::Response> {
         use reqwest::ResponseBuilderExt;
+        self.requests.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         // The response names the URL it came from, as a real one does: a rejection from a
         // URL that may not have the token is not the token's fault.
         let response = http::Response::builder().status(StatusCode::UNAUTHORIZED).url(request.url().clone()).body("");
@@ -227,8 +232,10 @@ async fn a_thousand_requests_to_an_api_that_rejects_every_token_cost_at_most_two
             .allow_origin("https://api.example.com")
             .build()
             .expect("middleware");
-    let client =
-        reqwest_middleware::ClientBuilder::new(reqwest::Client::new()).with(auth).with(AlwaysUnauthorized).build();
+    let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(auth)
+        .with(AlwaysUnauthorized::default())
+        .build();
     let mut unauthorized = 0;
     for _ in 0..1_000 {
         let response = client.get(CANNED_API).send().await.expect("the API's answer, not an error");
@@ -238,4 +245,49 @@ async fn a_thousand_requests_to_an_api_that_rejects_every_token_cost_at_most_two
     }
     assert_eq!(unauthorized, 1_000, "every caller got the API's 401");
     assert!(source.fetches() <= 2, "{} token fetches for 1,000 rejected requests", source.fetches());
+}
+
+/// `n` requests through `client`, the i-th sent `i * gap` after the start, all at once when
+/// `gap` is zero; every outcome's status.
+async fn spread(client: &reqwest_middleware::ClientWithMiddleware, n: u32, gap: Duration) -> Vec<StatusCode> {
+    let mut set = JoinSet::new();
+    for i in 0..n {
+        let client = client.clone();
+        set.spawn(async move {
+            tokio::time::sleep(gap * i).await;
+            client.get(CANNED_API).send().await.map(|r| r.status())
+        });
+    }
+    let mut statuses = Vec::with_capacity(n as usize);
+    while let Some(joined) = set.join_next().await {
+        statuses.push(joined.expect("task").expect("the API's answer, not an error"));
+    }
+    statuses
+}
+
+#[tokio::test(start_paused = true)]
+async fn concurrent_requests_to_an_api_that_rejects_every_token_get_its_401_at_a_bounded_cost() {
+    // 1,000 at once, then 1,000 spread over 20 s (one every 20 ms).
+    for (gap, max_fetches) in [(Duration::ZERO, 2), (Duration::from_millis(20), 1 + 20 / 5 + 1)] {
+        let source = Arc::new(FixedSource::default());
+        let api = AlwaysUnauthorized::default();
+        let auth = reqwest_bearer::BearerAuthBuilder::from_cache(TokenCache::with_policy(
+            Arc::clone(&source),
+            deterministic(),
+        ))
+        .allow_origin("https://api.example.com")
+        .build()
+        .expect("middleware");
+        let client =
+            reqwest_middleware::ClientBuilder::new(reqwest::Client::new()).with(auth).with(api.clone()).build();
+        let statuses = spread(&client, 1_000, gap).await;
+        assert_eq!(statuses.len(), 1_000);
+        assert!(statuses.iter().all(|s| *s == StatusCode::UNAUTHORIZED), "every caller got the API's 401");
+        let fetches = source.fetches();
+        assert!(fetches <= max_fetches, "{gap:?}: {fetches} token fetches for 1,000 rejected requests");
+        // A request is retried only with a token fetched after its rejection.
+        let requests = api.requests.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(requests <= 2_000, "{requests} API requests: more than one retry per request");
+        assert!(requests > 1_000, "the first rejection was retried with a fresh token");
+    }
 }

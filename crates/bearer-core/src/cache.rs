@@ -32,7 +32,9 @@ type FlightResult = Option<Result<Arc<Token>, Error>>;
 /// - **Stale** (within the hard margin of expiry), expired or **invalidated**: every caller
 ///   awaits one shared refresh. The refresh runs in its own task, so callers that give up
 ///   (timeouts, `select!`) never cancel it and never wedge the cache. Each fetch has a
-///   deadline ([`RefreshPolicy::with_fetch_timeout`]).
+///   deadline ([`RefreshPolicy::with_fetch_timeout`]). A refresh whose task does not run (it
+///   was spawned on a runtime nobody drives any more) is given up one second after that
+///   deadline: its waiters and later callers start another on their own runtime.
 /// - A **failed** refresh while the old token is still valid keeps the old token and tries
 ///   again after a jittered exponential backoff. Past the stale point, when the refresh
 ///   fails, the token is still served until it actually expires. With no unexpired token,
@@ -99,7 +101,9 @@ struct Current {
 /// The slow path's bookkeeping, behind the lock.
 #[derive(Default)]
 struct Control {
-    flight: Option<watch::Receiver<FlightResult>>,
+    flight: Option<Flight>,
+    /// The last flight id handed out.
+    flights: u64,
     failures: u32,
     next_attempt: Option<Instant>,
     last_error: Option<Error>,
@@ -110,6 +114,19 @@ struct Control {
     last_fetch: Option<Instant>,
     /// When a rejected token last caused an invalidation.
     last_rejection: Option<Instant>,
+}
+
+/// The refresh in progress.
+struct Flight {
+    /// Identifies the flight, so that only its own task, or a waiter that gave up on it,
+    /// clears it (never a later flight).
+    id: u64,
+    receiver: watch::Receiver<FlightResult>,
+    /// When, on the cache's clock, it should have landed (its delay, the fetch timeout and a
+    /// grace). A flight still out then is stuck on a runtime nobody drives (a current-thread
+    /// runtime whose `block_on` returned, a stalled worker): callers stop waiting for it and
+    /// start another.
+    overdue_at: Instant,
 }
 
 impl<S> Drop for Inner<S> {
@@ -229,15 +246,11 @@ impl<S: TokenSource + 'static> TokenCache<S> {
         }
         control.last_rejection = Some(now);
         let installed = Arc::clone(installed);
+        // No token at all, rather than one whose instants have passed: a rejected token is
+        // never served again, even by a clock that steps back.
         self.inner.install(
             &mut control,
-            Current {
-                token: Some(Arc::clone(&installed)),
-                generation: 0,
-                refresh_at: now,
-                stale_at: now,
-                fallback_until: now,
-            },
+            Current { token: None, generation: 0, refresh_at: now, stale_at: now, fallback_until: now },
         );
         tracing::debug!("token invalidated");
         self.inner.source.token_rejected(&installed);

@@ -12,16 +12,25 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use super::{Control, Current, FlightResult, Inner, TokenCache};
+use super::{Control, Current, Flight, FlightResult, Inner, TokenCache};
 use crate::policy::Schedule;
 use crate::{Error, Token, TokenSource};
 
 /// What the slow path decided under the lock.
 pub(super) enum Decision {
     Serve(Arc<Token>),
-    Wait(watch::Receiver<FlightResult>),
+    /// Wait for flight `id`, for at most `limit`: past it the flight is overdue.
+    Wait {
+        flight: watch::Receiver<FlightResult>,
+        id: u64,
+        limit: Duration,
+    },
     Fail(Error),
 }
+
+/// How long after its fetch timeout a flight is given before it counts as overdue, so its own
+/// timeout always reports first.
+const OVERDUE_GRACE: Duration = Duration::from_secs(1);
 
 /// A refresh decided under the lock, to be spawned once the lock is released: when a runtime
 /// is shutting down, tokio drops a task inside `spawn`, and the task's guard takes the lock.
@@ -31,6 +40,7 @@ struct Launch<S> {
     /// How long to wait first, so fetches are at least the minimum interval apart.
     delay: Option<Duration>,
     guard: FlightGuard<S>,
+    id: u64,
     attempt: u32,
 }
 
@@ -69,7 +79,12 @@ impl<S: TokenSource + 'static> TokenCache<S> {
             return (Decision::Serve(token), launch);
         }
         if let Some(flight) = &control.flight {
-            return (Decision::Wait(flight.clone()), None);
+            if now < flight.overdue_at {
+                let limit = flight.overdue_at - now;
+                return (Decision::Wait { flight: flight.receiver.clone(), id: flight.id, limit }, None);
+            }
+            tracing::warn!("token refresh overdue (its runtime is not being driven); starting another");
+            control.flight = None;
         }
         if control.backing_off(now) {
             let decision = match self.inner.fallback() {
@@ -79,7 +94,11 @@ impl<S: TokenSource + 'static> TokenCache<S> {
             return (decision, None);
         }
         match self.plan_flight(control, now) {
-            Ok((flight, launch)) => (Decision::Wait(flight), Some(launch)),
+            Ok((flight, launch)) => {
+                let limit =
+                    control.flight.as_ref().map_or(Duration::ZERO, |f| f.overdue_at.saturating_duration_since(now));
+                (Decision::Wait { flight, id: launch.id, limit }, Some(launch))
+            }
             Err(error) => (Decision::Fail(error), None),
         }
     }
@@ -109,15 +128,22 @@ impl<S: TokenSource + 'static> TokenCache<S> {
         let runtime = Handle::try_current()
             .map_err(|_| Error::Config("TokenCache needs a tokio runtime to refresh tokens".into()))?;
         let (sender, receiver) = watch::channel(None);
-        control.flight = Some(receiver.clone());
         let interval = self.inner.policy.min_fetch_interval();
         let earliest = control.last_fetch.and_then(|at| at.checked_add(interval)).filter(|at| *at > now);
-        control.last_fetch = Some(earliest.unwrap_or(now));
+        let start = earliest.unwrap_or(now);
+        control.last_fetch = Some(start);
+        control.flights += 1;
+        let id = control.flights;
+        let overdue_at = start
+            .checked_add(self.inner.policy.fetch_timeout().saturating_add(OVERDUE_GRACE))
+            .unwrap_or_else(crate::token::far_future);
+        control.flight = Some(Flight { id, receiver: receiver.clone(), overdue_at });
         let launch = Launch {
             runtime,
             sender,
             delay: earliest.map(|at| at - now),
-            guard: FlightGuard { inner: Arc::clone(&self.inner), finished: false },
+            guard: FlightGuard { inner: Arc::clone(&self.inner), id, finished: false },
+            id,
             attempt: control.failures + 1,
         };
         Ok((receiver, launch))
@@ -127,23 +153,36 @@ impl<S: TokenSource + 'static> TokenCache<S> {
 impl<S: TokenSource + 'static> Launch<S> {
     /// Spawns the refresh task. Must not be called with the lock held.
     fn spawn(self) {
-        let Launch { runtime, sender, delay, mut guard, attempt } = self;
+        let Launch { runtime, sender, delay, mut guard, id, attempt } = self;
         let span = tracing::debug_span!("token_refresh", attempt);
         let task = async move {
-            if let Some(delay) = delay {
-                tokio::time::sleep(delay).await;
-            }
             let inner = Arc::clone(&guard.inner);
-            let started = inner.clock.now();
             let deadline = inner.policy.fetch_timeout();
-            // A panicking source is a failed attempt like any other (with backoff).
-            let fetch = AssertUnwindSafe(tokio::time::timeout(deadline, inner.source.fetch())).catch_unwind();
-            let fetched = match fetch.await {
-                Ok(Ok(fetched)) => fetched,
-                Ok(Err(_)) => Err(Error::fetch_timeout(deadline)),
-                Err(_) => Err(Error::Abandoned),
+            // A panicking source is a failed attempt like any other (with backoff); so is a
+            // runtime without a time driver, whose timers panic when made (inside this future).
+            let attempt = AssertUnwindSafe(async {
+                if let Some(delay) = delay {
+                    tokio::time::sleep(delay).await;
+                }
+                if inner.lock().flight.as_ref().is_none_or(|flight| flight.id != id) {
+                    // Replaced while it waited to run (overdue on a runtime nobody drove): no
+                    // fetch. Its waiters, if any, see it dropped and join the current flight.
+                    return None;
+                }
+                let started = inner.clock.now();
+                Some((tokio::time::timeout(deadline, inner.source.fetch()).await, started))
+            })
+            .catch_unwind();
+            let (fetched, started) = match attempt.await {
+                Ok(None) => {
+                    guard.disarm();
+                    return;
+                }
+                Ok(Some((Ok(fetched), started))) => (fetched, started),
+                Ok(Some((Err(_), started))) => (Err(Error::fetch_timeout(deadline)), started),
+                Err(_) => (Err(Error::Abandoned), inner.clock.now()),
             };
-            let outcome = inner.finish(fetched, started);
+            let outcome = inner.finish(fetched, started, id);
             guard.disarm();
             // Nobody waiting is fine: the token is installed either way.
             let _ = sender.send(Some(outcome));
@@ -155,9 +194,9 @@ impl<S: TokenSource + 'static> Launch<S> {
 impl<S> Inner<S> {
     /// Installs a fetched token (its lifetime counted from `started`, when its fetch began
     /// on the cache's clock), or records a failure and schedules the next attempt.
-    fn finish(&self, fetched: Result<Token, Error>, started: Instant) -> Result<Arc<Token>, Error> {
+    fn finish(&self, fetched: Result<Token, Error>, started: Instant, id: u64) -> Result<Arc<Token>, Error> {
         let mut control = self.lock();
-        control.flight = None;
+        control.land(id);
         match fetched {
             Ok(token) => {
                 let token = Arc::new(token);
@@ -195,7 +234,25 @@ impl<S> Inner<S> {
     }
 }
 
+impl<S> Inner<S> {
+    /// A waiter gave up on flight `id` (overdue): callers stop waiting for it.
+    pub(super) fn abandon_flight(&self, id: u64) {
+        if self.lock().land(id) {
+            tracing::warn!("token refresh overdue (its runtime is not being driven); no longer waited for");
+        }
+    }
+}
+
 impl Control {
+    /// Clears flight `id` if it is the one in progress; returns whether it was.
+    fn land(&mut self, id: u64) -> bool {
+        let current = self.flight.as_ref().is_some_and(|flight| flight.id == id);
+        if current {
+            self.flight = None;
+        }
+        current
+    }
+
     fn backing_off(&self, now: Instant) -> bool {
         self.next_attempt.is_some_and(|at| now < at)
     }
@@ -207,6 +264,7 @@ impl Control {
 /// (the minimum fetch interval still applies).
 struct FlightGuard<S> {
     inner: Arc<Inner<S>>,
+    id: u64,
     finished: bool,
 }
 
@@ -220,8 +278,7 @@ impl<S> FlightGuard<S> {
 impl<S> Drop for FlightGuard<S> {
     fn drop(&mut self) {
         if !self.finished {
-            let mut control = self.inner.lock();
-            control.flight = None;
+            self.inner.lock().land(self.id);
             tracing::debug!("token refresh dropped before it finished (its runtime shut down)");
         }
     }

@@ -148,3 +148,30 @@ async fn the_source_hears_of_each_rejected_token_once() {
     assert_eq!(secret(&second), "token-2");
     assert_eq!(*listener.rejected.lock().expect("rejected lock"), vec!["token-1".to_owned()]);
 }
+
+/// A clock that can be stepped back: [`crate::TimeSource`] forbids it, but tokio's clock read
+/// from two runtimes with paused clocks does it, and a user clock may.
+#[derive(Debug)]
+struct SteppedBack {
+    start: Instant,
+    back: Mutex<Duration>,
+}
+
+impl crate::TimeSource for Arc<SteppedBack> {
+    fn now(&self) -> Instant {
+        self.start - *self.back.lock().expect("clock lock")
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_invalidated_token_is_not_served_again_by_a_clock_that_steps_back() {
+    let clock = Arc::new(SteppedBack { start: Instant::now() + HOUR, back: Mutex::default() });
+    let source = ScriptedSource::new(Some(HOUR), Duration::ZERO);
+    let cache = TokenCache::with_time_source(Arc::clone(&source), deterministic(), Arc::clone(&clock));
+    let rejected = cache.token().await.expect("token");
+    assert!(cache.invalidate(&rejected));
+    *clock.back.lock().expect("clock lock") = Duration::from_secs(1);
+    assert!(cache.try_token().is_none(), "the rejected token was served again");
+    assert!(!same(&rejected, &cache.token().await.expect("token")));
+    assert_eq!(source.fetches(), 2);
+}

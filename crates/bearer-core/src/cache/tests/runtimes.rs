@@ -164,7 +164,10 @@ fn one_cache_used_from_two_runtimes() {
     let clock = ManualClock::new();
     let scripted = ScriptedSource::new(Some(HOUR), Duration::ZERO);
     let source = Arc::new(GatedSource { inner: Arc::clone(&scripted), gate: tokio::sync::Semaphore::new(0) });
-    let cache = TokenCache::with_time_source(Arc::clone(&source), deterministic(), clock.clone());
+    // The refresh is held at the gate for longer than the default fetch timeout on the
+    // cache's clock; past that it would count as stuck and be replaced.
+    let policy = deterministic().with_fetch_timeout(HOUR);
+    let cache = TokenCache::with_time_source(Arc::clone(&source), policy, clock.clone());
     let (one, two) = (multi_thread(), multi_thread());
     let first = one.block_on(cache.token()).expect("token");
     assert!(same(&first, &two.block_on(cache.token()).expect("token")), "one fetch serves both");
@@ -222,4 +225,109 @@ fn a_token_served_through_a_shut_down_runtime_still_goes_stale() {
         }
     });
     assert!(matches!(outcome, Poll::Ready(Err(Error::Abandoned))), "no runtime to refresh on: {outcome:?}");
+}
+
+/// A cache whose token was fetched on `stuck`, and whose clock the test moves.
+fn fetched_on(stuck: &Runtime) -> (ManualClock, Arc<ScriptedSource>, TokenCache<Arc<ScriptedSource>>) {
+    let clock = ManualClock::new();
+    let source = ScriptedSource::new(Some(HOUR), Duration::ZERO);
+    let cache = TokenCache::with_time_source(Arc::clone(&source), deterministic(), clock.clone());
+    assert_eq!(secret(&stuck.block_on(cache.token()).expect("token")), "token-1");
+    (clock, source, cache)
+}
+
+#[test]
+fn a_refresh_stuck_on_a_runtime_nobody_drives_is_replaced_once_overdue() {
+    // A background refresh is spawned on a current-thread runtime whose `block_on` has
+    // returned and that is never driven again: its task never runs.
+    let stuck = current_thread(false);
+    let (clock, source, cache) = fetched_on(&stuck);
+    clock.advance(Duration::from_secs(3400));
+    {
+        let _entered = stuck.enter();
+        assert_eq!(secret(&cache.try_token().expect("inside the refresh-ahead window")), "token-1");
+    }
+    // Past the stale point (and the stuck flight's fetch timeout), a caller on another runtime
+    // starts its own refresh instead of waiting forever.
+    clock.advance(Duration::from_secs(200));
+    let token = without_hanging(move || current_thread(true).block_on(cache.token()).map(|t| secret(&t).to_owned()));
+    assert_eq!(token.expect("token"), "token-2");
+    assert_eq!(source.fetches(), 2, "the stuck refresh never fetched; the new one did");
+}
+
+#[test]
+fn a_caller_waiting_for_a_stuck_refresh_gives_up_on_it_at_the_fetch_deadline() {
+    let stuck = current_thread(false);
+    let (clock, source, cache) = fetched_on(&stuck);
+    // Past the stale point, a caller on `stuck` starts the refresh, and is dropped after one
+    // poll; `stuck` is never driven again.
+    clock.advance(Duration::from_secs(3575));
+    {
+        let _entered = stuck.enter();
+        assert!(poll_once(cache.token()).is_pending());
+    }
+    // A caller on another runtime waits for it, until the fetch timeout says it is stuck
+    // (its paused clock moves while the cache's does not), then refreshes on its own runtime.
+    let token = without_hanging(move || current_thread(true).block_on(cache.token()).map(|t| secret(&t).to_owned()));
+    assert_eq!(token.expect("token"), "token-2");
+    assert_eq!(source.fetches(), 2);
+}
+
+#[test]
+fn a_caller_waiting_for_a_refresh_whose_runtime_shuts_down_refreshes_on_its_own() {
+    let source = ScriptedSource::new(Some(HOUR), Duration::ZERO);
+    let cache = cache(&source);
+    let dying = current_thread(false);
+    {
+        // A caller on `dying` starts the refresh and is dropped after one poll.
+        let _entered = dying.enter();
+        assert!(poll_once(cache.token()).is_pending());
+    }
+    let runtime = current_thread(true);
+    let mut waiting = Box::pin(cache.token());
+    {
+        let _entered = runtime.enter();
+        assert!(waiting.as_mut().poll(&mut Context::from_waker(Waker::noop())).is_pending());
+        drop(dying);
+        // The refresh's task is dropped with its runtime: the waiter is not failed with
+        // `Abandoned` but starts a refresh on its own runtime.
+        assert!(waiting.as_mut().poll(&mut Context::from_waker(Waker::noop())).is_pending());
+    }
+    let token = runtime.block_on(waiting).expect("a token, not Abandoned");
+    assert_eq!(secret(&token), "token-1");
+    assert_eq!(source.fetches(), 1, "the dropped refresh never fetched");
+}
+
+#[test]
+fn a_background_refresh_queued_on_an_idle_current_thread_runtime_is_not_fetched_twice() {
+    // block_on per call: a call inside the refresh-ahead window queues the background refresh
+    // and returns before it runs; the runtime then idles past the token's expiry.
+    let runtime = current_thread(false);
+    let (clock, source, cache) = fetched_on(&runtime);
+    clock.advance(Duration::from_secs(3400));
+    assert_eq!(secret(&runtime.block_on(cache.token()).expect("token")), "token-1");
+    assert_eq!(source.fetches(), 1, "the refresh is queued, not run");
+    clock.advance(Duration::from_secs(600));
+    // The queued refresh is overdue on the cache's clock and replaced; when the runtime runs
+    // it at last, it must not fetch as well.
+    assert_eq!(secret(&runtime.block_on(cache.token()).expect("token")), "token-2");
+    runtime.block_on(async {
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+    });
+    assert_eq!(source.fetches(), 2, "one fetch for the expired token");
+    assert_eq!(secret(&cache.try_token().expect("fresh")), "token-2");
+}
+
+#[test]
+fn a_runtime_without_a_time_driver_gets_an_error_not_a_panic() {
+    let source = ScriptedSource::new(Some(HOUR), Duration::ZERO);
+    let cache = cache(&source);
+    let runtime = Builder::new_current_thread().build().expect("runtime");
+    let outcome = without_hanging(move || {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runtime.block_on(cache.token()).map(|_| ())))
+    });
+    assert!(matches!(outcome, Ok(Err(Error::Abandoned))), "{outcome:?}");
+    assert_eq!(source.fetches(), 0, "no timer, no fetch");
 }
