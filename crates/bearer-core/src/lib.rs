@@ -5,6 +5,8 @@
 //! - [`TokenSource`]: one acquisition from a token endpoint, no caching.
 //! - [`TokenCache`]: serves the current token lock-free, refreshes ahead of expiry,
 //!   never runs two refreshes at once, and survives cancelled callers and outages.
+//! - [`KeyedTokenCache`]: one `TokenCache` per key (a [`Scopes`] set, a [`Tenant`], any
+//!   hashable key), created on first use from a factory of sources, bounded, idle keys evicted.
 //! - [`RefreshPolicy`]: the knobs of the cache, with documented `DEFAULT_*` values.
 //! - [`Error`]: typed, cloneable, and honest about whether retrying can help.
 //!
@@ -31,6 +33,7 @@
 
 mod cache;
 mod error;
+mod keyed;
 mod policy;
 mod secret;
 mod source;
@@ -39,6 +42,7 @@ mod token;
 pub use async_trait::async_trait;
 pub use cache::{TokenCache, TokenFuture};
 pub use error::{Error, Rejection, TransportError};
+pub use keyed::{KeyedTokenCache, KeyedTokenCacheBuilder, Scopes, Tenant, DEFAULT_KEY_IDLE_TIMEOUT, DEFAULT_MAX_KEYS};
 pub use policy::{
     RefreshPolicy, DEFAULT_BACKOFF_CEILING, DEFAULT_BACKOFF_FLOOR, DEFAULT_HARD_MARGIN, DEFAULT_JITTER,
     DEFAULT_REFRESH_AHEAD_FRACTION, DEFAULT_REFRESH_AHEAD_MAX,
