@@ -89,9 +89,10 @@ struct KeyedInner<K, S> {
     idle_timeout: Duration,
     max_keys: usize,
     hasher: foldhash::fast::RandomState,
-    /// A power of two in number, picked by the top bits of the key's hash.
+    /// A power of two in number, picked by middle bits of the key's hash (the map in each
+    /// shard uses the low bits for the bucket and the top bits for its tags).
     shards: Box<[Shard<K, S>]>,
-    shard_shift: u32,
+    shard_mask: usize,
 }
 
 impl<K, S> Clone for KeyedTokenCache<K, S> {
@@ -135,7 +136,8 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.shard(key).fresh(key)
+        let (hash, shard) = self.shard(key);
+        shard.fresh(hash, key)
     }
 
     /// The token of `key`, creating the key's cache on first use and fetching or refreshing
@@ -151,10 +153,10 @@ where
     /// The cache of `key`, created (without I/O) on first use. Hold it for as long as a
     /// request needs its token: eviction of the key does not affect a cache already handed out.
     pub fn cache(&self, key: &K) -> Result<TokenCache<S>, Error> {
-        let shard = self.shard(key);
-        match shard.get(key) {
+        let (hash, shard) = self.shard(key);
+        match shard.get(hash, key) {
             Some(cache) => Ok(cache),
-            None => shard.get_or_create(key, Instant::now(), &*self.inner),
+            None => shard.get_or_create(hash, key, Instant::now(), &self.inner),
         }
     }
 
@@ -164,7 +166,8 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.shard(key).get(key)
+        let (hash, shard) = self.shard(key);
+        shard.get(hash, key)
     }
 
     /// Marks `token` as rejected in `key`'s cache (see [`TokenCache::invalidate`]). Returns
@@ -183,7 +186,8 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.shard(key).remove(key)
+        let (hash, shard) = self.shard(key);
+        shard.remove(hash, key)
     }
 
     /// Evicts every key idle for the idle timeout, now rather than when a key is next
@@ -208,11 +212,12 @@ where
         self.inner.max_keys
     }
 
-    fn shard<Q: Hash + ?Sized>(&self, key: &Q) -> &Shard<K, S> {
+    /// The key's hash, computed once, and its shard.
+    #[inline]
+    fn shard<Q: Hash + ?Sized>(&self, key: &Q) -> (u64, &Shard<K, S>) {
         let hash = self.inner.hasher.hash_one(key);
-        // The shift leaves the top bits; with one shard it is 64 and `checked_shr` gives 0.
-        let index = hash.checked_shr(self.inner.shard_shift).unwrap_or(0) as usize;
-        &self.inner.shards[index]
+        let index = (hash >> 32) as usize & self.inner.shard_mask;
+        (hash, &self.inner.shards[index])
     }
 }
 
@@ -290,7 +295,7 @@ where
                 max_keys: per_shard * count,
                 hasher: foldhash::fast::RandomState::default(),
                 shards: (0..count).map(|_| Shard::new(per_shard, shard::later(now, self.idle_timeout))).collect(),
-                shard_shift: u64::BITS - count.trailing_zeros(),
+                shard_mask: count - 1,
             }),
         }
     }

@@ -17,8 +17,17 @@ use std::sync::Arc;
 /// assert_eq!(scopes, Scopes::from(["orders:read orders:write"]));
 /// assert_eq!(scopes.as_str(), "orders:read orders:write");
 /// ```
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Eq, Hash, PartialOrd, Ord)]
 pub struct Scopes(Arc<str>);
+
+impl PartialEq for Scopes {
+    /// Clones of one value (a key kept and cloned onto each request) compare without reading
+    /// the text.
+    #[inline]
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+    }
+}
 
 impl Scopes {
     /// The scopes, sorted, separated by single spaces.
@@ -81,8 +90,16 @@ impl fmt::Display for Scopes {
 /// let acme = Tenant::new("acme");
 /// assert_eq!(acme.as_str(), "acme");
 /// ```
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Eq, Hash, PartialOrd, Ord)]
 pub struct Tenant(Arc<str>);
+
+impl PartialEq for Tenant {
+    /// Clones of one value compare without reading the text.
+    #[inline]
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+    }
+}
 
 impl Tenant {
     /// The tenant named `id`.

@@ -2,12 +2,11 @@
 //! caches, and the clock sweep that keeps the map within its share of the key bound.
 
 use std::borrow::Borrow;
-use std::collections::HashMap;
-use std::hash::Hash;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
+use hashbrown::HashTable;
 use tokio::time::Instant;
 
 use super::KeyedInner;
@@ -18,7 +17,8 @@ pub(super) struct Shard<K, S> {
 }
 
 struct ShardMap<K, S> {
-    slots: HashMap<K, Slot<S>, foldhash::fast::RandomState>,
+    /// Keyed by the hash the keyed cache computed once (it picked the shard with it too).
+    slots: HashTable<Slot<K, S>>,
     /// This shard's share of the key bound.
     capacity: usize,
     /// Creating a key at or after this instant sweeps idle keys first.
@@ -26,7 +26,9 @@ struct ShardMap<K, S> {
 }
 
 /// A key's cache and what the clock sweep knows of its use.
-struct Slot<S> {
+struct Slot<K, S> {
+    hash: u64,
+    key: K,
     cache: TokenCache<S>,
     /// Set by every use, cleared by every sweep: the sweep's only view of use, so a hit
     /// reads no clock (and writes nothing when the flag is already up).
@@ -35,7 +37,7 @@ struct Slot<S> {
     seen_at: Instant,
 }
 
-impl<S> Slot<S> {
+impl<K, S> Slot<K, S> {
     #[inline]
     fn touch(&self) {
         if !self.used.load(Ordering::Relaxed) {
@@ -44,37 +46,31 @@ impl<S> Slot<S> {
     }
 }
 
-impl<K: Hash + Eq, S: TokenSource + 'static> Shard<K, S> {
+impl<K: Eq, S: TokenSource + 'static> Shard<K, S> {
     pub(super) fn new(capacity: usize, next_sweep: Instant) -> Self {
-        Self {
-            map: RwLock::new(ShardMap {
-                slots: HashMap::with_hasher(foldhash::fast::RandomState::default()),
-                capacity,
-                next_sweep,
-            }),
-        }
+        Self { map: RwLock::new(ShardMap { slots: HashTable::new(), capacity, next_sweep }) }
     }
 
     /// The hit path: the key's fresh token, under the read lock, without cloning its cache.
     #[inline]
-    pub(super) fn fresh<Q>(&self, key: &Q) -> Option<Arc<Token>>
+    pub(super) fn fresh<Q>(&self, hash: u64, key: &Q) -> Option<Arc<Token>>
     where
         K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: Eq + ?Sized,
     {
         let map = self.read();
-        let slot = map.slots.get(key)?;
+        let slot = map.find(hash, key)?;
         slot.touch();
         slot.cache.fresh()
     }
 
-    pub(super) fn get<Q>(&self, key: &Q) -> Option<TokenCache<S>>
+    pub(super) fn get<Q>(&self, hash: u64, key: &Q) -> Option<TokenCache<S>>
     where
         K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: Eq + ?Sized,
     {
         let map = self.read();
-        let slot = map.slots.get(key)?;
+        let slot = map.find(hash, key)?;
         slot.touch();
         Some(slot.cache.clone())
     }
@@ -82,12 +78,18 @@ impl<K: Hash + Eq, S: TokenSource + 'static> Shard<K, S> {
     /// The cache of `key`, created under the write lock if no caller has created it yet, so
     /// callers racing to create one key all get the same cache.
     #[cold]
-    pub(super) fn get_or_create(&self, key: &K, now: Instant, keyed: &KeyedInner<K, S>) -> Result<TokenCache<S>, Error>
+    pub(super) fn get_or_create(
+        &self,
+        hash: u64,
+        key: &K,
+        now: Instant,
+        keyed: &KeyedInner<K, S>,
+    ) -> Result<TokenCache<S>, Error>
     where
         K: Clone,
     {
         let mut map = self.write();
-        if let Some(slot) = map.slots.get(key) {
+        if let Some(slot) = map.find(hash, key) {
             slot.touch();
             return Ok(slot.cache.clone());
         }
@@ -95,16 +97,24 @@ impl<K: Hash + Eq, S: TokenSource + 'static> Shard<K, S> {
             map.sweep(now, keyed.idle_timeout, true);
         }
         let cache = keyed.create(key)?;
-        map.slots.insert(key.clone(), Slot { cache: cache.clone(), used: AtomicBool::new(false), seen_at: now });
+        let slot = Slot { hash, key: key.clone(), cache: cache.clone(), used: AtomicBool::new(false), seen_at: now };
+        map.slots.insert_unique(hash, slot, |slot| slot.hash);
         Ok(cache)
     }
 
-    pub(super) fn remove<Q>(&self, key: &Q) -> bool
+    pub(super) fn remove<Q>(&self, hash: u64, key: &Q) -> bool
     where
         K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: Eq + ?Sized,
     {
-        self.write().slots.remove(key).is_some()
+        let mut map = self.write();
+        match map.slots.find_entry(hash, |slot| slot.key.borrow() == key) {
+            Ok(found) => {
+                found.remove();
+                true
+            }
+            Err(_) => false,
+        }
     }
 
     /// Evicts the keys idle for `idle_timeout`; returns how many.
@@ -131,6 +141,15 @@ impl<K, S> Shard<K, S> {
 }
 
 impl<K, S> ShardMap<K, S> {
+    #[inline]
+    fn find<Q>(&self, hash: u64, key: &Q) -> Option<&Slot<K, S>>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        self.slots.find(hash, |slot| slot.key.borrow() == key)
+    }
+
     /// Evicts idle keys, and with `make_room` when the shard is full, room for one more: first keys
     /// unused since the last sweep, then (every key having been used) keys in map order,
     /// down to 7/8 of the capacity so a full shard is not swept on every creation.
@@ -142,7 +161,7 @@ impl<K, S> ShardMap<K, S> {
         } else {
             0
         };
-        self.slots.retain(|_, slot| {
+        self.slots.retain(|slot| {
             if std::mem::replace(slot.used.get_mut(), false) {
                 slot.seen_at = now;
                 return true;
@@ -155,7 +174,7 @@ impl<K, S> ShardMap<K, S> {
             true
         });
         if excess > 0 {
-            self.slots.retain(|_, _| {
+            self.slots.retain(|_| {
                 let keep = excess == 0;
                 excess = excess.saturating_sub(1);
                 keep

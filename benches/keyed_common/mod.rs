@@ -1,0 +1,77 @@
+//! The keyed hot paths measured by `benches/keyed_probe.rs` (instruction counts under
+//! callgrind, `benches/keyed_callgrind.sh`), `benches/keyed.rs` (criterion) and
+//! `tests/keyed_allocations.rs` (allocation counts): a [`KeyedTokenCache`] warm at a given
+//! number of keys, next to a single [`TokenCache`] built the same way.
+#![allow(dead_code, unreachable_pub)]
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+use bearer_testkit::FixedSource;
+use reqwest_bearer::core::{KeyedTokenCache, Tenant};
+use reqwest_bearer::{Token, TokenCache};
+
+/// Polls a future once; everything measured here completes on its first poll.
+#[inline(always)]
+pub fn ready<F: Future>(future: F) -> F::Output {
+    match pin!(future).poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(output) => output,
+        Poll::Pending => panic!("expected to complete on the first poll"),
+    }
+}
+
+/// The keys a warm keyed cache holds: `tenant-000000`, `tenant-000001`, ...
+pub fn tenant(i: usize) -> Tenant {
+    Tenant::new(format!("tenant-{i:06}"))
+}
+
+/// A single cache and a keyed cache of `keys` keys, every token fetched.
+pub struct KeyedHotPaths {
+    /// Runs the caches' refreshes (and, before the cache rewrite, their freshness timers).
+    pub runtime: tokio::runtime::Runtime,
+    pub single: TokenCache<FixedSource>,
+    pub keyed: KeyedTokenCache<Tenant, FixedSource>,
+    pub keys: Vec<Tenant>,
+}
+
+impl KeyedHotPaths {
+    pub fn new(keys: usize) -> Self {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let single = TokenCache::new(FixedSource::default());
+        // Room to spare: keys spread over shards unevenly, and none may be evicted here.
+        let keyed =
+            KeyedTokenCache::builder(|_: &Tenant| Ok(FixedSource::default())).max_keys((keys * 2).max(1024)).build();
+        let keys: Vec<Tenant> = (0..keys).map(tenant).collect();
+        runtime.block_on(async {
+            single.token().await.expect("warm single cache");
+            for key in &keys {
+                keyed.token(key).await.expect("warm keyed cache");
+            }
+        });
+        assert_eq!(keyed.len(), keys.len(), "every key is held");
+        Self { runtime, single, keyed, keys }
+    }
+
+    /// The single cache's synchronous hit, `TokenCache::fresh()`.
+    pub fn single_fresh(&self) -> Arc<Token> {
+        self.single.fresh().expect("fresh")
+    }
+
+    /// The keyed synchronous hit on key `i` (modulo the key count).
+    pub fn keyed_fresh(&self, i: usize) -> Arc<Token> {
+        self.keyed.fresh(&self.keys[i % self.keys.len()]).expect("fresh")
+    }
+
+    /// The keyed synchronous hit on key `i`, looked up with a key of its own (the same text,
+    /// another allocation), as a request that builds its key from a string has.
+    pub fn keyed_fresh_equal_key(&self, key: &Tenant) -> Arc<Token> {
+        self.keyed.fresh(key).expect("fresh")
+    }
+
+    /// The keyed `token()` on key `i`, polled once (it completes on its first poll on a hit).
+    pub fn keyed_token(&self, i: usize) -> Arc<Token> {
+        ready(self.keyed.token(&self.keys[i % self.keys.len()])).expect("token")
+    }
+}
