@@ -23,13 +23,14 @@
 //! `zuora`, `criteo`, `akeneo`, `zenkipay`, `ixapi`, or `full` for all of them.
 #![warn(missing_docs)]
 
+mod keyed;
 mod middleware;
 mod origin;
 mod replay;
 mod skip;
 
 pub use bearer_core as core;
-pub use bearer_core::{Error, RefreshPolicy, Token, TokenCache, TokenSource};
+pub use bearer_core::{Error, KeyedTokenCache, RefreshPolicy, Scopes, Tenant, Token, TokenCache, TokenSource};
 pub use middleware::{BearerAuth, BearerAuthBuilder};
 pub use skip::SkipAuth;
 

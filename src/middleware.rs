@@ -1,14 +1,16 @@
 //! The `BearerAuth` middleware.
 
+use std::hash::Hash;
 use std::sync::Arc;
 
-use bearer_core::{Error, Token, TokenCache, TokenSource};
+use bearer_core::{Error, KeyedTokenCache, KeyedTokenCacheBuilder, Token, TokenCache, TokenSource};
 use http::header::AUTHORIZATION;
 use http::Extensions;
 use reqwest::{Request, Response};
 use reqwest_middleware::{Middleware, Next};
 
-use crate::origin::OriginPolicy;
+use crate::keyed::{KeysOf, RequestKeys};
+use crate::origin::{OriginPolicy, OriginRules};
 use crate::replay::Replay;
 use crate::SkipAuth;
 
@@ -29,6 +31,13 @@ use crate::SkipAuth;
 ///    request whose body cannot be copied (a stream) is not retried: the caller gets the
 ///    rejection.
 ///
+/// **Many tokens**: with [`keys`](BearerAuthBuilder::keys) (or [`BearerAuth::keyed`]), a
+/// request that carries a key in its extensions — a [`Scopes`](bearer_core::Scopes) set, a
+/// [`Tenant`](bearer_core::Tenant), any hashable type — gets that key's token from a
+/// [`KeyedTokenCache`], whose factory builds each key's source on first use. A request
+/// without a key gets the default source's token. Each key's token goes only to that key's
+/// allowed origins: the ones named with `allow_origin`, else the ones its own source names.
+///
 /// ```
 /// use reqwest_bearer::oauth2::OAuth2TokenSource;
 /// use reqwest_bearer::BearerAuth;
@@ -44,8 +53,10 @@ use crate::SkipAuth;
 /// # Ok(()) }
 /// ```
 pub struct BearerAuth<S> {
+    /// The only cache, or with per-request keys, the one for requests that carry none.
     cache: TokenCache<S>,
     origins: OriginPolicy,
+    keys: Option<Box<dyn RequestKeys<S>>>,
 }
 
 /// Configures a [`BearerAuth`]; see [`BearerAuth::builder`].
@@ -54,7 +65,11 @@ pub struct BearerAuthBuilder<S> {
     origins: Vec<String>,
     any_https: bool,
     http_loopback: bool,
+    /// Builds the per-request keys once the origin rules are known.
+    keys: Option<KeysPlan<S>>,
 }
+
+type KeysPlan<S> = Box<dyn FnOnce(OriginRules) -> Box<dyn RequestKeys<S>> + Send>;
 
 impl<S: TokenSource + 'static> BearerAuth<S> {
     /// The middleware over `source` with a default [`TokenCache`], sending tokens to the
@@ -69,7 +84,47 @@ impl<S: TokenSource + 'static> BearerAuth<S> {
         // Only explicit origins can be refused; with none, building cannot fail (and an empty
         // policy would send the token nowhere).
         let origins = OriginPolicy::build(&[], &cache.source().api_origins(), false, false).unwrap_or_default();
-        Self { cache, origins }
+        Self { cache, origins, keys: None }
+    }
+
+    /// A builder for one token per key: `factory` builds the source of a key on its first
+    /// use; requests that carry no key (of type `K`, in their extensions) use `default_key`'s.
+    /// Shorthand for [`builder`](Self::builder) over `factory(&default_key)` with
+    /// [`keys`](BearerAuthBuilder::keys); use those to tune the keyed cache.
+    ///
+    /// ```
+    /// use reqwest_bearer::core::Scopes;
+    /// use reqwest_bearer::oauth2::OAuth2TokenSource;
+    /// use reqwest_bearer::BearerAuth;
+    ///
+    /// # fn main() -> Result<(), reqwest_bearer::Error> {
+    /// let http = reqwest::Client::new();
+    /// let auth = BearerAuth::keyed(Scopes::from(["orders:read"]), move |scopes: &Scopes| {
+    ///     OAuth2TokenSource::builder("https://auth.example.com/oauth/token")
+    ///         .client_id("id")
+    ///         .client_secret("secret")
+    ///         .scope(scopes.as_str())
+    ///         .http_client(http.clone())
+    ///         .build()
+    /// })?
+    /// .allow_origin("https://api.example.com")
+    /// .build()?;
+    /// let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new()).with(auth).build();
+    /// // This request gets a token for orders:write; requests without Scopes, orders:read.
+    /// let request = client.post("https://api.example.com/orders").with_extension(Scopes::from(["orders:write"]));
+    /// # let _ = request; Ok(()) }
+    /// ```
+    pub fn keyed<K>(
+        default_key: K,
+        factory: impl Fn(&K) -> Result<S, Error> + Send + Sync + 'static,
+    ) -> Result<BearerAuthBuilder<S>, Error>
+    where
+        K: Hash + Eq + Clone + Send + Sync + 'static,
+    {
+        let factory = Arc::new(factory);
+        let default_source = factory(&default_key)?;
+        let keyed = KeyedTokenCache::builder(move |key: &K| factory(key));
+        Ok(Self::builder(default_source).keys_with_default(keyed, Some(default_key)))
     }
 
     /// Starts a builder over `source`.
@@ -81,18 +136,32 @@ impl<S: TokenSource + 'static> BearerAuth<S> {
     pub fn cache(&self) -> &TokenCache<S> {
         &self.cache
     }
-
-    fn wants_token(&self, request: &Request, extensions: &Extensions) -> bool {
-        !request.headers().contains_key(AUTHORIZATION)
-            && extensions.get::<SkipAuth>().is_none()
-            && self.origins.permits(request.url())
-    }
 }
 
 impl<S: TokenSource + 'static> BearerAuthBuilder<S> {
     /// Starts a builder over an existing cache.
     pub fn from_cache(cache: TokenCache<S>) -> Self {
-        Self { cache, origins: Vec::new(), any_https: false, http_loopback: false }
+        Self { cache, origins: Vec::new(), any_https: false, http_loopback: false, keys: None }
+    }
+
+    /// One token per key: a request that carries a `K` in its extensions
+    /// (`.with_extension(Tenant::new("acme"))`) gets that key's token from a
+    /// [`KeyedTokenCache`] built from `keyed` (its factory, bound, idle timeout and policy);
+    /// a request without one gets this builder's source's token. The origin rules of this
+    /// builder apply to every key, each key's own source suggesting its origins.
+    pub fn keys<K>(self, keyed: KeyedTokenCacheBuilder<K, S>) -> Self
+    where
+        K: Hash + Eq + Clone + Send + Sync + 'static,
+    {
+        self.keys_with_default(keyed, None)
+    }
+
+    fn keys_with_default<K>(mut self, keyed: KeyedTokenCacheBuilder<K, S>, default: Option<K>) -> Self
+    where
+        K: Hash + Eq + Clone + Send + Sync + 'static,
+    {
+        self.keys = Some(Box::new(move |rules| Box::new(KeysOf::build(keyed, default, rules))));
+        self
     }
 
     /// Sends the token to this origin (`https://api.example.com[:port]`). Repeat for several.
@@ -117,10 +186,10 @@ impl<S: TokenSource + 'static> BearerAuthBuilder<S> {
 
     /// Checks the origins and builds the middleware.
     pub fn build(self) -> Result<BearerAuth<S>, Error> {
-        let suggested = self.cache.source().api_origins();
-        let origins = OriginPolicy::build(&self.origins, &suggested, self.any_https, self.http_loopback)
-            .map_err(|text| Error::Config(format!("`{text}` is not an origin URL").into()))?;
-        Ok(BearerAuth { cache: self.cache, origins })
+        let rules = OriginRules { named: self.origins, any_https: self.any_https, http_loopback: self.http_loopback };
+        let origins = rules.policy(&self.cache.source().api_origins()).map_err(Error::Config)?;
+        let keys = self.keys.map(|plan| plan(rules));
+        Ok(BearerAuth { cache: self.cache, origins, keys })
     }
 }
 
@@ -128,70 +197,94 @@ impl<S: TokenSource + 'static> BearerAuthBuilder<S> {
 impl<S: TokenSource + 'static> Middleware for BearerAuth<S> {
     async fn handle(
         &self,
-        mut request: Request,
+        request: Request,
         extensions: &mut Extensions,
         next: Next<'_>,
     ) -> reqwest_middleware::Result<Response> {
-        if !self.wants_token(&request, extensions) {
+        if request.headers().contains_key(AUTHORIZATION) || extensions.get::<SkipAuth>().is_some() {
             return next.run(request, extensions).await;
         }
-        let token = match self.cache.fresh() {
-            Some(token) => token,
-            None => self.cache.token().await.map_err(reqwest_middleware::Error::middleware)?,
-        };
-        let replay = Replay::of(&request);
-        request.headers_mut().insert(AUTHORIZATION, token.header_value().clone());
-        let response = next.clone().run(request, extensions).await?;
-        if !self.cache.source().is_token_rejected(response.status(), response.headers()) {
-            return Ok(response);
+        if let Some(selected) = self.keys.as_ref().and_then(|keys| keys.select(extensions)) {
+            // Held until the response is in: an eviction of the key meanwhile changes nothing.
+            let cache = selected.map_err(reqwest_middleware::Error::middleware)?;
+            return authorize(&cache, &cache.source().origins, request, extensions, next).await;
         }
-        // Boxed: the retry is rare, and inline it would make every request's future larger.
-        Box::pin(self.retry(token, replay, response, extensions, next)).await
+        authorize(&self.cache, &self.origins, request, extensions, next).await
     }
 }
 
-impl<S: TokenSource + 'static> BearerAuth<S> {
-    /// After a rejection of `used`: invalidate it, get a fresh token and send the request
-    /// once more, to the URL the rejection came from if that URL may have the token. Any
-    /// failure on the way hands the caller the original rejection.
-    #[cold]
-    async fn retry(
-        &self,
-        used: Arc<Token>,
-        replay: Option<Replay>,
-        rejection: Response,
-        extensions: &mut Extensions,
-        next: Next<'_>,
-    ) -> reqwest_middleware::Result<Response> {
-        let status = rejection.status();
-        if !self.origins.permits(rejection.url()) {
-            // A redirect took the request somewhere the token was never sent: not our token's fault.
-            tracing::debug!(%status, "rejected by a URL that may not have the token; not retrying");
+/// Sends `request` with `cache`'s token if `origins` permit its URL, and on a rejection of
+/// the token retries once.
+#[inline]
+async fn authorize<S: TokenSource + 'static>(
+    cache: &TokenCache<S>,
+    origins: &OriginPolicy,
+    mut request: Request,
+    extensions: &mut Extensions,
+    next: Next<'_>,
+) -> reqwest_middleware::Result<Response> {
+    if !origins.permits(request.url()) {
+        return next.run(request, extensions).await;
+    }
+    let token = match cache.fresh() {
+        Some(token) => token,
+        None => cache.token().await.map_err(reqwest_middleware::Error::middleware)?,
+    };
+    let replay = Replay::of(&request);
+    request.headers_mut().insert(AUTHORIZATION, token.header_value().clone());
+    let response = next.clone().run(request, extensions).await?;
+    if !cache.source().is_token_rejected(response.status(), response.headers()) {
+        return Ok(response);
+    }
+    // Boxed: the retry is rare, and inline it would make every request's future larger.
+    Box::pin(retry(cache, origins, token, replay, response, extensions, next)).await
+}
+
+/// After a rejection of `used`: invalidate it, get a fresh token and send the request once
+/// more, to the URL the rejection came from if that URL may have the token. Any failure on
+/// the way hands the caller the original rejection.
+#[cold]
+async fn retry<S: TokenSource + 'static>(
+    cache: &TokenCache<S>,
+    origins: &OriginPolicy,
+    used: Arc<Token>,
+    replay: Option<Replay>,
+    rejection: Response,
+    extensions: &mut Extensions,
+    next: Next<'_>,
+) -> reqwest_middleware::Result<Response> {
+    let status = rejection.status();
+    if !origins.permits(rejection.url()) {
+        // A redirect took the request somewhere the token was never sent: not our token's fault.
+        tracing::debug!(%status, "rejected by a URL that may not have the token; not retrying");
+        return Ok(rejection);
+    }
+    cache.invalidate(&used);
+    let Some(replay) = replay else {
+        tracing::debug!(%status, "token rejected; the request body is a stream and cannot be replayed");
+        return Ok(rejection);
+    };
+    let fresh = match cache.token().await {
+        Ok(fresh) => fresh,
+        Err(error) => {
+            tracing::warn!(%error, %status, "token rejected and no new token could be had; returning the rejection");
             return Ok(rejection);
         }
-        self.cache.invalidate(&used);
-        let Some(replay) = replay else {
-            tracing::debug!(%status, "token rejected; the request body is a stream and cannot be replayed");
-            return Ok(rejection);
-        };
-        let fresh = match self.cache.token().await {
-            Ok(fresh) => fresh,
-            Err(error) => {
-                tracing::warn!(%error, %status, "token rejected and no new token could be had; returning the rejection");
-                return Ok(rejection);
-            }
-        };
-        tracing::debug!(%status, "token rejected; retrying once with a fresh token");
-        let mut request = replay.into_request(rejection.url().clone());
-        drop(rejection);
-        request.headers_mut().insert(AUTHORIZATION, fresh.header_value().clone());
-        next.run(request, extensions).await
-    }
+    };
+    tracing::debug!(%status, "token rejected; retrying once with a fresh token");
+    let mut request = replay.into_request(rejection.url().clone());
+    drop(rejection);
+    request.headers_mut().insert(AUTHORIZATION, fresh.header_value().clone());
+    next.run(request, extensions).await
 }
 
 impl<S> std::fmt::Debug for BearerAuth<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BearerAuth").field("cache", &self.cache).field("origins", &self.origins).finish()
+        f.debug_struct("BearerAuth")
+            .field("cache", &self.cache)
+            .field("origins", &self.origins)
+            .field("keys", &self.keys.as_ref().map(|keys| keys.len()))
+            .finish()
     }
 }
 
@@ -201,6 +294,7 @@ impl<S> std::fmt::Debug for BearerAuthBuilder<S> {
             .field("origins", &self.origins)
             .field("any_https", &self.any_https)
             .field("http_loopback", &self.http_loopback)
+            .field("keyed", &self.keys.is_some())
             .finish_non_exhaustive()
     }
 }

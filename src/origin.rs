@@ -91,6 +91,24 @@ impl OriginPolicy {
     }
 }
 
+/// What the user configured, to work out the policy of each source's tokens: the default
+/// source's, and with per-request keys, each key's.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct OriginRules {
+    pub(crate) named: Vec<String>,
+    pub(crate) any_https: bool,
+    pub(crate) http_loopback: bool,
+}
+
+impl OriginRules {
+    /// The policy for a source that suggests `suggested`; an error names an origin that does
+    /// not parse.
+    pub(crate) fn policy(&self, suggested: &[String]) -> Result<OriginPolicy, std::sync::Arc<str>> {
+        OriginPolicy::build(&self.named, suggested, self.any_https, self.http_loopback)
+            .map_err(|text| format!("`{text}` is not an origin URL").into())
+    }
+}
+
 /// `127.0.0.0/8`, `::1` or `localhost` (which the resolver maps to loopback).
 fn is_loopback(url: &Url) -> bool {
     match url.host() {

@@ -17,8 +17,14 @@ use std::sync::Arc;
 /// assert_eq!(scopes, Scopes::from(["orders:read orders:write"]));
 /// assert_eq!(scopes.as_str(), "orders:read orders:write");
 /// ```
-#[derive(Clone, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Eq, PartialOrd, Ord)]
 pub struct Scopes(Arc<str>);
+
+impl std::hash::Hash for Scopes {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
 
 impl PartialEq for Scopes {
     /// Clones of one value (a key kept and cloned onto each request) compare without reading
@@ -90,8 +96,14 @@ impl fmt::Display for Scopes {
 /// let acme = Tenant::new("acme");
 /// assert_eq!(acme.as_str(), "acme");
 /// ```
-#[derive(Clone, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Eq, PartialOrd, Ord)]
 pub struct Tenant(Arc<str>);
+
+impl std::hash::Hash for Tenant {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
 
 impl PartialEq for Tenant {
     /// Clones of one value compare without reading the text.
