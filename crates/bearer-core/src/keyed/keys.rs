@@ -20,6 +20,7 @@ use std::sync::Arc;
 #[derive(Clone, Eq, PartialOrd, Ord)]
 pub struct Scopes(Arc<str>);
 
+/// Hashes the text: values equal by pointer are equal by text, so this agrees with `eq`.
 impl std::hash::Hash for Scopes {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         self.0.hash(state);
@@ -99,6 +100,7 @@ impl fmt::Display for Scopes {
 #[derive(Clone, Eq, PartialOrd, Ord)]
 pub struct Tenant(Arc<str>);
 
+/// Hashes the text: values equal by pointer are equal by text, so this agrees with `eq`.
 impl std::hash::Hash for Tenant {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         self.0.hash(state);
