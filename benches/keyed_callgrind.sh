@@ -45,3 +45,12 @@ for keys in 10 100000; do
     echo "| $s | $keys | $n | $(ratio "$n" "$single") |"
   done
 done
+
+echo
+echo "| middleware request (canned 200), rotating keys | keys | instr/request | keyed overhead |"
+echo "|---|---:|---:|---:|"
+for keys in 10 100000; do
+  a=$(per_op chain-single "$keys") || exit 1
+  b=$(per_op chain-keyed "$keys") || exit 1
+  echo "| BearerAuth, one cache / per-request Tenant | $keys | $a / $b | $(( b - a )) |"
+done

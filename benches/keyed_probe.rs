@@ -4,7 +4,9 @@
 //! Scenarios: `single` (one `TokenCache::fresh()`), `keyed-same` (`KeyedTokenCache::fresh`
 //! on one key, looked up with a clone of the key it was created with),
 //! `keyed-same-equal-key` (the same, with an equal key of another allocation), `keyed-rotate` (each call on the next key, round the `<keys>` keys),
-//! `keyed-token-rotate` (`KeyedTokenCache::token`, polled once, rotating).
+//! `keyed-token-rotate` (`KeyedTokenCache::token`, polled once, rotating), `chain-single`
+//! and `chain-keyed` (one request through `BearerAuth` over one cache, or with per-request
+//! `Tenant` keys, rotating; both requests carry the `Tenant`).
 
 mod keyed_common;
 
@@ -30,6 +32,8 @@ fn main() {
             "keyed-same-equal-key" => drop(black_box(hot.keyed_fresh_equal_key(&equal_key))),
             "keyed-rotate" => drop(black_box(hot.keyed_fresh(black_box(i)))),
             "keyed-token-rotate" => drop(black_box(hot.keyed_token(black_box(i)))),
+            "chain-single" => drop(black_box(hot.request_single(black_box(i)))),
+            "chain-keyed" => drop(black_box(hot.request_keyed(black_box(i)))),
             other => {
                 eprintln!("unknown scenario {other}");
                 std::process::exit(2);

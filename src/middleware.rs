@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use bearer_core::{Error, KeyedTokenCache, KeyedTokenCacheBuilder, Token, TokenCache, TokenSource};
 use http::header::AUTHORIZATION;
-use http::Extensions;
-use reqwest::{Request, Response};
+use http::{Extensions, HeaderMap, StatusCode};
+use reqwest::{Request, Response, Url};
 use reqwest_middleware::{Middleware, Next};
 
-use crate::keyed::{KeysOf, RequestKeys};
+use crate::keyed::{KeysOf, RequestKeys, SourceWithOrigins};
 use crate::origin::{OriginPolicy, OriginRules};
 use crate::replay::Replay;
 use crate::SkipAuth;
@@ -197,85 +197,116 @@ impl<S: TokenSource + 'static> BearerAuthBuilder<S> {
 impl<S: TokenSource + 'static> Middleware for BearerAuth<S> {
     async fn handle(
         &self,
-        request: Request,
+        mut request: Request,
         extensions: &mut Extensions,
         next: Next<'_>,
     ) -> reqwest_middleware::Result<Response> {
         if request.headers().contains_key(AUTHORIZATION) || extensions.get::<SkipAuth>().is_some() {
             return next.run(request, extensions).await;
         }
-        if let Some(selected) = self.keys.as_ref().and_then(|keys| keys.select(extensions)) {
-            // Held until the response is in: an eviction of the key meanwhile changes nothing.
-            let cache = selected.map_err(reqwest_middleware::Error::middleware)?;
-            return authorize(&cache, &cache.source().origins, request, extensions, next).await;
+        // Held until the response is in: an eviction of the key meanwhile changes nothing.
+        let tokens = match self.keys.as_ref().and_then(|keys| keys.select(extensions)) {
+            None => Tokens::Default(&self.cache, &self.origins),
+            Some(keyed) => Tokens::Keyed(keyed.map_err(reqwest_middleware::Error::middleware)?),
+        };
+        if !tokens.permits(request.url()) {
+            return next.run(request, extensions).await;
         }
-        authorize(&self.cache, &self.origins, request, extensions, next).await
+        let token = match tokens.fresh() {
+            Some(token) => token,
+            None => tokens.token().await.map_err(reqwest_middleware::Error::middleware)?,
+        };
+        let replay = Replay::of(&request);
+        request.headers_mut().insert(AUTHORIZATION, token.header_value().clone());
+        let response = next.clone().run(request, extensions).await?;
+        if !tokens.is_token_rejected(response.status(), response.headers()) {
+            return Ok(response);
+        }
+        // Boxed: the retry is rare, and inline it would make every request's future larger.
+        Box::pin(tokens.retry(token, replay, response, extensions, next)).await
     }
 }
 
-/// Sends `request` with `cache`'s token if `origins` permit its URL, and on a rejection of
-/// the token retries once.
-#[inline]
-async fn authorize<S: TokenSource + 'static>(
-    cache: &TokenCache<S>,
-    origins: &OriginPolicy,
-    mut request: Request,
-    extensions: &mut Extensions,
-    next: Next<'_>,
-) -> reqwest_middleware::Result<Response> {
-    if !origins.permits(request.url()) {
-        return next.run(request, extensions).await;
-    }
-    let token = match cache.fresh() {
-        Some(token) => token,
-        None => cache.token().await.map_err(reqwest_middleware::Error::middleware)?,
-    };
-    let replay = Replay::of(&request);
-    request.headers_mut().insert(AUTHORIZATION, token.header_value().clone());
-    let response = next.clone().run(request, extensions).await?;
-    if !cache.source().is_token_rejected(response.status(), response.headers()) {
-        return Ok(response);
-    }
-    // Boxed: the retry is rare, and inline it would make every request's future larger.
-    Box::pin(retry(cache, origins, token, replay, response, extensions, next)).await
+/// Where a request's token comes from: the default cache, or its key's (a clone, so the
+/// request keeps it however the key fares), with the origins that token may go to.
+enum Tokens<'a, S> {
+    Default(&'a TokenCache<S>, &'a OriginPolicy),
+    Keyed(TokenCache<SourceWithOrigins<S>>),
 }
 
-/// After a rejection of `used`: invalidate it, get a fresh token and send the request once
-/// more, to the URL the rejection came from if that URL may have the token. Any failure on
-/// the way hands the caller the original rejection.
-#[cold]
-async fn retry<S: TokenSource + 'static>(
-    cache: &TokenCache<S>,
-    origins: &OriginPolicy,
-    used: Arc<Token>,
-    replay: Option<Replay>,
-    rejection: Response,
-    extensions: &mut Extensions,
-    next: Next<'_>,
-) -> reqwest_middleware::Result<Response> {
-    let status = rejection.status();
-    if !origins.permits(rejection.url()) {
-        // A redirect took the request somewhere the token was never sent: not our token's fault.
-        tracing::debug!(%status, "rejected by a URL that may not have the token; not retrying");
-        return Ok(rejection);
+impl<S: TokenSource + 'static> Tokens<'_, S> {
+    fn permits(&self, url: &Url) -> bool {
+        match self {
+            Tokens::Default(_, origins) => origins.permits(url),
+            Tokens::Keyed(cache) => cache.source().origins.permits(url),
+        }
     }
-    cache.invalidate(&used);
-    let Some(replay) = replay else {
-        tracing::debug!(%status, "token rejected; the request body is a stream and cannot be replayed");
-        return Ok(rejection);
-    };
-    let fresh = match cache.token().await {
-        Ok(fresh) => fresh,
-        Err(error) => {
-            tracing::warn!(%error, %status, "token rejected and no new token could be had; returning the rejection");
+
+    #[inline]
+    fn fresh(&self) -> Option<Arc<Token>> {
+        match self {
+            Tokens::Default(cache, _) => cache.fresh(),
+            Tokens::Keyed(cache) => cache.fresh(),
+        }
+    }
+
+    async fn token(&self) -> Result<Arc<Token>, Error> {
+        match self {
+            Tokens::Default(cache, _) => cache.token().await,
+            Tokens::Keyed(cache) => cache.token().await,
+        }
+    }
+
+    fn invalidate(&self, token: &Token) -> bool {
+        match self {
+            Tokens::Default(cache, _) => cache.invalidate(token),
+            Tokens::Keyed(cache) => cache.invalidate(token),
+        }
+    }
+
+    fn is_token_rejected(&self, status: StatusCode, headers: &HeaderMap) -> bool {
+        match self {
+            Tokens::Default(cache, _) => cache.source().is_token_rejected(status, headers),
+            Tokens::Keyed(cache) => cache.source().is_token_rejected(status, headers),
+        }
+    }
+
+    /// After a rejection of `used`: invalidate it, get a fresh token and send the request
+    /// once more, to the URL the rejection came from if that URL may have the token. Any
+    /// failure on the way hands the caller the original rejection.
+    #[cold]
+    async fn retry(
+        &self,
+        used: Arc<Token>,
+        replay: Option<Replay>,
+        rejection: Response,
+        extensions: &mut Extensions,
+        next: Next<'_>,
+    ) -> reqwest_middleware::Result<Response> {
+        let status = rejection.status();
+        if !self.permits(rejection.url()) {
+            // A redirect took the request somewhere the token was never sent: not our token's fault.
+            tracing::debug!(%status, "rejected by a URL that may not have the token; not retrying");
             return Ok(rejection);
         }
-    };
-    tracing::debug!(%status, "token rejected; retrying once with a fresh token");
-    let mut request = replay.into_request(rejection.url().clone());
-    drop(rejection);
-    request.headers_mut().insert(AUTHORIZATION, fresh.header_value().clone());
-    next.run(request, extensions).await
+        self.invalidate(&used);
+        let Some(replay) = replay else {
+            tracing::debug!(%status, "token rejected; the request body is a stream and cannot be replayed");
+            return Ok(rejection);
+        };
+        let fresh = match self.token().await {
+            Ok(fresh) => fresh,
+            Err(error) => {
+                tracing::warn!(%error, %status, "token rejected and no new token could be had; returning the rejection");
+                return Ok(rejection);
+            }
+        };
+        tracing::debug!(%status, "token rejected; retrying once with a fresh token");
+        let mut request = replay.into_request(rejection.url().clone());
+        drop(rejection);
+        request.headers_mut().insert(AUTHORIZATION, fresh.header_value().clone());
+        next.run(request, extensions).await
+    }
 }
 
 impl<S> std::fmt::Debug for BearerAuth<S> {

@@ -214,3 +214,17 @@ async fn evicting_a_key_in_use_never_fails_its_request() {
     assert_eq!(again.status(), StatusCode::OK);
     assert_eq!(sim.counters().token_requests, 4, "a new cache for the evicted key");
 }
+
+#[test]
+#[ignore = "needs issue 11: TokenCache arms one freshness-timer task per installed token (cache/freshness.rs)"]
+fn idle_keys_keep_no_task_alive() {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let keyed = KeyedTokenCache::builder(|_: &Tenant| Ok(bearer_testkit::FixedSource::default())).build();
+    runtime.block_on(async {
+        for i in 0..1_000 {
+            keyed.token(&Tenant::new(format!("tenant-{i}"))).await.expect("token");
+        }
+    });
+    assert_eq!(keyed.len(), 1_000);
+    assert_eq!(runtime.metrics().num_alive_tasks(), 0, "1,000 idle keys with fresh tokens: no task runs for them");
+}

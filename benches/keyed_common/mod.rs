@@ -9,9 +9,13 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-use bearer_testkit::FixedSource;
+use bearer_testkit::{CannedResponse, FixedSource};
 use reqwest_bearer::core::{KeyedTokenCache, Tenant};
-use reqwest_bearer::{Token, TokenCache};
+use reqwest_bearer::{BearerAuth, Token, TokenCache};
+use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
+
+/// The URL every chain is asked for; the canned last middleware answers it.
+pub const URL: &str = "https://api.example.com/v1/things";
 
 /// Polls a future once; everything measured here completes on its first poll.
 #[inline(always)]
@@ -34,6 +38,10 @@ pub struct KeyedHotPaths {
     pub single: TokenCache<FixedSource>,
     pub keyed: KeyedTokenCache<Tenant, FixedSource>,
     pub keys: Vec<Tenant>,
+    /// `BearerAuth` over one cache, then a canned 200.
+    pub chain_single: ClientWithMiddleware,
+    /// `BearerAuth` with per-request `Tenant` keys over `keys`, then a canned 200.
+    pub chain_keyed: ClientWithMiddleware,
 }
 
 impl KeyedHotPaths {
@@ -51,7 +59,37 @@ impl KeyedHotPaths {
             }
         });
         assert_eq!(keyed.len(), keys.len(), "every key is held");
-        Self { runtime, single, keyed, keys }
+        let chain = |auth: BearerAuth<FixedSource>| {
+            ClientBuilder::new(reqwest::Client::new()).with(auth).with(CannedResponse).build()
+        };
+        let single_auth = BearerAuth::builder(FixedSource::default()).allow_origin("https://api.example.com");
+        let keyed_auth = BearerAuth::builder(FixedSource::default())
+            .keys(
+                KeyedTokenCache::builder(|_: &Tenant| Ok(FixedSource::default())).max_keys((keys.len() * 2).max(1024)),
+            )
+            .allow_origin("https://api.example.com");
+        let chain_single = chain(single_auth.build().expect("middleware"));
+        let chain_keyed = chain(keyed_auth.build().expect("middleware"));
+        runtime.block_on(async {
+            chain_single.get(URL).send().await.expect("warm");
+            for key in &keys {
+                chain_keyed.get(URL).with_extension(key.clone()).send().await.expect("warm");
+            }
+        });
+        Self { runtime, single, keyed, keys, chain_single, chain_keyed }
+    }
+
+    /// One request through the single-cache chain, carrying a `Tenant` it ignores (so both
+    /// chains pay the same for the extension).
+    pub fn request_single(&self, i: usize) -> reqwest::StatusCode {
+        let key = self.keys[i % self.keys.len()].clone();
+        ready(self.chain_single.get(URL).with_extension(key).send()).expect("response").status()
+    }
+
+    /// One request through the keyed chain, for key `i`.
+    pub fn request_keyed(&self, i: usize) -> reqwest::StatusCode {
+        let key = self.keys[i % self.keys.len()].clone();
+        ready(self.chain_keyed.get(URL).with_extension(key).send()).expect("response").status()
     }
 
     /// The single cache's synchronous hit, `TokenCache::fresh()`.
