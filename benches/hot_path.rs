@@ -88,6 +88,7 @@ fn loopback(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     let sim = runtime.block_on(Simulator::oauth2().start());
     let source = OAuth2TokenSource::builder(sim.token_url())
+        .allow_http_loopback()
         .client_id(&sim.credentials().client_id)
         .client_secret(sim.credentials().client_secret.as_str())
         .build()
@@ -100,6 +101,7 @@ fn loopback(c: &mut Criterion) {
     let token = runtime.block_on(async {
         bearer.get(sim.api_url()).send().await.expect("warm");
         let source = OAuth2TokenSource::builder(sim.token_url())
+            .allow_http_loopback()
             .client_id(&sim.credentials().client_id)
             .client_secret(sim.credentials().client_secret.as_str())
             .build()

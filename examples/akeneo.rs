@@ -23,6 +23,7 @@ async fn main() -> support::Result {
     let sim = Simulator::akeneo().start().await;
     let creds = sim.credentials();
     let source = AkeneoTokenSource::builder(sim.base_url())
+        .allow_http_loopback()
         .client_id(&creds.client_id)
         .client_secret(creds.client_secret.as_str())
         .username(&creds.username)

@@ -23,6 +23,7 @@ async fn main() -> support::Result {
     let sim = Simulator::criteo().start().await;
     let source = CriteoTokenSource::builder()
         .base_url(sim.base_url())
+        .allow_http_loopback()
         .client_id(&sim.credentials().client_id)
         .client_secret(sim.credentials().client_secret.as_str())
         .build()?;

@@ -20,6 +20,7 @@ async fn main() -> support::Result {
     }
     let sim = Simulator::ixapi().start().await;
     let source = IxApiTokenSource::builder(sim.base_url())
+        .allow_http_loopback()
         .api_key(&sim.credentials().client_id)
         .api_secret(sim.credentials().client_secret.as_str())
         .build()?;

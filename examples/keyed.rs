@@ -36,6 +36,7 @@ async fn scopes_per_request() -> Result {
     let http = reqwest::Client::new();
     let auth = BearerAuth::keyed(Scopes::from(["orders:read"]), move |scopes: &Scopes| {
         OAuth2TokenSource::builder(&token_url)
+            .allow_http_loopback()
             .client_id(&creds.client_id)
             .client_secret(creds.client_secret.as_str())
             .scope(scopes.as_str())
@@ -90,6 +91,7 @@ async fn zuora_entities() -> Result {
         let entity =
             entities.get(tenant).ok_or_else(|| Error::Config(format!("no Zuora entity for {tenant}").into()))?;
         ZuoraTokenSource::builder(ZuoraEnvironment::Custom(base_url.clone()))
+            .allow_http_loopback()
             .client_id(&entity.client_id)
             .client_secret(entity.client_secret.as_str())
             .org_ids([entity.org_id])
@@ -99,6 +101,7 @@ async fn zuora_entities() -> Result {
     .max_keys(50_000);
     // Requests without a tenant act for the SaaS's own entity.
     let own = ZuoraTokenSource::builder(ZuoraEnvironment::Custom(sim.base_url()))
+        .allow_http_loopback()
         .client_id(&creds.client_id)
         .client_secret(creds.client_secret.as_str())
         .build()?;
@@ -129,6 +132,7 @@ async fn akeneo_instances() -> Result {
         let (base_url, creds) =
             config.get(tenant).ok_or_else(|| Error::Config(format!("no Akeneo instance for {tenant}").into()))?;
         AkeneoTokenSource::builder(base_url)
+            .allow_http_loopback()
             .client_id(&creds.client_id)
             .client_secret(creds.client_secret.as_str())
             .username(&creds.username)

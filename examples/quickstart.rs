@@ -15,6 +15,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("local OAuth2 provider simulator listening on {}", sim.base_url());
 
     let source = OAuth2TokenSource::builder(sim.token_url())
+        .allow_http_loopback()
         .client_id(&sim.credentials().client_id)
         .client_secret(sim.credentials().client_secret.as_str())
         .client_auth(ClientAuth::ClientSecretBasic)

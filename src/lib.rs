@@ -19,10 +19,17 @@
 //! # let _ = answer; Ok(()) }
 //! ```
 //!
+//! The token goes only to the origins allowed when the middleware is built (a provider's API
+//! by default); see [`BearerAuthBuilder::build`] for what fails the build. A failure to get a
+//! token reaches the caller inside [`reqwest_middleware::Error`];
+//! [`bearer_error()`](BearerErrorExt::bearer_error) gets this crate's [`Error`] back.
+//!
 //! Providers are picked by cargo feature and re-exported as modules: `oauth2` (default),
 //! `zuora`, `criteo`, `akeneo`, `zenkipay`, `ixapi`, or `full` for all of them.
 #![warn(missing_docs)]
 
+mod destination;
+mod error_ext;
 mod keyed;
 mod middleware;
 mod origin;
@@ -31,6 +38,7 @@ mod skip;
 
 pub use bearer_core as core;
 pub use bearer_core::{Error, KeyedTokenCache, RefreshPolicy, Scopes, Tenant, Token, TokenCache, TokenSource};
+pub use error_ext::BearerErrorExt;
 pub use middleware::{BearerAuth, BearerAuthBuilder};
 pub use skip::SkipAuth;
 

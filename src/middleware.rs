@@ -6,11 +6,12 @@ use std::sync::Arc;
 use bearer_core::{Error, KeyedTokenCache, KeyedTokenCacheBuilder, Token, TokenCache, TokenSource};
 use http::header::AUTHORIZATION;
 use http::{Extensions, HeaderMap, StatusCode};
-use reqwest::{Request, Response, Url};
+use reqwest::{Request, Response};
 use reqwest_middleware::{Middleware, Next};
 
+use crate::destination::{Arrival, Destination};
 use crate::keyed::{KeysOf, RequestKeys, SourceWithOrigins};
-use crate::origin::{OriginPolicy, OriginRules};
+use crate::origin::{without_user_info, OriginPolicy, OriginRules};
 use crate::replay::Replay;
 use crate::SkipAuth;
 
@@ -19,17 +20,17 @@ use crate::SkipAuth;
 ///
 /// 1. A request that already has `Authorization`, or carries [`SkipAuth`], passes untouched.
 /// 2. The token goes only to allowed origins: https origins named with
-///    [`allow_origin`](BearerAuthBuilder::allow_origin) (by default those the source names,
-///    else any https origin), and plain http only to loopback when
-///    [`allow_http_loopback`](BearerAuthBuilder::allow_http_loopback) says so. Any other
-///    request goes out without the token.
+///    [`allow_origin`](BearerAuthBuilder::allow_origin) (by default those the source names),
+///    or every https origin after
+///    [`allow_any_https_origin`](BearerAuthBuilder::allow_any_https_origin); plain http only
+///    to loopback when [`allow_http_loopback`](BearerAuthBuilder::allow_http_loopback) says
+///    so. Any other request goes out without the token. Building fails when no origin is
+///    named, or one could never receive the token.
 /// 3. The cached token's prebuilt header is cloned in: a reference-count bump.
 /// 4. When the response says the token was rejected (a 401, or what the source says, such as
 ///    Zenkipay's 403), the token is invalidated, a fresh one fetched, and the request sent once
-///    more; the retry's response is returned whatever it is. The retry goes to the URL the
-///    rejection came from (after any redirects), and only if that URL may have the token. A
-///    request whose body cannot be copied (a stream) is not retried: the caller gets the
-///    rejection.
+///    more; the retry's response is returned whatever it is. A request whose body cannot be
+///    copied (a stream) is not retried: the caller gets the rejection.
 ///
 /// **Many tokens**: with [`keys`](BearerAuthBuilder::keys) (or [`BearerAuth::keyed`]), a
 /// request that carries a key in its extensions — a [`Scopes`](bearer_core::Scopes) set, a
@@ -37,6 +38,26 @@ use crate::SkipAuth;
 /// [`KeyedTokenCache`], whose factory builds each key's source on first use. A request
 /// without a key gets the default source's token. Each key's token goes only to that key's
 /// allowed origins: the ones named with `allow_origin`, else the ones its own source names.
+///
+/// # Redirects
+///
+/// A retry never sends a request the caller did not make. reqwest follows redirects inside
+/// the request, so the rejection may come from another URL than the one the request was sent
+/// to, and for another method (a `POST` answered `303 See Other` is followed with a `GET`).
+/// The middleware compares the URL the rejection came from with the URL the request was sent
+/// to:
+///
+/// - the same URL: refresh and retry, as above;
+/// - another URL on the same origin (reqwest forwarded the token there): the token is
+///   dropped, so the next request gets a fresh one, but the request is **not** retried; the
+///   caller gets the rejection;
+/// - another origin (reqwest did not send the token there): not retried, and the token is
+///   kept, since it was not what the other origin refused.
+///
+/// A middleware cannot see a redirect back to the very same URL that changed the method (a
+/// `POST` answered `303` to its own URL, then refused): that retry sends the caller's
+/// original request to its original URL. Behind a later middleware that rewrites URLs, every
+/// rejection looks like one after a redirect, and nothing is retried.
 ///
 /// ```
 /// use reqwest_bearer::oauth2::OAuth2TokenSource;
@@ -73,18 +94,23 @@ type KeysPlan<S> = Box<dyn FnOnce(OriginRules) -> Box<dyn RequestKeys<S>> + Send
 
 impl<S: TokenSource + 'static> BearerAuth<S> {
     /// The middleware over `source` with a default [`TokenCache`], sending tokens to the
-    /// origins the source names (any https origin if it names none).
-    pub fn new(source: S) -> Self {
-        Self::from_cache(TokenCache::new(source))
+    /// origins the source names (a provider's API). Fails with [`Error::Config`] when the
+    /// source names none, or one that could never receive the token (plain http); use
+    /// [`builder`](Self::builder) to choose the origins.
+    pub fn new(source: S) -> Result<Self, Error> {
+        Self::builder(source).build()
     }
 
     /// The middleware over an existing cache (to share one cache between clients, or to set
-    /// a [`RefreshPolicy`](bearer_core::RefreshPolicy)).
-    pub fn from_cache(cache: TokenCache<S>) -> Self {
-        // Only explicit origins can be refused; with none, building cannot fail (and an empty
-        // policy would send the token nowhere).
-        let origins = OriginPolicy::build(&[], &cache.source().api_origins(), false, false).unwrap_or_default();
-        Self { cache, origins, keys: None }
+    /// a [`RefreshPolicy`](bearer_core::RefreshPolicy)), sending tokens to the origins the
+    /// source names; fails as [`new`](Self::new) does.
+    pub fn from_cache(cache: TokenCache<S>) -> Result<Self, Error> {
+        BearerAuthBuilder::from_cache(cache).build()
+    }
+
+    /// Starts a builder over `source`.
+    pub fn builder(source: S) -> BearerAuthBuilder<S> {
+        BearerAuthBuilder::from_cache(TokenCache::new(source))
     }
 
     /// A builder for one token per key: `factory` builds the source of a key on its first
@@ -127,12 +153,8 @@ impl<S: TokenSource + 'static> BearerAuth<S> {
         Ok(Self::builder(default_source).keys_with_default(keyed, Some(default_key)))
     }
 
-    /// Starts a builder over `source`.
-    pub fn builder(source: S) -> BearerAuthBuilder<S> {
-        BearerAuthBuilder::from_cache(TokenCache::new(source))
-    }
-
-    /// The cache behind the middleware.
+    /// The cache behind the middleware (with per-request keys, the one of requests that
+    /// carry no key).
     pub fn cache(&self) -> &TokenCache<S> {
         &self.cache
     }
@@ -148,7 +170,9 @@ impl<S: TokenSource + 'static> BearerAuthBuilder<S> {
     /// (`.with_extension(Tenant::new("acme"))`) gets that key's token from a
     /// [`KeyedTokenCache`] built from `keyed` (its factory, bound, idle timeout and policy);
     /// a request without one gets this builder's source's token. The origin rules of this
-    /// builder apply to every key, each key's own source suggesting its origins.
+    /// builder apply to every key, each key's own source naming its origins when no
+    /// [`allow_origin`](Self::allow_origin) does; a key whose origins fail them fails its
+    /// requests with [`Error::Config`].
     pub fn keys<K>(self, keyed: KeyedTokenCacheBuilder<K, S>) -> Self
     where
         K: Hash + Eq + Clone + Send + Sync + 'static,
@@ -164,14 +188,18 @@ impl<S: TokenSource + 'static> BearerAuthBuilder<S> {
         self
     }
 
-    /// Sends the token to this origin (`https://api.example.com[:port]`). Repeat for several.
-    /// Naming any origin replaces the ones the source suggests.
+    /// Sends the token to this origin (`https://api.example.com[:port]`: scheme, host, port,
+    /// nothing else). Repeat for several. Naming any origin replaces the ones the source
+    /// names. An origin that is not one, or that could never receive the token (plain http,
+    /// unless to loopback with [`allow_http_loopback`](Self::allow_http_loopback)), makes
+    /// [`build`](Self::build) fail.
     pub fn allow_origin(mut self, origin: impl Into<String>) -> Self {
         self.origins.push(origin.into());
         self
     }
 
-    /// Sends the token to every https origin.
+    /// Sends the token to every https origin: the explicit choice for a source that names no
+    /// API origin, when the client calls several hosts the token is meant for.
     pub fn allow_any_https_origin(mut self) -> Self {
         self.any_https = true;
         self
@@ -185,6 +213,22 @@ impl<S: TokenSource + 'static> BearerAuthBuilder<S> {
     }
 
     /// Checks the origins and builds the middleware.
+    ///
+    /// Fails with [`Error::Config`], whose message says what to write instead, when an origin
+    /// (named here, or by the source when none is named here) is not an origin URL, has no
+    /// scheme, or could never receive the token; and when no origin is named at all and
+    /// [`allow_any_https_origin`](Self::allow_any_https_origin) was not called.
+    ///
+    /// ```
+    /// # use reqwest_bearer::{oauth2::OAuth2TokenSource, BearerAuth};
+    /// # let source = || OAuth2TokenSource::builder("https://auth.example.com/token").client_id("id").build();
+    /// let error = BearerAuth::builder(source()?).allow_origin("api.example.com").build().unwrap_err();
+    /// assert!(error.to_string().contains("write `https://api.example.com`"));
+    ///
+    /// let error = BearerAuth::builder(source()?).build().unwrap_err();
+    /// assert!(error.to_string().contains("allow_any_https_origin()"));
+    /// # Ok::<(), reqwest_bearer::Error>(())
+    /// ```
     pub fn build(self) -> Result<BearerAuth<S>, Error> {
         let rules = OriginRules { named: self.origins, any_https: self.any_https, http_loopback: self.http_loopback };
         let origins = rules.policy(&self.cache.source().api_origins()).map_err(Error::Config)?;
@@ -209,9 +253,10 @@ impl<S: TokenSource + 'static> Middleware for BearerAuth<S> {
             None => Tokens::Default(&self.cache, &self.origins),
             Some(keyed) => Tokens::Keyed(keyed.map_err(reqwest_middleware::Error::middleware)?),
         };
-        if !tokens.permits(request.url()) {
+        let Some(admitted) = tokens.origins().admit(request.url()) else {
             return next.run(request, extensions).await;
-        }
+        };
+        let destination = Destination::new(request.url(), admitted);
         let token = match tokens.fresh() {
             Some(token) => token,
             None => tokens.token().await.map_err(reqwest_middleware::Error::middleware)?,
@@ -223,7 +268,7 @@ impl<S: TokenSource + 'static> Middleware for BearerAuth<S> {
             return Ok(response);
         }
         // Boxed: the retry is rare, and inline it would make every request's future larger.
-        Box::pin(tokens.retry(token, replay, response, extensions, next)).await
+        Box::pin(tokens.retry(token, destination, replay, response, extensions, next)).await
     }
 }
 
@@ -235,10 +280,11 @@ enum Tokens<'a, S> {
 }
 
 impl<S: TokenSource + 'static> Tokens<'_, S> {
-    fn permits(&self, url: &Url) -> bool {
+    #[inline]
+    fn origins(&self) -> &OriginPolicy {
         match self {
-            Tokens::Default(_, origins) => origins.permits(url),
-            Tokens::Keyed(cache) => cache.source().origins.permits(url),
+            Tokens::Default(_, origins) => origins,
+            Tokens::Keyed(cache) => &cache.source().origins,
         }
     }
 
@@ -264,6 +310,7 @@ impl<S: TokenSource + 'static> Tokens<'_, S> {
         }
     }
 
+    #[inline]
     fn is_token_rejected(&self, status: StatusCode, headers: &HeaderMap) -> bool {
         match self {
             Tokens::Default(cache, _) => cache.source().is_token_rejected(status, headers),
@@ -271,23 +318,33 @@ impl<S: TokenSource + 'static> Tokens<'_, S> {
         }
     }
 
-    /// After a rejection of `used`: invalidate it, get a fresh token and send the request
-    /// once more, to the URL the rejection came from if that URL may have the token. Any
-    /// failure on the way hands the caller the original rejection.
+    /// After a rejection of `used`: see [`BearerAuth`]'s "Redirects" for when the token is
+    /// dropped and the request sent once more. Any failure on the way hands the caller the
+    /// original rejection.
     #[cold]
     async fn retry(
         &self,
         used: Arc<Token>,
+        sent_to: Destination,
         replay: Option<Replay>,
         rejection: Response,
         extensions: &mut Extensions,
         next: Next<'_>,
     ) -> reqwest_middleware::Result<Response> {
         let status = rejection.status();
-        if !self.permits(rejection.url()) {
-            // A redirect took the request somewhere the token was never sent: not our token's fault.
-            tracing::debug!(%status, "rejected by a URL that may not have the token; not retrying");
-            return Ok(rejection);
+        match sent_to.arrival(rejection.url(), self.origins().admit(rejection.url())) {
+            Arrival::SameUrl => {}
+            Arrival::Elsewhere => {
+                // A redirect took the request to another origin: reqwest did not send the
+                // token there, so it is not what was refused.
+                tracing::debug!(%status, "rejected by another origin than the request's (a redirect); not retried");
+                return Ok(rejection);
+            }
+            Arrival::SameOrigin => {
+                self.invalidate(&used);
+                tracing::debug!(%status, "token rejected after a redirect; dropped, but the request is not retried");
+                return Ok(rejection);
+            }
         }
         self.invalidate(&used);
         let Some(replay) = replay else {
@@ -302,7 +359,7 @@ impl<S: TokenSource + 'static> Tokens<'_, S> {
             }
         };
         tracing::debug!(%status, "token rejected; retrying once with a fresh token");
-        let mut request = replay.into_request(rejection.url().clone());
+        let mut request = replay.into_request(rejection.url());
         drop(rejection);
         request.headers_mut().insert(AUTHORIZATION, fresh.header_value().clone());
         next.run(request, extensions).await
@@ -322,7 +379,8 @@ impl<S> std::fmt::Debug for BearerAuth<S> {
 impl<S> std::fmt::Debug for BearerAuthBuilder<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BearerAuthBuilder")
-            .field("origins", &self.origins)
+            // As written, minus any user info (`user:password@`): a password is never printed.
+            .field("origins", &self.origins.iter().map(|o| without_user_info(o)).collect::<Vec<_>>())
             .field("any_https", &self.any_https)
             .field("http_loopback", &self.http_loopback)
             .field("keyed", &self.keys.is_some())

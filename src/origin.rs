@@ -1,9 +1,16 @@
 //! Where the token may go.
+//!
+//! Configuration fails closed: every origin must be one the token can actually be sent to,
+//! and a policy must name at least one, or explicitly allow any https origin. A refusal is a
+//! sentence that ends in what to write instead.
 
 use reqwest::Url;
+use url::Position;
+
+use crate::destination::{fingerprint, SEED};
 
 /// The origins the middleware sends the token to.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct OriginPolicy {
     origins: Vec<Origin>,
     any_https: bool,
@@ -19,12 +26,61 @@ pub(crate) struct Origin {
 }
 
 impl Origin {
-    fn parse(text: &str) -> Option<Self> {
-        let url = Url::parse(text).ok()?;
-        url.host_str()?;
-        Some(Self { serialized: url.origin().ascii_serialization() })
+    /// `text` as an origin the token can be sent to, or why not.
+    fn parse(text: &str, http_loopback: bool) -> Result<Self, String> {
+        let shown = without_user_info(text);
+        let parsed = Url::parse(text);
+        // `api.example.com` does not parse; `api.example.com:443` parses with the host as
+        // its scheme.
+        let no_scheme = match &parsed {
+            Err(url::ParseError::RelativeUrlWithoutBase) => true,
+            Ok(url) => url.cannot_be_a_base(),
+            Err(_) => false,
+        };
+        if no_scheme {
+            let suggestion = Url::parse(&format!("https://{text}"))
+                .map(|url| https_origin(&url))
+                .unwrap_or_else(|_| "https://api.example.com".to_owned());
+            return Err(format!("`{shown}` has no scheme; write `{suggestion}`"));
+        }
+        let url = parsed.map_err(|error| {
+            format!("`{shown}` is not a URL ({error}); write an origin such as `https://api.example.com`")
+        })?;
+        let https = https_origin(&url);
+        match url.scheme() {
+            "https" => {}
+            "http" if !is_loopback(&url) => {
+                return Err(format!(
+                    "`{shown}` is plain http to a host that is not loopback: the token is never sent there; write `{https}`"
+                ))
+            }
+            "http" if !http_loopback => {
+                return Err(format!(
+                    "`{shown}` is plain http, so the token would never be sent there; call `allow_http_loopback()` \
+                     to allow plain http to loopback hosts (local servers, tests), or write `{https}`"
+                ))
+            }
+            "http" => {}
+            other => {
+                return Err(format!("`{shown}`: the token is sent over https only, never `{other}`; write `{https}`"))
+            }
+        }
+        let only_origin = url.username().is_empty()
+            && url.password().is_none()
+            && url.path() == "/"
+            && url.query().is_none()
+            && url.fragment().is_none();
+        let origin = url.origin().ascii_serialization();
+        if !only_origin {
+            return Err(format!(
+                "`{shown}` is more than an origin (it has a path, a query or user info); the token goes to every \
+                 path of an allowed origin, so write `{origin}`"
+            ));
+        }
+        Ok(Self { serialized: origin })
     }
 
+    #[inline]
     fn matches(&self, url: &Url) -> bool {
         // User info (`https://user@host`) makes the prefix differ: no token for such URLs.
         let text = url.as_str();
@@ -33,60 +89,75 @@ impl Origin {
     }
 }
 
+/// `https://host[:port]` for the host and explicit port of `url` (a suggestion; `url` may
+/// have another scheme).
+fn https_origin(url: &Url) -> String {
+    match (url.host_str(), url.port()) {
+        (Some(host), Some(port)) => format!("https://{host}:{port}"),
+        (Some(host), None) => format!("https://{host}"),
+        (None, _) => "https://api.example.com".to_owned(),
+    }
+}
+
+/// `text` fit for an error message: any user info (`user:password@`) replaced, since a
+/// password must never be printed.
+pub(crate) fn without_user_info(text: &str) -> String {
+    let start = text.find("://").map_or(0, |i| i + 3);
+    let authority_end = text[start..].find(['/', '?', '#']).map_or(text.len(), |i| start + i);
+    match text[start..authority_end].rfind('@') {
+        Some(at) => format!("{}[redacted]@{}", &text[..start], &text[start + at + 1..]),
+        None => text.to_owned(),
+    }
+}
+
 impl OriginPolicy {
-    /// The policy from the origins the user named (each must parse; the first that does not
-    /// is returned as the error), else those the source suggests (unparsable ones skipped);
-    /// any https origin when that leaves none, or when `any_https`.
+    /// The policy from the origins the user named, else from those the source names; every
+    /// origin used must be one the token can be sent to. Fails, with what to write instead,
+    /// on an origin that is not one, and when no origin is named and `any_https` is not set.
     pub(crate) fn build(
         named: &[String],
         suggested: &[String],
         any_https: bool,
         http_loopback: bool,
     ) -> Result<Self, String> {
-        let mut policy = OriginPolicy::default();
-        if named.is_empty() {
-            suggested.iter().filter_map(|text| Origin::parse(text)).for_each(|o| policy.allow(o));
-        } else {
-            for text in named {
-                policy.allow(Origin::parse(text).ok_or_else(|| text.clone())?);
-            }
+        let (texts, whose) =
+            if named.is_empty() { (suggested, "the token source's API origin") } else { (named, "allow_origin") };
+        let origins = texts
+            .iter()
+            .map(|text| Origin::parse(text, http_loopback).map_err(|why| format!("{whose}: {why}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        if origins.is_empty() && !any_https {
+            return Err("the token source names no API origin; say where the token may go with \
+                        `allow_origin(\"https://api.example.com\")`, or send it to every https host with \
+                        `allow_any_https_origin()`"
+                .to_owned());
         }
-        if any_https || policy.is_empty() {
-            policy.allow_any_https();
-        }
-        if http_loopback {
-            policy.allow_http_loopback();
-        }
-        Ok(policy)
+        Ok(Self { origins, any_https, http_loopback })
     }
 
-    fn allow(&mut self, origin: Origin) {
-        self.origins.push(origin);
-    }
-
-    fn allow_any_https(&mut self) {
-        self.any_https = true;
-    }
-
-    fn allow_http_loopback(&mut self) {
-        self.http_loopback = true;
-    }
-
-    fn is_empty(&self) -> bool {
-        self.origins.is_empty() && !self.any_https
-    }
-
-    /// Whether a request to `url` may carry the token: an https origin that is allowed, or
-    /// plain http to a loopback address when that was explicitly allowed. Never anything else.
+    /// Whether a request to `url` may carry the token.
+    #[cfg(test)]
     pub(crate) fn permits(&self, url: &Url) -> bool {
-        match url.scheme() {
-            "https" => self.any_https || self.origins.iter().any(|o| o.matches(url)),
-            "http" => {
-                self.http_loopback
-                    && is_loopback(url)
-                    && (self.any_https || self.origins.iter().any(|o| o.matches(url)))
-            }
+        self.admit(url).is_some()
+    }
+
+    /// Which allowed origin `url` is on, when it may carry the token: an https origin that
+    /// is allowed, or plain http to a loopback address when that was explicitly allowed.
+    #[inline]
+    pub(crate) fn admit(&self, url: &Url) -> Option<Admitted> {
+        let allowed = match url.scheme() {
+            "https" => true,
+            "http" => self.http_loopback && is_loopback(url),
             _ => false,
+        };
+        if !allowed {
+            None
+        } else if self.any_https {
+            let origin = &url[..Position::BeforePath];
+            Some(Admitted { origin: OriginId(fingerprint(SEED, origin.as_bytes())), path_start: origin.len() })
+        } else {
+            let (index, origin) = self.origins.iter().enumerate().find(|(_, o)| o.matches(url))?;
+            Some(Admitted { origin: OriginId(index as u64), path_start: origin.serialized.len() })
         }
     }
 }
@@ -101,13 +172,26 @@ pub(crate) struct OriginRules {
 }
 
 impl OriginRules {
-    /// The policy for a source that suggests `suggested`; an error names an origin that does
-    /// not parse.
+    /// The policy for a source that names `suggested`; an error says what to write instead.
     pub(crate) fn policy(&self, suggested: &[String]) -> Result<OriginPolicy, std::sync::Arc<str>> {
-        OriginPolicy::build(&self.named, suggested, self.any_https, self.http_loopback)
-            .map_err(|text| format!("`{text}` is not an origin URL").into())
+        OriginPolicy::build(&self.named, suggested, self.any_https, self.http_loopback).map_err(Into::into)
     }
 }
+
+/// A URL that may carry the token: which allowed origin it is on, and where its path starts
+/// (the length of its `scheme://host[:port]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Admitted {
+    pub(crate) origin: OriginId,
+    pub(crate) path_start: usize,
+}
+
+/// Which allowed origin a URL is on: the index of the named origin it matches, or, when any
+/// https origin is allowed, a fingerprint of its origin. Two URLs admitted by the same
+/// policy have the same id exactly when they are on the same origin (the same scheme, host
+/// and port: what reqwest checks before it forwards `Authorization` on a redirect).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct OriginId(u64);
 
 /// `127.0.0.0/8`, `::1` or `localhost` (which the resolver maps to loopback).
 fn is_loopback(url: &Url) -> bool {
@@ -120,56 +204,4 @@ fn is_loopback(url: &Url) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn url(text: &str) -> Url {
-        Url::parse(text).expect("url")
-    }
-
-    fn policy(origins: &[&str], any_https: bool, loopback: bool) -> OriginPolicy {
-        let named: Vec<String> = origins.iter().map(|o| (*o).to_owned()).collect();
-        OriginPolicy::build(&named, &[], any_https, loopback).expect("valid origins")
-    }
-
-    #[test]
-    fn named_origins_must_parse_suggested_ones_are_skipped() {
-        assert_eq!(OriginPolicy::build(&["not a url".into()], &[], false, false).err().as_deref(), Some("not a url"));
-        let p = OriginPolicy::build(&[], &["garbage".into(), "https://api.example.com".into()], false, false)
-            .expect("suggested origins never fail");
-        assert!(p.permits(&url("https://api.example.com/x")));
-        assert!(!p.permits(&url("https://other.example.com/x")));
-        let none = OriginPolicy::build(&[], &[], false, false).expect("empty");
-        assert!(none.permits(&url("https://anything.example.com/")), "no origin named: any https");
-    }
-
-    #[test]
-    fn exact_https_origins() {
-        let p = policy(&["https://api.example.com"], false, false);
-        assert!(p.permits(&url("https://API.example.com/v1/x?y=1")));
-        assert!(p.permits(&url("https://api.example.com:443/")));
-        assert!(!p.permits(&url("https://api.example.com:8443/")));
-        assert!(!p.permits(&url("https://evil.example.com/")));
-        assert!(!p.permits(&url("https://api.example.com.evil.net/")));
-        assert!(!p.permits(&url("https://api.example.com@evil.net/")), "user info tricks");
-        assert!(!p.permits(&url("https://user@api.example.com/")), "user info is not the origin");
-        assert!(p.permits(&url("https://api.example.com?q=1")));
-        assert!(!p.permits(&url("http://api.example.com/")), "plain http never");
-    }
-
-    #[test]
-    fn http_only_to_loopback_and_only_when_allowed() {
-        let allowed = policy(&["http://127.0.0.1:8080"], false, true);
-        assert!(allowed.permits(&url("http://127.0.0.1:8080/api")));
-        assert!(!allowed.permits(&url("http://127.0.0.1:9090/api")), "other port");
-        assert!(!policy(&["http://127.0.0.1:8080"], false, false).permits(&url("http://127.0.0.1:8080/api")));
-        let any = policy(&[], true, true);
-        assert!(any.permits(&url("http://[::1]:1/")));
-        assert!(any.permits(&url("http://localhost:1/")));
-        assert!(!any.permits(&url("http://10.0.0.1/")), "http to a non-loopback host never");
-        assert!(!any.permits(&url("http://example.com/")));
-        assert!(!any.permits(&url("ftp://127.0.0.1/")));
-        let external = policy(&["http://api.example.com"], false, true);
-        assert!(!external.permits(&url("http://api.example.com/")), "an allowed http origin that is not loopback");
-    }
-}
+mod tests;

@@ -8,11 +8,11 @@ use reqwest::{Request, Url};
 /// Enough of a request to send it again.
 ///
 /// A request without a body (most of them) is kept minus its URL: cloning the URL costs an
-/// allocation on every request, and the rejection names the URL anyway, so a retry goes to
-/// the URL the rejection came from ([`reqwest::Response::url`]), and only if that URL may
-/// receive the token. Copying the rest of a body-less request allocates nothing (unless it
-/// carries headers of its own). A request with a bytes body is cloned whole; a streaming body
-/// cannot be replayed at all.
+/// allocation on every request. A retry goes only to the URL the request was sent to, which
+/// the rejection names ([`reqwest::Response::url`]) when it came from there, as its
+/// [`Destination`](crate::destination::Destination) tells. Copying the rest of a body-less
+/// request allocates nothing (unless it carries headers of its own). A request with a bytes
+/// body is cloned whole; a streaming body cannot be replayed at all.
 pub(crate) enum Replay {
     /// `headers` is `None` when the request had none of its own.
     Bodyless {
@@ -40,15 +40,13 @@ impl Replay {
         })
     }
 
-    /// The request again, sent to `url`.
-    pub(crate) fn into_request(self, url: Url) -> Request {
+    /// The request again, to the URL it was sent to, which `rejected_at` (the URL the
+    /// rejection came from) must be.
+    pub(crate) fn into_request(self, rejected_at: &Url) -> Request {
         match self {
-            Replay::Whole(mut request) => {
-                *request.url_mut() = url;
-                *request
-            }
+            Replay::Whole(request) => *request,
             Replay::Bodyless { method, headers, version, timeout } => {
-                let mut request = Request::new(method, url);
+                let mut request = Request::new(method, rejected_at.clone());
                 if let Some(headers) = headers {
                     *request.headers_mut() = headers;
                 }

@@ -20,6 +20,7 @@ fn scoped_client(sim: &Simulator) -> ClientWithMiddleware {
     let (token_url, creds) = (sim.token_url(), sim.credentials().clone());
     let auth = BearerAuth::keyed(Scopes::from(["orders:read"]), move |scopes: &Scopes| {
         OAuth2TokenSource::builder(&token_url)
+            .allow_http_loopback()
             .client_id(&creds.client_id)
             .client_secret(creds.client_secret.as_str())
             .scope(scopes.as_str())
@@ -123,6 +124,7 @@ async fn two_tenants() -> (Simulator, Simulator, ClientWithMiddleware) {
         let (token_url, id, secret) =
             servers.get(tenant.as_str()).ok_or_else(|| Error::Config("unknown tenant".into()))?;
         OAuth2TokenSource::builder(token_url)
+            .allow_http_loopback()
             .client_id(id)
             .client_secret(secret.as_str())
             .api_origin(origins.get(tenant.as_str()).cloned().unwrap_or_default())
@@ -179,6 +181,7 @@ async fn evicting_a_key_in_use_never_fails_its_request() {
     let (token_url, creds) = (sim.token_url(), sim.credentials().clone());
     let keyed = KeyedTokenCache::builder(move |_: &Tenant| {
         OAuth2TokenSource::builder(&token_url)
+            .allow_http_loopback()
             .client_id(&creds.client_id)
             .client_secret(creds.client_secret.as_str())
             .build()
@@ -198,7 +201,9 @@ async fn evicting_a_key_in_use_never_fails_its_request() {
         let (client, api) = (client.clone(), sim.api_url());
         async move { client.get(api).with_extension(Tenant::new("acme")).send().await }
     });
-    arrived.acquire().await.expect("acme arrived").forget();
+    // A guard against a hang if acme's request failed before arriving, not a timing assertion.
+    let arrival = tokio::time::timeout(std::time::Duration::from_secs(60), arrived.acquire());
+    arrival.await.expect("acme's request arrived").expect("semaphore").forget();
     // ...while globex takes the only place (acme is evicted), and the API revokes acme's token.
     let globex = client.get(sim.api_url()).with_extension(Tenant::new("globex")).send().await.expect("globex");
     assert_eq!(globex.status(), StatusCode::OK);

@@ -2,13 +2,11 @@
 
 mod support;
 
-use std::sync::{Arc, Mutex};
-
 use bearer_testkit::Simulator;
 use http::header::AUTHORIZATION;
 use http::{Extensions, StatusCode};
 use reqwest::{Request, Response};
-use reqwest_bearer::{BearerAuth, SkipAuth, TokenCache};
+use reqwest_bearer::{BearerAuth, BearerErrorExt, SkipAuth, TokenCache};
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware, Middleware, Next};
 use support::oauth2_source as source;
 
@@ -112,41 +110,6 @@ async fn host_that_is_not_allowed_gets_no_token() {
     assert_eq!(sim.counters().token_requests, 0, "no token was even fetched");
 }
 
-/// The last middleware of a chain: records what would have been sent and answers 200,
-/// so requests to hosts outside loopback never leave the process.
-#[derive(Clone, Default)]
-struct Recorder(Arc<Mutex<Vec<Option<String>>>>);
-
-#[async_trait::async_trait]
-impl Middleware for Recorder {
-    async fn handle(&self, request: Request, _: &mut Extensions, _: Next<'_>) -> reqwest_middleware::Result<Response> {
-        let auth = request.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        self.0.lock().expect("lock").push(auth);
-        Ok(Response::from(http::Response::new("")))
-    }
-}
-
-#[tokio::test]
-async fn plain_http_to_a_remote_host_never_carries_the_token() {
-    let sim = Simulator::oauth2().start().await;
-    let recorder = Recorder::default();
-    let auth = BearerAuth::builder(source(&sim))
-        .allow_origin("http://api.example.com")
-        .allow_origin("https://api.example.com")
-        .allow_any_https_origin()
-        .allow_http_loopback()
-        .build()
-        .expect("valid middleware");
-    let client = ClientBuilder::new(reqwest::Client::new()).with(auth).with(recorder.clone()).build();
-    for url in ["http://api.example.com/x", "http://10.1.2.3/x", "https://api.example.com/x"] {
-        client.get(url).send().await.expect("recorded");
-    }
-    let seen = recorder.0.lock().expect("lock").clone();
-    assert_eq!(seen[0], None, "http to a named but remote host");
-    assert_eq!(seen[1], None, "http to a private address");
-    assert!(seen[2].as_deref().is_some_and(|v| v.starts_with("Bearer sim-at-")), "https gets the token: {seen:?}");
-}
-
 #[tokio::test]
 async fn retry_response_is_returned_whatever_it_is_and_never_loops() {
     // Tokens that expire at once: the first attempt and the retry are both refused.
@@ -162,12 +125,39 @@ async fn token_endpoint_failure_is_a_middleware_error() {
     let sim = Simulator::oauth2().start().await;
     sim.fail_next(1, bearer_testkit::Fault::status(StatusCode::BAD_REQUEST, None));
     let error = client(&sim).get(sim.api_url()).send().await.expect_err("no token");
-    let core = match &error {
-        reqwest_middleware::Error::Middleware(e) => e.downcast_ref::<reqwest_bearer::Error>(),
-        _ => None,
-    };
-    assert!(core.is_some_and(|e| e.rejection().is_some_and(|r| r.status == StatusCode::BAD_REQUEST)), "{error:?}");
+    assert!(matches!(error, reqwest_middleware::Error::Middleware(_)), "{error:?}");
+    let rejection = error.bearer_error().and_then(reqwest_bearer::Error::rejection);
+    assert!(rejection.is_some_and(|r| r.status == StatusCode::BAD_REQUEST), "{error:?}");
     assert_eq!(sim.counters().api_requests, 0, "nothing was sent without a token");
+}
+
+#[tokio::test]
+async fn bearer_error_finds_ours_through_context_and_nothing_in_other_failures() {
+    let sim = Simulator::oauth2().start().await;
+    sim.fail_next(1, bearer_testkit::Fault::status(StatusCode::BAD_REQUEST, None));
+    let error = client(&sim).get(sim.api_url()).send().await.expect_err("no token");
+    let reqwest_middleware::Error::Middleware(inner) = error else { panic!("a middleware error") };
+    // Another middleware up the chain wrapped it with context.
+    let wrapped = reqwest_middleware::Error::Middleware(inner.context("while listing things"));
+    assert!(wrapped.to_string().starts_with("while listing things"), "{wrapped}");
+    let ours = wrapped.bearer_error().expect("found under the context");
+    assert_eq!(ours.rejection().map(|r| r.status), Some(StatusCode::BAD_REQUEST));
+
+    // The API itself unreachable (a port nothing listens on), with a good token: reqwest's
+    // error, not ours.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("address");
+    let auth = BearerAuth::builder(source(&sim))
+        .allow_origin(format!("http://{closed}"))
+        .allow_http_loopback()
+        .build()
+        .expect("valid middleware");
+    let client = ClientBuilder::new(reqwest::Client::new()).with(auth).build();
+    let error = client.get(format!("http://{closed}/api")).send().await.expect_err("nothing listens");
+    assert!(matches!(error, reqwest_middleware::Error::Reqwest(_)), "{error:?}");
+    assert!(error.bearer_error().is_none(), "{error:?}");
+    assert_eq!(sim.counters().token_requests, 2, "the token was had");
+    let other = reqwest_middleware::Error::middleware(std::io::Error::other("another middleware's failure"));
+    assert!(other.bearer_error().is_none());
 }
 
 #[tokio::test]

@@ -32,6 +32,7 @@ async fn zuora_end_to_end() {
     use reqwest_bearer::zuora::{ZuoraEnvironment, ZuoraTokenSource};
     let sim = Simulator::zuora().start().await;
     let source = ZuoraTokenSource::builder(ZuoraEnvironment::Custom(sim.base_url()))
+        .allow_http_loopback()
         .client_id(&sim.credentials().client_id)
         .client_secret(sim.credentials().client_secret.as_str())
         .build()
@@ -45,6 +46,7 @@ async fn criteo_end_to_end() {
     let sim = Simulator::criteo().start().await;
     let source = CriteoTokenSource::builder()
         .base_url(sim.base_url())
+        .allow_http_loopback()
         .client_id(&sim.credentials().client_id)
         .client_secret(sim.credentials().client_secret.as_str())
         .build()
@@ -58,6 +60,7 @@ async fn akeneo_end_to_end_refreshes_with_the_refresh_token() {
     let sim = Simulator::akeneo().start().await;
     let creds = sim.credentials();
     let source = AkeneoTokenSource::builder(sim.base_url())
+        .allow_http_loopback()
         .client_id(&creds.client_id)
         .client_secret(creds.client_secret.as_str())
         .username(&creds.username)
@@ -74,6 +77,7 @@ async fn zenkipay_end_to_end_treats_403_as_rejection() {
     let sim = Simulator::zenkipay().start().await;
     let source = ZenkipayTokenSource::builder()
         .base_url(sim.base_url())
+        .allow_http_loopback()
         .client_id(&sim.credentials().client_id)
         .client_secret(sim.credentials().client_secret.as_str())
         .build()
@@ -87,6 +91,7 @@ async fn a_403_is_not_retried_for_a_source_that_does_not_say_so() {
     // The same Zenkipay contract spoken through the generic source: a 403 is "forbidden".
     let sim = Simulator::zenkipay().start().await;
     let source = OAuth2TokenSource::builder(sim.token_url())
+        .allow_http_loopback()
         .client_id(&sim.credentials().client_id)
         .client_secret(sim.credentials().client_secret.as_str())
         .client_auth(ClientAuth::ClientSecretPost)
@@ -108,6 +113,7 @@ async fn ixapi_end_to_end_refreshes_with_the_refresh_token() {
     use reqwest_bearer::ixapi::IxApiTokenSource;
     let sim = Simulator::ixapi().start().await;
     let source = IxApiTokenSource::builder(sim.base_url())
+        .allow_http_loopback()
         .api_key(&sim.credentials().client_id)
         .api_secret(sim.credentials().client_secret.as_str())
         .build()

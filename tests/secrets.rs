@@ -90,6 +90,30 @@ async fn flow<S: TokenSource + std::fmt::Debug + 'static>(
     transcript.0.push(format!("{error} {error:?}"));
 }
 
+/// RFC 7009 revocation: refused with bodies that echo the refresh token (JSON and HTML), then
+/// done.
+async fn revocation(sim: &Simulator, grant: Grant, transcript: &mut Transcript) {
+    let source = support::oauth2_builder(sim)
+        .grant(grant)
+        .revocation_url(sim.revocation_url())
+        .api_origin(sim.origin())
+        .build()
+        .expect("source");
+    source.fetch().await.expect("token");
+    let held = sim.issued_tokens().last().cloned().expect("a refresh token");
+    let echoes = [
+        format!(r#"{{"error":"invalid_request","error_description":"cannot revoke {held}"}}"#),
+        format!("<html>cannot revoke {held}</html>"),
+    ];
+    for body in echoes {
+        sim.fail_next(1, Fault::Status { status: StatusCode::BAD_REQUEST, retry_after: None, body });
+        let error = source.revoke_refresh_token().await.expect_err("refused");
+        transcript.show_error(&error);
+    }
+    transcript.show(&source);
+    assert!(source.revoke_refresh_token().await.expect("revoked"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_reaches_logs_debug_or_display() {
     let captured = Captured::default();
@@ -114,15 +138,20 @@ async fn no_secret_reaches_logs_debug_or_display() {
     let sim = Simulator::oauth2().start().await;
     let creds = sim.credentials().clone();
     let password_grant = Grant::Password { username: creds.username.clone(), password: creds.password.as_str().into() };
-    let good = support::oauth2_builder(&sim).grant(password_grant).api_origin(sim.origin()).build().expect("source");
+    let good =
+        support::oauth2_builder(&sim).grant(password_grant.clone()).api_origin(sim.origin()).build().expect("source");
     let bad = support::oauth2_builder(&sim).client_secret(WRONG).api_origin(sim.origin()).build().expect("source");
     flow(&sim, good, bad, &mut transcript).await;
-    transcript.show(&OAuth2TokenSource::builder(sim.token_url()).client_secret(creds.client_secret.as_str()));
+    revocation(&sim, password_grant, &mut transcript).await;
+    transcript.show(
+        &OAuth2TokenSource::builder(sim.token_url()).allow_http_loopback().client_secret(creds.client_secret.as_str()),
+    );
     remember(&sim, &mut secrets);
 
     let sim = Simulator::zuora().start().await;
     let zuora = |secret: &str| {
         ZuoraTokenSource::builder(ZuoraEnvironment::Custom(sim.base_url()))
+            .allow_http_loopback()
             .client_id(&sim.credentials().client_id)
             .client_secret(secret)
             .build()
@@ -135,6 +164,7 @@ async fn no_secret_reaches_logs_debug_or_display() {
     let criteo = |secret: &str| {
         CriteoTokenSource::builder()
             .base_url(sim.base_url())
+            .allow_http_loopback()
             .client_id(&sim.credentials().client_id)
             .client_secret(secret)
             .build()
@@ -147,6 +177,7 @@ async fn no_secret_reaches_logs_debug_or_display() {
     let akeneo = |password: &str| {
         let creds = sim.credentials();
         AkeneoTokenSource::builder(sim.base_url())
+            .allow_http_loopback()
             .client_id(&creds.client_id)
             .client_secret(creds.client_secret.as_str())
             .username(&creds.username)
@@ -161,6 +192,7 @@ async fn no_secret_reaches_logs_debug_or_display() {
     let zenkipay = |secret: &str| {
         ZenkipayTokenSource::builder()
             .base_url(sim.base_url())
+            .allow_http_loopback()
             .client_id(&sim.credentials().client_id)
             .client_secret(secret)
             .build()
@@ -172,6 +204,7 @@ async fn no_secret_reaches_logs_debug_or_display() {
     let sim = Simulator::ixapi().start().await;
     let ixapi = |secret: &str| {
         IxApiTokenSource::builder(sim.base_url())
+            .allow_http_loopback()
             .api_key(&sim.credentials().client_id)
             .api_secret(secret)
             .build()

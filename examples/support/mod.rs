@@ -32,7 +32,7 @@ pub(crate) async fn offline<S: TokenSource + 'static>(provider: &str, source: S,
 
 /// Calls `url` on the real service once and prints the status.
 pub(crate) async fn live<S: TokenSource + 'static>(provider: &str, source: S, url: &str) -> Result {
-    let auth = BearerAuth::new(source);
+    let auth = BearerAuth::new(source)?;
     let client = ClientBuilder::new(reqwest::Client::new()).with(auth).build();
     let response = client.get(url).send().await?;
     println!("{provider}: GET {url} -> {}", response.status());

@@ -1,7 +1,7 @@
 //! Any status and bytes as a token endpoint's error answer: a rejection, never a panic.
 #![no_main]
 
-use bearer_oauth2::rejection_from_response;
+use bearer_oauth2::provider_kit::rejection_from_response;
 use http::{HeaderMap, StatusCode};
 use libfuzzer_sys::fuzz_target;
 

@@ -5,6 +5,6 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ = bearer_oauth2::jwt::expiry(text);
+        let _ = bearer_oauth2::provider_kit::jwt_expiry(text);
     }
 });

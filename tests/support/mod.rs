@@ -1,16 +1,24 @@
 //! What the end-to-end tests of this crate share.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod redirector;
+
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use http::header::AUTHORIZATION;
+use http::Extensions;
+use reqwest::{Request, Response};
 
 use bearer_testkit::{CannedResponse, Simulator};
 use reqwest_bearer::oauth2::{ClientAuth, OAuth2TokenSource, OAuth2TokenSourceBuilder};
 use reqwest_bearer::{BearerAuthBuilder, RefreshPolicy, TokenCache, TokenSource};
-use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
+use reqwest_middleware::{ClientBuilder, ClientWithMiddleware, Middleware, Next};
 
 /// The generic source for a generic simulator, with HTTP Basic client authentication.
 pub fn oauth2_builder(sim: &Simulator) -> OAuth2TokenSourceBuilder {
     OAuth2TokenSource::builder(sim.token_url())
+        .allow_http_loopback()
         .client_id(&sim.credentials().client_id)
         .client_secret(sim.credentials().client_secret.as_str())
         .client_auth(ClientAuth::ClientSecretBasic)
@@ -53,7 +61,28 @@ pub fn deterministic() -> RefreshPolicy {
     RefreshPolicy::default().with_jitter(0.0)
 }
 
-/// A policy that retries at once after a failure.
+/// A policy that retries at once after a failure, whatever the endpoint's `Retry-After`.
 pub fn no_backoff() -> RefreshPolicy {
-    RefreshPolicy::default().with_backoff(Duration::ZERO, Duration::ZERO)
+    RefreshPolicy::default().with_backoff(Duration::ZERO, Duration::ZERO).with_max_retry_after(Duration::ZERO)
+}
+
+/// The last middleware of a chain: records the `Authorization` each request would have been
+/// sent with and answers 200, so requests to hosts outside loopback never leave the process.
+#[derive(Clone, Default)]
+pub struct Recorder(Arc<Mutex<Vec<Option<String>>>>);
+
+impl Recorder {
+    /// The `Authorization` of every request so far, in order.
+    pub fn seen(&self) -> Vec<Option<String>> {
+        self.0.lock().expect("lock").clone()
+    }
+}
+
+#[async_trait::async_trait]
+impl Middleware for Recorder {
+    async fn handle(&self, request: Request, _: &mut Extensions, _: Next<'_>) -> reqwest_middleware::Result<Response> {
+        let auth = request.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        self.0.lock().expect("lock").push(auth);
+        Ok(Response::from(http::Response::new("")))
+    }
 }

@@ -1,7 +1,8 @@
 //! The Akeneo token source.
 
 use bearer_core::{Error, Password};
-use bearer_oauth2::{env_required, ClientAuth, Encoding, Grant, OAuth2TokenSource, OAuth2TokenSourceBuilder};
+use bearer_oauth2::provider_kit::{self, EnvLookup};
+use bearer_oauth2::{ClientAuth, Encoding, Grant, OAuth2TokenSource, OAuth2TokenSourceBuilder};
 
 /// A [`TokenSource`](bearer_core::TokenSource) for an Akeneo PIM instance.
 #[derive(Debug)]
@@ -9,7 +10,7 @@ pub struct AkeneoTokenSource {
     inner: OAuth2TokenSource,
 }
 
-bearer_oauth2::delegate_token_source!(AkeneoTokenSource);
+provider_kit::delegate_token_source!(AkeneoTokenSource);
 
 /// Builds an [`AkeneoTokenSource`]; see [`AkeneoTokenSource::builder`].
 #[derive(Debug)]
@@ -41,13 +42,26 @@ impl AkeneoTokenSource {
     /// | `AKENEO_CLIENT_SECRET` | the connection's secret |
     /// | `AKENEO_USERNAME` | the API user |
     /// | `AKENEO_PASSWORD` | the API user's password |
+    /// | `AKENEO_ALLOW_HTTP_LOOPBACK` | optional: `true` to accept an `http://127.0.0.1…` base URL (local simulator) |
+    ///
+    /// The base URL must be https (see [`AkeneoTokenSourceBuilder::allow_http_loopback`]).
     pub fn from_env() -> Result<Self, Error> {
-        Self::builder(env_required("AKENEO_BASE_URL")?)
-            .client_id(env_required("AKENEO_CLIENT_ID")?)
-            .client_secret(env_required("AKENEO_CLIENT_SECRET")?)
-            .username(env_required("AKENEO_USERNAME")?)
-            .password(env_required("AKENEO_PASSWORD")?)
-            .build()
+        Self::from_env_with(provider_kit::process_env)
+    }
+
+    /// [`from_env`](Self::from_env), reading the variables through `lookup` instead of the
+    /// process environment.
+    pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let env = EnvLookup::new(&lookup);
+        let mut builder = Self::builder(env.required("AKENEO_BASE_URL")?)
+            .client_id(env.required("AKENEO_CLIENT_ID")?)
+            .client_secret(env.required("AKENEO_CLIENT_SECRET")?)
+            .username(env.required("AKENEO_USERNAME")?)
+            .password(env.required("AKENEO_PASSWORD")?);
+        if env.flag("AKENEO_ALLOW_HTTP_LOOPBACK")? {
+            builder = builder.allow_http_loopback();
+        }
+        builder.build()
     }
 
     /// Whether the source holds a refresh token for its next fetch.
@@ -57,7 +71,7 @@ impl AkeneoTokenSource {
 }
 
 impl AkeneoTokenSourceBuilder {
-    bearer_oauth2::client_setters!();
+    provider_kit::client_setters!();
 
     /// The API user.
     pub fn username(mut self, username: impl Into<String>) -> Self {

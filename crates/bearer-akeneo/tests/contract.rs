@@ -4,13 +4,15 @@ use std::time::Duration;
 
 use bearer_akeneo::{AkeneoTokenSource, AkeneoTokenSourceBuilder};
 use bearer_core::{Error, TokenSource};
-use bearer_oauth2::{Encoding, TokenResponse, DEFAULT_UNKNOWN_LIFETIME};
-use bearer_testkit::{Fault, Simulator};
+use bearer_oauth2::provider_kit::TokenResponse;
+use bearer_oauth2::{Encoding, DEFAULT_UNKNOWN_LIFETIME};
+use bearer_testkit::{env_map, Fault, Simulator};
 use http::StatusCode;
 
 fn builder(sim: &Simulator) -> AkeneoTokenSourceBuilder {
     let creds = sim.credentials();
     AkeneoTokenSource::builder(sim.base_url())
+        .allow_http_loopback()
         .client_id(&creds.client_id)
         .client_secret(creds.client_secret.as_str())
         .username(&creds.username)
@@ -93,23 +95,6 @@ async fn unknown_client_is_400() {
 }
 
 #[tokio::test]
-async fn simulator_answers_415_to_other_content_types() {
-    let sim = Simulator::akeneo().start().await;
-    let creds = sim.credentials();
-    let response = reqwest::Client::new()
-        .post(sim.token_url())
-        .basic_auth(&creds.client_id, Some(&creds.client_secret))
-        .header("content-type", "text/plain")
-        .body("grant_type=password")
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    let body: serde_json::Value = response.json().await.expect("json");
-    assert_eq!(body["code"], 415);
-}
-
-#[tokio::test]
 async fn server_error_is_transient() {
     let sim = Simulator::akeneo().start().await;
     let source = builder(&sim).build().expect("source");
@@ -119,16 +104,16 @@ async fn server_error_is_transient() {
 
 #[test]
 fn from_env_reads_the_documented_variables() {
-    let names = ["AKENEO_BASE_URL", "AKENEO_CLIENT_ID", "AKENEO_CLIENT_SECRET", "AKENEO_USERNAME", "AKENEO_PASSWORD"];
-    for name in names {
-        std::env::remove_var(name);
+    let from = |pairs: &[(&str, &str)]| AkeneoTokenSource::from_env_with(env_map(pairs));
+    assert!(matches!(from(&[]), Err(Error::Config(m)) if m.contains("AKENEO_BASE_URL")));
+    let mut vars = vec![("AKENEO_BASE_URL", "https://pim.example.com/")];
+    for name in ["AKENEO_CLIENT_ID", "AKENEO_CLIENT_SECRET", "AKENEO_USERNAME", "AKENEO_PASSWORD"] {
+        vars.push((name, "x"));
     }
-    assert!(matches!(AkeneoTokenSource::from_env(), Err(Error::Config(m)) if m.contains("AKENEO_BASE_URL")));
-    std::env::set_var("AKENEO_BASE_URL", "https://pim.example.com/");
-    for name in &names[1..] {
-        std::env::set_var(name, "x");
-    }
-    assert_eq!(AkeneoTokenSource::from_env().expect("source").api_origin(), "https://pim.example.com");
+    assert_eq!(from(&vars).expect("source").api_origin(), "https://pim.example.com");
+    // The seed's own example base URL is plain http: refused, naming the fix.
+    vars[0] = ("AKENEO_BASE_URL", "http://demo.akeneo.com");
+    assert!(matches!(from(&vars), Err(Error::Config(m)) if m.contains("use https")));
 }
 
 #[tokio::test]

@@ -18,9 +18,10 @@ use http::StatusCode;
 #[non_exhaustive]
 pub enum Error {
     /// The token endpoint could not be reached or did not answer in time (connection refused
-    /// or reset, DNS, TLS, timeout). Always transient.
+    /// or reset, DNS, TLS, timeout). Always transient. The message ends with the root cause
+    /// ("Connection refused", "operation timed out"); `source()` walks the whole chain.
     #[error("token endpoint unreachable: {0}")]
-    Transport(Arc<TransportError>),
+    Transport(#[source] Arc<TransportError>),
     /// The token endpoint answered, and said no.
     #[error("token endpoint rejected the request: {0}")]
     Rejected(Arc<Rejection>),
@@ -35,11 +36,13 @@ pub enum Error {
     Abandoned,
 }
 
-/// A failure to reach the token endpoint.
+/// A failure to reach the token endpoint. Its `Display` is the error's own message followed by
+/// the innermost cause, which is what tells a refused connection from a timeout.
 #[derive(Debug, thiserror::Error)]
-#[error("{message}")]
+#[error("{message}{}", root_cause.as_deref().map(|root| format!(": {root}")).unwrap_or_default())]
 pub struct TransportError {
     message: String,
+    root_cause: Option<String>,
     timeout: bool,
     #[source]
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
@@ -51,9 +54,47 @@ impl TransportError {
         &self.message
     }
 
+    /// The innermost cause's message (e.g. `Connection refused (os error 111)`), when the
+    /// error has causes and the last one says something the message does not.
+    pub fn root_cause(&self) -> Option<&str> {
+        self.root_cause.as_deref()
+    }
+
     /// Whether the failure was a timeout.
     pub fn is_timeout(&self) -> bool {
         self.timeout
+    }
+}
+
+/// What a provider said about its rate limit alongside an answer: the IETF `RateLimit-*`
+/// headers, or `X-RateLimit-*` ones, including Kong's per-window `X-RateLimit-Limit-minute`
+/// and `X-RateLimit-Remaining-minute` that Zuora sends.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RateLimit {
+    /// Requests allowed per window.
+    pub limit: Option<u64>,
+    /// Requests left in the current window.
+    pub remaining: Option<u64>,
+    /// The window the numbers count, when the header names one (`-minute` is 60 s).
+    pub window: Option<Duration>,
+}
+
+/// One field a provider's problem document says is invalid (IX-API's `properties`,
+/// RFC 9457's `invalid-params`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct InvalidParam {
+    /// The field's name.
+    pub name: String,
+    /// Why it is invalid.
+    pub reason: String,
+}
+
+impl InvalidParam {
+    /// A field and the reason it is invalid.
+    pub fn new(name: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self { name: name.into(), reason: reason.into() }
     }
 }
 
@@ -73,6 +114,10 @@ pub struct Rejection {
     pub request_id: Option<String>,
     /// The start of the body when it could not be parsed, with sent credentials redacted.
     pub body_excerpt: Option<String>,
+    /// The rate-limit headers of the answer, when it had any.
+    pub rate_limit: Option<RateLimit>,
+    /// The fields a problem document named as invalid.
+    pub invalid_params: Vec<InvalidParam>,
 }
 
 impl Rejection {
@@ -118,8 +163,23 @@ impl std::fmt::Display for Rejection {
         if let Some(description) = &self.description {
             write!(f, ": {description}")?;
         }
+        for (i, param) in self.invalid_params.iter().enumerate() {
+            let lead = if i == 0 { " (invalid: " } else { "; " };
+            write!(f, "{lead}{}: {}", param.name, param.reason)?;
+        }
+        if !self.invalid_params.is_empty() {
+            f.write_str(")")?;
+        }
         if let Some(after) = self.retry_after {
             write!(f, " (retry after {}s)", after.as_secs())?;
+        }
+        if let Some(RateLimit { limit, remaining, window }) = &self.rate_limit {
+            let count = |n: &Option<u64>| n.map_or_else(|| "?".to_owned(), |n| n.to_string());
+            write!(f, " (rate limit: {} of {} left", count(remaining), count(limit))?;
+            if let Some(window) = window {
+                write!(f, " per {}s", window.as_secs())?;
+            }
+            f.write_str(")")?;
         }
         if let Some(id) = &self.request_id {
             write!(f, " [request id {id}]")?;
@@ -134,9 +194,16 @@ impl std::fmt::Display for Rejection {
 }
 
 impl Error {
-    /// A transport error from any error value; the message is the error's `Display`.
+    /// A transport error from any error value; the message is the error's `Display`, followed
+    /// by its innermost cause's.
     pub fn transport(error: impl std::error::Error + Send + Sync + 'static, timeout: bool) -> Self {
-        Self::Transport(Arc::new(TransportError { message: error.to_string(), timeout, source: Some(Box::new(error)) }))
+        let message = error.to_string();
+        let mut root: &dyn std::error::Error = &error;
+        while let Some(inner) = root.source() {
+            root = inner;
+        }
+        let root_cause = Some(root.to_string()).filter(|root| !root.is_empty() && !message.contains(root.as_str()));
+        Self::Transport(Arc::new(TransportError { message, root_cause, timeout, source: Some(Box::new(error)) }))
     }
 
     /// Whether this is a transport timeout.
@@ -163,9 +230,15 @@ impl Error {
         }
     }
 
-    /// How long the endpoint asked us to wait, when it said.
+    /// How long the endpoint asked us to wait: its `Retry-After` (or rate-limit reset), else,
+    /// for a 429 whose rate-limit headers name a window but no reset (Zuora's per-minute
+    /// limit), that whole window, the earliest the count can have started over.
     pub fn retry_after(&self) -> Option<Duration> {
-        self.rejection().and_then(|r| r.retry_after)
+        let rejection = self.rejection()?;
+        rejection.retry_after.or_else(|| {
+            let window = rejection.rate_limit.as_ref()?.window?;
+            (rejection.status == StatusCode::TOO_MANY_REQUESTS).then_some(window)
+        })
     }
 }
 
@@ -191,6 +264,58 @@ mod tests {
         assert!(Error::Abandoned.is_transient());
         assert!(!Error::Malformed("x".into()).is_transient());
         assert!(!Error::Config("x".into()).is_transient());
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("error sending request for url (http://127.0.0.1:9/token)")]
+    struct Outer(#[source] std::io::Error);
+
+    #[test]
+    fn transport_display_ends_with_the_root_cause_and_source_walks_the_chain() {
+        let refused = Error::transport(
+            Outer(std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused")),
+            false,
+        );
+        let timed_out =
+            Error::transport(Outer(std::io::Error::new(std::io::ErrorKind::TimedOut, "operation timed out")), true);
+        assert_eq!(
+            refused.to_string(),
+            "token endpoint unreachable: error sending request for url (http://127.0.0.1:9/token): Connection refused"
+        );
+        assert!(timed_out.to_string().ends_with(": operation timed out"));
+        let mut chain = Vec::new();
+        let mut next = std::error::Error::source(&refused);
+        while let Some(cause) = next {
+            chain.push(cause.to_string());
+            next = cause.source();
+        }
+        assert_eq!(chain.len(), 3, "{chain:?}");
+        assert_eq!(chain.last().map(String::as_str), Some("Connection refused"));
+    }
+
+    #[test]
+    fn a_429_with_a_rate_limit_window_waits_for_the_window() {
+        let window = RateLimit { limit: Some(100), remaining: Some(0), window: Some(Duration::from_secs(60)) };
+        let mut limited = Rejection::new(StatusCode::TOO_MANY_REQUESTS);
+        limited.rate_limit = Some(window.clone());
+        assert_eq!(Error::from(limited.clone()).retry_after(), Some(Duration::from_secs(60)));
+        assert!(Error::from(limited.clone()).to_string().ends_with("(rate limit: 0 of 100 left per 60s)"));
+        let told = limited.with_retry_after(Duration::from_secs(5));
+        assert_eq!(Error::from(told).retry_after(), Some(Duration::from_secs(5)), "Retry-After wins");
+        let mut refused = Rejection::new(StatusCode::BAD_REQUEST);
+        refused.rate_limit = Some(window);
+        assert_eq!(Error::from(refused).retry_after(), None, "only a 429 waits for the window");
+    }
+
+    #[test]
+    fn display_lists_invalid_params() {
+        let mut rejection = Rejection::new(StatusCode::BAD_REQUEST).with_code("validation-error");
+        rejection.invalid_params =
+            vec![InvalidParam::new("api_key", "required"), InvalidParam::new("api_secret", "required")];
+        assert_eq!(
+            Error::from(rejection).to_string(),
+            "token endpoint rejected the request: HTTP 400 validation-error (invalid: api_key: required; api_secret: required)"
+        );
     }
 
     #[test]

@@ -41,11 +41,11 @@ mod token;
 
 pub use async_trait::async_trait;
 pub use cache::{TokenCache, TokenFuture};
-pub use error::{Error, Rejection, TransportError};
+pub use error::{Error, InvalidParam, RateLimit, Rejection, TransportError};
 pub use keyed::{KeyedTokenCache, KeyedTokenCacheBuilder, Scopes, Tenant, DEFAULT_KEY_IDLE_TIMEOUT, DEFAULT_MAX_KEYS};
 pub use policy::{
     RefreshPolicy, DEFAULT_BACKOFF_CEILING, DEFAULT_BACKOFF_FLOOR, DEFAULT_HARD_MARGIN, DEFAULT_JITTER,
-    DEFAULT_REFRESH_AHEAD_FRACTION, DEFAULT_REFRESH_AHEAD_MAX,
+    DEFAULT_REFRESH_AHEAD_FRACTION, DEFAULT_REFRESH_AHEAD_MAX, MAX_RETRY_AFTER,
 };
 pub use secret::{AccessToken, ClientSecret, Password, RefreshToken};
 pub use source::TokenSource;

@@ -17,9 +17,13 @@ pub const DEFAULT_REFRESH_AHEAD_MAX: Duration = Duration::from_secs(300);
 pub const DEFAULT_HARD_MARGIN: Duration = Duration::from_secs(30);
 /// The first wait after a failed refresh.
 pub const DEFAULT_BACKOFF_FLOOR: Duration = Duration::from_secs(1);
-/// The longest wait between refresh attempts, whatever the number of failures or the
-/// endpoint's `Retry-After`.
+/// The longest wait between refresh attempts after repeated failures. An endpoint's own
+/// `Retry-After` (or rate-limit window) may ask for longer, up to [`MAX_RETRY_AFTER`].
 pub const DEFAULT_BACKOFF_CEILING: Duration = Duration::from_secs(30);
+/// The longest `Retry-After` (or rate-limit window, see
+/// [`Error::retry_after`](crate::Error::retry_after)) honoured by default: ten minutes. A
+/// longer request is read as this, so a bogus header cannot stall refreshes for hours.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(600);
 /// Each backoff is shortened by a random share of up to this fraction, so a fleet that
 /// failed together does not retry together.
 pub const DEFAULT_JITTER: f64 = 0.2;
@@ -35,6 +39,7 @@ pub struct RefreshPolicy {
     backoff_ceiling: Duration,
     jitter: f64,
     no_expiry_lifetime: Option<Duration>,
+    max_retry_after: Duration,
 }
 
 impl Default for RefreshPolicy {
@@ -47,6 +52,7 @@ impl Default for RefreshPolicy {
             backoff_ceiling: DEFAULT_BACKOFF_CEILING,
             jitter: DEFAULT_JITTER,
             no_expiry_lifetime: None,
+            max_retry_after: MAX_RETRY_AFTER,
         }
     }
 }
@@ -98,6 +104,13 @@ impl RefreshPolicy {
         self
     }
 
+    /// Sets the longest endpoint-requested wait (`Retry-After`, rate-limit window) honoured
+    /// (default [`MAX_RETRY_AFTER`]).
+    pub fn with_max_retry_after(mut self, max: Duration) -> Self {
+        self.max_retry_after = max;
+        self
+    }
+
     /// The longest wait between attempts.
     pub fn backoff_ceiling(&self) -> Duration {
         self.backoff_ceiling
@@ -125,12 +138,13 @@ impl RefreshPolicy {
     }
 
     /// The wait after the `failures`-th consecutive failure (1-based); `unit` in [0, 1) is
-    /// the random draw for jitter. `Retry-After` lengthens the wait, the ceiling caps it.
+    /// the random draw for jitter. The ceiling caps the exponential part; the endpoint's
+    /// `Retry-After` lengthens the wait up to the policy's `max_retry_after`.
     pub(crate) fn backoff(&self, failures: u32, retry_after: Option<Duration>, unit: f64) -> Duration {
         let exponent = failures.saturating_sub(1).min(20);
         let base = self.backoff_floor.saturating_mul(1u32 << exponent).min(self.backoff_ceiling);
         let jittered = base.mul_f64(1.0 - self.jitter * unit.clamp(0.0, 1.0));
-        jittered.max(retry_after.unwrap_or_default()).min(self.backoff_ceiling)
+        jittered.max(retry_after.unwrap_or_default().min(self.max_retry_after))
     }
 }
 
@@ -165,7 +179,8 @@ mod tests {
         let secs = |n, ra| p.backoff(n, ra, 0.5).as_secs();
         assert_eq!([secs(1, None), secs(2, None), secs(3, None), secs(6, None), secs(40, None)], [1, 2, 4, 30, 30]);
         assert_eq!(secs(1, Some(Duration::from_secs(10))), 10);
-        assert_eq!(secs(1, Some(Duration::from_secs(3600))), 30);
+        assert_eq!(secs(1, Some(Duration::from_secs(60))), 60, "a per-minute limit is waited out");
+        assert_eq!(secs(1, Some(Duration::from_secs(3600))), MAX_RETRY_AFTER.as_secs());
         let jittered = RefreshPolicy::default().backoff(3, None, 0.5);
         assert_eq!(jittered, Duration::from_secs(4).mul_f64(0.9));
     }

@@ -1,7 +1,8 @@
 //! The Criteo token source.
 
 use bearer_core::Error;
-use bearer_oauth2::{env_optional, env_required, ClientAuth, Encoding, OAuth2TokenSource, OAuth2TokenSourceBuilder};
+use bearer_oauth2::provider_kit::{self, EnvLookup};
+use bearer_oauth2::{ClientAuth, Encoding, OAuth2TokenSource, OAuth2TokenSourceBuilder};
 
 /// Criteo's API host, which also serves the token endpoint.
 pub const DEFAULT_BASE_URL: &str = "https://api.criteo.com";
@@ -12,7 +13,7 @@ pub struct CriteoTokenSource {
     inner: OAuth2TokenSource,
 }
 
-bearer_oauth2::delegate_token_source!(CriteoTokenSource);
+provider_kit::delegate_token_source!(CriteoTokenSource);
 
 /// Builds a [`CriteoTokenSource`]; see [`CriteoTokenSource::builder`].
 #[derive(Debug)]
@@ -41,19 +42,30 @@ impl CriteoTokenSource {
     /// | `CRITEO_CLIENT_ID` | client id (required) |
     /// | `CRITEO_CLIENT_SECRET` | client secret (required) |
     /// | `CRITEO_BASE_URL` | another host, e.g. a proxy (default `https://api.criteo.com`) |
+    /// | `CRITEO_ALLOW_HTTP_LOOPBACK` | `true` to accept an `http://127.0.0.1…` base URL (local simulator) |
     pub fn from_env() -> Result<Self, Error> {
+        Self::from_env_with(provider_kit::process_env)
+    }
+
+    /// [`from_env`](Self::from_env), reading the variables through `lookup` instead of the
+    /// process environment.
+    pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let env = EnvLookup::new(&lookup);
         let mut builder = Self::builder()
-            .client_id(env_required("CRITEO_CLIENT_ID")?)
-            .client_secret(env_required("CRITEO_CLIENT_SECRET")?);
-        if let Some(base) = env_optional("CRITEO_BASE_URL") {
+            .client_id(env.required("CRITEO_CLIENT_ID")?)
+            .client_secret(env.required("CRITEO_CLIENT_SECRET")?);
+        if let Some(base) = env.optional("CRITEO_BASE_URL") {
             builder = builder.base_url(base);
+        }
+        if env.flag("CRITEO_ALLOW_HTTP_LOOPBACK")? {
+            builder = builder.allow_http_loopback();
         }
         builder.build()
     }
 }
 
 impl CriteoTokenSourceBuilder {
-    bearer_oauth2::client_setters!();
+    provider_kit::client_setters!();
 
     /// Another base URL (tests, proxies), without a trailing path.
     pub fn base_url(mut self, url: impl Into<String>) -> Self {

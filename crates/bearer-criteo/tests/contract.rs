@@ -4,13 +4,15 @@ use std::time::Duration;
 
 use bearer_core::{Error, TokenSource};
 use bearer_criteo::{CriteoTokenSource, CriteoTokenSourceBuilder};
-use bearer_oauth2::{TokenResponse, DEFAULT_UNKNOWN_LIFETIME};
-use bearer_testkit::{Fault, Simulator};
+use bearer_oauth2::provider_kit::TokenResponse;
+use bearer_oauth2::DEFAULT_UNKNOWN_LIFETIME;
+use bearer_testkit::{env_map, Fault, Simulator};
 use http::StatusCode;
 
 fn builder(sim: &Simulator) -> CriteoTokenSourceBuilder {
     CriteoTokenSource::builder()
         .base_url(sim.base_url())
+        .allow_http_loopback()
         .client_id(&sim.credentials().client_id)
         .client_secret(sim.credentials().client_secret.as_str())
 }
@@ -48,6 +50,7 @@ async fn invalid_client_is_400_oauth_error_and_permanent() {
     let sim = Simulator::criteo().start().await;
     let source = CriteoTokenSource::builder()
         .base_url(sim.base_url())
+        .allow_http_loopback()
         .client_id("nobody")
         .client_secret("wrong")
         .build()
@@ -71,38 +74,16 @@ async fn rate_limit_is_transient_and_keeps_retry_after() {
     source.fetch().await.expect("then succeeds");
 }
 
-#[tokio::test]
-async fn simulator_refuses_json_and_other_grants() {
-    let sim = Simulator::criteo().start().await;
-    let http = reqwest::Client::new();
-    let creds = sim.credentials();
-    let json = http
-        .post(sim.token_url())
-        .json(&serde_json::json!({"client_id": creds.client_id, "client_secret": creds.client_secret, "grant_type": "client_credentials"}))
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(json.status(), StatusCode::BAD_REQUEST);
-    let grant = http
-        .post(sim.token_url())
-        .form(&[("grant_type", "password"), ("client_id", &creds.client_id), ("client_secret", &creds.client_secret)])
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(grant.status(), StatusCode::BAD_REQUEST);
-    let body: serde_json::Value = grant.json().await.expect("json");
-    assert_eq!(body["error"], "unsupported_grant_type");
-}
-
 #[test]
 fn from_env_reads_the_documented_variables() {
-    for name in ["CRITEO_CLIENT_ID", "CRITEO_CLIENT_SECRET", "CRITEO_BASE_URL"] {
-        std::env::remove_var(name);
-    }
-    assert!(matches!(CriteoTokenSource::from_env(), Err(Error::Config(m)) if m.contains("CRITEO_CLIENT_ID")));
-    std::env::set_var("CRITEO_CLIENT_ID", "id");
-    std::env::set_var("CRITEO_CLIENT_SECRET", "secret");
-    assert_eq!(CriteoTokenSource::from_env().expect("source").api_origin(), "https://api.criteo.com");
-    std::env::set_var("CRITEO_BASE_URL", "https://criteo-proxy.example.com");
-    assert_eq!(CriteoTokenSource::from_env().expect("source").api_origin(), "https://criteo-proxy.example.com");
+    let from = |pairs: &[(&str, &str)]| CriteoTokenSource::from_env_with(env_map(pairs));
+    assert!(matches!(from(&[]), Err(Error::Config(m)) if m.contains("CRITEO_CLIENT_ID")));
+    let creds = [("CRITEO_CLIENT_ID", "id"), ("CRITEO_CLIENT_SECRET", "secret")];
+    assert_eq!(from(&creds).expect("source").api_origin(), "https://api.criteo.com");
+    let proxy = [creds[0], creds[1], ("CRITEO_BASE_URL", "https://criteo-proxy.example.com")];
+    assert_eq!(from(&proxy).expect("source").api_origin(), "https://criteo-proxy.example.com");
+    let local = [creds[0], creds[1], ("CRITEO_BASE_URL", "http://127.0.0.1:9")];
+    assert!(matches!(from(&local), Err(Error::Config(m)) if m.contains("allow_http_loopback")));
+    let allowed = [local[0], local[1], local[2], ("CRITEO_ALLOW_HTTP_LOOPBACK", "true")];
+    assert_eq!(from(&allowed).expect("source").api_origin(), "http://127.0.0.1:9");
 }

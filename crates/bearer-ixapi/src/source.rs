@@ -1,12 +1,10 @@
 //! The IX-API token source.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use bearer_core::{ClientSecret, Error, RefreshToken, Token, TokenSource};
-use bearer_oauth2::{
-    env_required, exchange, parse_endpoint, refresh_was_rejected, RefreshSlot, TokenHttpClient, DEFAULT_TIMEOUT,
-    DEFAULT_UNKNOWN_LIFETIME,
-};
+use bearer_core::{ClientSecret, Error, Token, TokenSource};
+use bearer_oauth2::provider_kit::{self, check_endpoint, exchange, EnvLookup, RefreshSlot, TokenHttpClient};
+use bearer_oauth2::{DEFAULT_TIMEOUT, DEFAULT_UNKNOWN_LIFETIME};
 use http::header::{ACCEPT, CONTENT_TYPE};
 
 /// A [`TokenSource`] for an IX-API instance.
@@ -31,6 +29,7 @@ pub struct IxApiTokenSourceBuilder {
     unknown_lifetime: Duration,
     timeout: Duration,
     http: Option<reqwest::Client>,
+    allow_http_loopback: bool,
 }
 
 impl IxApiTokenSource {
@@ -43,6 +42,7 @@ impl IxApiTokenSource {
             unknown_lifetime: DEFAULT_UNKNOWN_LIFETIME,
             timeout: DEFAULT_TIMEOUT,
             http: None,
+            allow_http_loopback: false,
         }
     }
 
@@ -53,11 +53,22 @@ impl IxApiTokenSource {
     /// | `IXAPI_BASE_URL` | the instance's base URL, ending in `/api/v2` |
     /// | `IXAPI_API_KEY` | the API key |
     /// | `IXAPI_API_SECRET` | the API secret |
+    /// | `IXAPI_ALLOW_HTTP_LOOPBACK` | optional: `true` to accept an `http://127.0.0.1…` base URL (local simulator) |
     pub fn from_env() -> Result<Self, Error> {
-        Self::builder(env_required("IXAPI_BASE_URL")?)
-            .api_key(env_required("IXAPI_API_KEY")?)
-            .api_secret(env_required("IXAPI_API_SECRET")?)
-            .build()
+        Self::from_env_with(provider_kit::process_env)
+    }
+
+    /// [`from_env`](Self::from_env), reading the variables through `lookup` instead of the
+    /// process environment.
+    pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let env = EnvLookup::new(&lookup);
+        let mut builder = Self::builder(env.required("IXAPI_BASE_URL")?)
+            .api_key(env.required("IXAPI_API_KEY")?)
+            .api_secret(env.required("IXAPI_API_SECRET")?);
+        if env.flag("IXAPI_ALLOW_HTTP_LOOPBACK")? {
+            builder = builder.allow_http_loopback();
+        }
+        builder.build()
     }
 
     /// The instance's origin, where the tokens are for.
@@ -90,27 +101,18 @@ impl IxApiTokenSource {
     }
 }
 
-/// Whether a refresh token is still worth trying: a JWT whose `exp` has not passed, or an
-/// opaque one (the server will say).
-fn still_live(refresh: &RefreshToken) -> bool {
-    bearer_oauth2::jwt::expiry(refresh.secret()).is_none_or(|exp| exp > SystemTime::now())
-}
-
 #[async_trait::async_trait]
 impl TokenSource for IxApiTokenSource {
     async fn fetch(&self) -> Result<Token, Error> {
-        let held = self.refresh_token.get();
-        if let Some(refresh) = held.filter(still_live) {
-            let secret = refresh.secret();
-            match self.call(&self.refresh_url, serde_json::json!({ "refresh_token": secret }), &[secret]).await {
-                Ok(token) => return Ok(token),
-                Err(error) if refresh_was_rejected(&error) => {
-                    tracing::info!(%error, "IX-API refresh token rejected; authenticating with the API key again");
-                }
-                Err(error) => return Err(error),
-            }
-        }
-        self.create().await
+        self.refresh_token
+            .refresh_or_grant(
+                |refresh| async move {
+                    let secret = refresh.secret();
+                    self.call(&self.refresh_url, serde_json::json!({ "refresh_token": secret }), &[secret]).await
+                },
+                || self.create(),
+            )
+            .await
     }
 
     fn api_origins(&self) -> Vec<String> {
@@ -150,14 +152,22 @@ impl IxApiTokenSourceBuilder {
         self
     }
 
+    /// Accepts a plain `http://` base URL on a loopback address (`127.0.0.0/8`, `::1`,
+    /// `localhost`), for a local simulator. Without it, `build` refuses any base URL that is
+    /// not https, since the token calls carry the API secret and refresh tokens.
+    pub fn allow_http_loopback(mut self) -> Self {
+        self.allow_http_loopback = true;
+        self
+    }
+
     /// Checks the configuration and builds the source. Does no I/O.
     pub fn build(self) -> Result<IxApiTokenSource, Error> {
         let Some(api_secret) = self.api_secret.filter(|_| !self.api_key.is_empty()) else {
             return Err(Error::Config("IX-API needs an API key and an API secret".into()));
         };
         let base = self.base_url.trim_end_matches('/');
-        let token_url = parse_endpoint(&format!("{base}/auth/token"))?;
-        let refresh_url = parse_endpoint(&format!("{base}/auth/refresh"))?;
+        let token_url = check_endpoint(&format!("{base}/auth/token"), "IX-API base URL", self.allow_http_loopback)?;
+        let refresh_url = check_endpoint(&format!("{base}/auth/refresh"), "IX-API base URL", self.allow_http_loopback)?;
         let http = TokenHttpClient::new(self.http, self.timeout);
         Ok(IxApiTokenSource {
             api_origin: token_url.origin().ascii_serialization(),

@@ -2,14 +2,16 @@
 
 use std::time::Duration;
 
-use bearer_core::{Error, TokenSource};
+use bearer_core::{Error, InvalidParam, TokenSource};
 use bearer_ixapi::{IxApiTokenSource, IxApiTokenSourceBuilder};
-use bearer_oauth2::{TokenResponse, DEFAULT_UNKNOWN_LIFETIME};
-use bearer_testkit::{Fault, Simulator};
+use bearer_oauth2::provider_kit::TokenResponse;
+use bearer_oauth2::DEFAULT_UNKNOWN_LIFETIME;
+use bearer_testkit::{env_map, Fault, Simulator};
 use http::StatusCode;
 
 fn builder(sim: &Simulator) -> IxApiTokenSourceBuilder {
     IxApiTokenSource::builder(sim.base_url())
+        .allow_http_loopback()
         .api_key(&sim.credentials().client_id)
         .api_secret(sim.credentials().client_secret.as_str())
 }
@@ -79,24 +81,22 @@ async fn bad_secret_is_401_problem_and_permanent() {
 }
 
 #[tokio::test]
-async fn validation_problem_for_form_encoding() {
+async fn a_rejected_refresh_token_is_dropped_even_when_the_new_login_fails() {
     let sim = Simulator::ixapi().start().await;
-    let response = reqwest::Client::new()
-        .post(sim.token_url())
-        .form(&[("api_key", "k"), ("api_secret", "s")])
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(response.headers().get("content-type").and_then(|v| v.to_str().ok()), Some("application/problem+json"));
-    let missing = reqwest::Client::new()
-        .post(sim.token_url())
-        .json(&serde_json::json!({"api_key": "k"}))
-        .send()
-        .await
-        .expect("send");
-    let body: serde_json::Value = missing.json().await.expect("json");
-    assert_eq!(body["properties"][0]["name"], "api_secret");
+    let source = builder(&sim).build().expect("source");
+    source.fetch().await.expect("create");
+    let used = r#"{"type":"https://errors.ix-api.net/v2/authentication-error","title":"Authentication Error",
+        "status":401,"detail":"The refresh token is invalid, expired or already used."}"#;
+    sim.fail_next(1, Fault::Status { status: StatusCode::UNAUTHORIZED, retry_after: None, body: used.into() });
+    sim.fail_next(1, Fault::status(StatusCode::SERVICE_UNAVAILABLE, None));
+    let error = source.fetch().await.expect_err("refresh refused, then the login fails");
+    assert_eq!(error.rejection().map(|r| r.status), Some(StatusCode::SERVICE_UNAVAILABLE));
+    assert!(!source.has_refresh_token(), "the refused refresh token is not kept");
+    let paths: Vec<String> = sim.captured().into_iter().map(|r| r.path).collect();
+    assert_eq!(paths[1..], ["/api/v2/auth/refresh", "/api/v2/auth/token"]);
+    source.fetch().await.expect("create again");
+    assert_eq!(sim.last_request().map(|r| r.path).as_deref(), Some("/api/v2/auth/token"), "no second refresh try");
+    assert_eq!(sim.counters().refresh_grants, 0);
 }
 
 #[tokio::test]
@@ -113,14 +113,13 @@ async fn transient_refresh_failure_keeps_the_refresh_token() {
 
 #[test]
 fn from_env_reads_the_documented_variables() {
-    for name in ["IXAPI_BASE_URL", "IXAPI_API_KEY", "IXAPI_API_SECRET"] {
-        std::env::remove_var(name);
-    }
-    assert!(matches!(IxApiTokenSource::from_env(), Err(Error::Config(m)) if m.contains("IXAPI_BASE_URL")));
-    std::env::set_var("IXAPI_BASE_URL", "https://ixp.example.net/api/v2");
-    std::env::set_var("IXAPI_API_KEY", "k");
-    std::env::set_var("IXAPI_API_SECRET", "s");
-    assert_eq!(IxApiTokenSource::from_env().expect("source").api_origin(), "https://ixp.example.net");
+    let from = |pairs: &[(&str, &str)]| IxApiTokenSource::from_env_with(env_map(pairs));
+    assert!(matches!(from(&[]), Err(Error::Config(m)) if m.contains("IXAPI_BASE_URL")));
+    let vars =
+        [("IXAPI_BASE_URL", "https://ixp.example.net/api/v2"), ("IXAPI_API_KEY", "k"), ("IXAPI_API_SECRET", "s")];
+    assert_eq!(from(&vars).expect("source").api_origin(), "https://ixp.example.net");
+    let plain = [("IXAPI_BASE_URL", "http://ixp.example.net/api/v2"), vars[1], vars[2]];
+    assert!(matches!(from(&plain), Err(Error::Config(m)) if m.contains("use https")));
 }
 
 #[tokio::test]
@@ -134,6 +133,8 @@ async fn documented_problem_shapes_are_typed() {
     let rejection = error.rejection().expect("rejected");
     assert_eq!(rejection.code.as_deref(), Some("https://errors.ix-api.net/v2/validation-error"));
     assert_eq!(rejection.description.as_deref(), Some("Validation Error: Some fields are invalid."));
+    assert_eq!(rejection.invalid_params, [InvalidParam::new("api_key", "required")], "`properties` kept");
+    assert!(error.to_string().contains("(invalid: api_key: required)"), "{error}");
     assert!(!error.is_transient());
     let unavailable = r#"{"type":"about:blank","title":"Service Unavailable","status":503}"#;
     sim.fail_next(

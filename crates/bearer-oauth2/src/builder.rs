@@ -29,6 +29,9 @@ pub struct OAuth2TokenSourceBuilder {
     api_origins: Vec<String>,
     rejected_statuses: Vec<StatusCode>,
     http: Option<reqwest::Client>,
+    allow_http_loopback: bool,
+    keep_refresh_tokens: bool,
+    revocation_url: Option<String>,
 }
 
 impl OAuth2TokenSourceBuilder {
@@ -49,6 +52,9 @@ impl OAuth2TokenSourceBuilder {
             api_origins: Vec::new(),
             rejected_statuses: vec![StatusCode::UNAUTHORIZED],
             http: None,
+            allow_http_loopback: false,
+            keep_refresh_tokens: true,
+            revocation_url: None,
         }
     }
 
@@ -133,6 +139,30 @@ impl OAuth2TokenSourceBuilder {
         self
     }
 
+    /// Accepts a plain `http://` token endpoint on a loopback address (`127.0.0.0/8`, `::1`,
+    /// `localhost`), such as a local simulator. Without it, `build` refuses every token URL
+    /// that is not https: the token call carries the client secret, the password or a
+    /// refresh token. An http URL on any other host is refused even with it.
+    pub fn allow_http_loopback(mut self) -> Self {
+        self.allow_http_loopback = true;
+        self
+    }
+
+    /// Ignores any refresh token in the answers: every renewal repeats the primary grant. For
+    /// providers that hand out a refresh token but document no refresh grant (Zenkipay).
+    pub fn ignore_refresh_tokens(mut self) -> Self {
+        self.keep_refresh_tokens = false;
+        self
+    }
+
+    /// The RFC 7009 revocation endpoint, for
+    /// [`revoke_refresh_token`](OAuth2TokenSource::revoke_refresh_token). Same rules as the
+    /// token URL (https, or loopback http with [`allow_http_loopback`](Self::allow_http_loopback)).
+    pub fn revocation_url(mut self, url: impl Into<String>) -> Self {
+        self.revocation_url = Some(url.into());
+        self
+    }
+
     /// The origin (`https://api.example.com`) of the API the tokens are for; the middleware
     /// sends tokens there by default. Repeat for several.
     pub fn api_origin(mut self, origin: impl Into<String>) -> Self {
@@ -168,7 +198,11 @@ impl OAuth2TokenSourceBuilder {
 
     /// Checks the configuration and builds the source. Does no I/O.
     pub fn build(self) -> Result<OAuth2TokenSource, Error> {
-        let token_url = parse_endpoint(&self.token_url)?;
+        let token_url = check_endpoint(&self.token_url, "token URL", self.allow_http_loopback)?;
+        let revocation_url = match &self.revocation_url {
+            Some(url) => Some(check_endpoint(url, "revocation URL", self.allow_http_loopback)?),
+            None => None,
+        };
         if self.client_id.is_empty() && self.client_auth == ClientAuth::ClientSecretBasic {
             return Err(Error::Config("a client id is required for HTTP Basic client authentication".into()));
         }
@@ -203,6 +237,8 @@ impl OAuth2TokenSourceBuilder {
             field_names: self.field_names,
             unknown_lifetime: self.unknown_lifetime,
             refresh_token: RefreshSlot::default(),
+            keep_refresh_tokens: self.keep_refresh_tokens,
+            revocation_url,
             api_origins: self.api_origins,
             rejected_statuses: self.rejected_statuses,
             http,
@@ -210,14 +246,62 @@ impl OAuth2TokenSourceBuilder {
     }
 }
 
-/// Parses an endpoint URL: http or https, with a host, no credentials in it.
-pub fn parse_endpoint(url: &str) -> Result<reqwest::Url, Error> {
-    let parsed = reqwest::Url::parse(url).map_err(|e| Error::Config(format!("invalid token URL: {e}").into()))?;
+/// Parses an endpoint URL that credentials will be sent to (`what` names it in errors): https
+/// with a host and no credentials in it; plain http only to a loopback host (`127.0.0.0/8`,
+/// `::1`, `localhost`) and only when `allow_http_loopback`.
+pub fn check_endpoint(url: &str, what: &str, allow_http_loopback: bool) -> Result<reqwest::Url, Error> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| Error::Config(format!("invalid {what}: {e}").into()))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        return Err(Error::Config("the token URL must be http(s) with a host".into()));
+        return Err(Error::Config(format!("the {what} must be an https URL with a host").into()));
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(Error::Config("the token URL must not carry credentials".into()));
+        return Err(Error::Config(format!("the {what} must not carry credentials").into()));
+    }
+    if parsed.scheme() == "http" {
+        let fix = if !is_loopback(&parsed) {
+            "use https (plain http is allowed only to a loopback test server)"
+        } else if allow_http_loopback {
+            return Ok(parsed);
+        } else {
+            "use https, or call `allow_http_loopback()` on the builder if this is a local test server"
+        };
+        return Err(Error::Config(
+            format!("the {what} `{parsed}` is plain http, which would send credentials in clear: {fix}").into(),
+        ));
     }
     Ok(parsed)
+}
+
+/// `127.0.0.0/8`, `::1` or `localhost`.
+fn is_loopback(url: &reqwest::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_urls_must_be_https_or_allowed_loopback_http() {
+        for url in ["https://auth.example.com/token", "https://127.0.0.1:8443/token"] {
+            assert!(check_endpoint(url, "token URL", false).is_ok(), "{url}");
+        }
+        for url in ["http://127.0.0.1:4011/token", "http://[::1]:4011/token", "http://localhost/token"] {
+            let refused = check_endpoint(url, "token URL", false).expect_err(url).to_string();
+            assert!(refused.contains("allow_http_loopback()"), "{refused}");
+            assert!(check_endpoint(url, "token URL", true).is_ok(), "{url}");
+        }
+        for url in ["http://pim.example.com/api/oauth/v1/token", "http://10.0.0.1/token", "http://localhost.evil.com/"]
+        {
+            let refused = check_endpoint(url, "token URL", true).expect_err(url).to_string();
+            assert!(refused.contains("use https") && !refused.contains("allow_http_loopback"), "{refused}");
+        }
+        assert!(check_endpoint("ftp://example.com/token", "token URL", true).is_err());
+        assert!(check_endpoint("https://user:pw@example.com/token", "token URL", true).is_err());
+    }
 }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use bearer_core::Rejection;
+use bearer_core::{InvalidParam, RateLimit, Rejection};
 use http::{HeaderMap, StatusCode};
 use serde_json::{Map, Value};
 
@@ -12,12 +12,14 @@ const EXCERPT_CHARS: usize = 200;
 /// Reads an error answer in any of the shapes providers use:
 /// RFC 6749 §5.2 `{error, error_description}`, its camelCase twin `{error, errorDescription}`,
 /// `{code, message}`, `{message}`, and RFC 7807 problem details `{type, title, detail}`.
-/// Keeps `Retry-After` (or a `RateLimit-Reset`/`X-RateLimit-Reset` header), the provider's
-/// request id, and, when the body is not one of those shapes, a short excerpt with every
-/// string of `secrets` replaced by `[redacted]`.
+/// Keeps `Retry-After` (or a `RateLimit-Reset`/`X-RateLimit-Reset` header), the rate-limit
+/// headers, the provider's request id, a problem document's invalid fields (`properties`,
+/// `invalid-params`), and, when the body is not one of those shapes, a short excerpt with
+/// every string of `secrets` replaced by `[redacted]`.
 pub fn rejection_from_response(status: StatusCode, headers: &HeaderMap, body: &[u8], secrets: &[&str]) -> Rejection {
     let mut rejection = Rejection::new(status);
     rejection.retry_after = retry_after(headers);
+    rejection.rate_limit = rate_limit(headers);
     rejection.request_id = ["zuora-request-id", "x-request-id", "request-id", "x-correlation-id"]
         .iter()
         .find_map(|name| headers.get(*name)?.to_str().ok())
@@ -45,6 +47,18 @@ fn fill_from_json(rejection: &mut Rejection, fields: &Map<String, Value>, secret
         (Some(title), Some(detail)) if fields.contains_key("type") => Some(format!("{title}: {detail}")),
         _ => text(&["error_description", "errorDescription", "message", "detail", "title", "error_message"]),
     };
+    let params =
+        fields.get("properties").or_else(|| fields.get("invalid-params")).or_else(|| fields.get("invalid_params"));
+    if let Some(Value::Array(params)) = params {
+        rejection.invalid_params = params
+            .iter()
+            .filter_map(|param| {
+                let text = |name: &str| param.get(name)?.as_str().map(|s| redact(&truncate(s, 200), secrets));
+                Some(InvalidParam::new(text("name")?, text("reason").unwrap_or_default()))
+            })
+            .take(20)
+            .collect();
+    }
     if rejection.description.is_none() {
         // `{"errors": [{"title": …}]}` and `{"error": {"message": …}}`
         let nested = fields
@@ -60,13 +74,43 @@ fn fill_from_json(rejection: &mut Rejection, fields: &Map<String, Value>, secret
     }
 }
 
-/// `Retry-After` in seconds (an HTTP date is read as "unknown"), else a rate-limit reset.
+/// `Retry-After` in seconds (an HTTP date is read as "unknown"), else a rate-limit reset: in
+/// seconds, or, for a value past 10⁹ (GitHub's `X-RateLimit-Reset`), a Unix time.
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     ["retry-after", "ratelimit-reset", "x-ratelimit-reset"].iter().find_map(|name| {
         let value = headers.get(*name)?.to_str().ok()?.trim();
-        let seconds: f64 = value.parse().ok()?;
+        let mut seconds: f64 = value.parse().ok()?;
+        if *name != "retry-after" && seconds > 1e9 {
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok()?.as_secs_f64();
+            seconds = (seconds - now).max(0.0);
+        }
         (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds.min(86_400.0)))
     })
+}
+
+/// The windows Kong-style `X-RateLimit-{Limit,Remaining}-<window>` headers name.
+const WINDOWS: [(&str, u64); 4] = [("second", 1), ("minute", 60), ("hour", 3600), ("day", 86_400)];
+
+/// `X-RateLimit-Limit-minute`/`X-RateLimit-Remaining-minute` (and the other windows; the one
+/// with nothing left wins), else `RateLimit-Limit`/`RateLimit-Remaining` or their `X-` forms.
+fn rate_limit(headers: &HeaderMap) -> Option<RateLimit> {
+    let number = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<u64>().ok();
+    let windowed = WINDOWS.iter().filter_map(|(suffix, seconds)| {
+        let limit = number(&format!("x-ratelimit-limit-{suffix}"));
+        let remaining = number(&format!("x-ratelimit-remaining-{suffix}"));
+        let mut found = RateLimit::default();
+        (found.limit, found.remaining, found.window) = (limit, remaining, Some(Duration::from_secs(*seconds)));
+        (limit.is_some() || remaining.is_some()).then_some(found)
+    });
+    let windowed: Vec<RateLimit> = windowed.collect();
+    if let Some(exhausted) = windowed.iter().find(|w| w.remaining == Some(0)).or(windowed.first()) {
+        return Some(exhausted.clone());
+    }
+    let limit = number("ratelimit-limit").or_else(|| number("x-ratelimit-limit"));
+    let remaining = number("ratelimit-remaining").or_else(|| number("x-ratelimit-remaining"));
+    let mut found = RateLimit::default();
+    (found.limit, found.remaining) = (limit, remaining);
+    (limit.is_some() || remaining.is_some()).then_some(found)
 }
 
 /// A printable excerpt of the body's start, secrets redacted.
@@ -77,7 +121,7 @@ fn excerpt(body: &[u8], secrets: &[&str]) -> String {
 }
 
 /// `text` with every non-empty string of `secrets` replaced by `[redacted]`.
-pub fn redact(text: &str, secrets: &[&str]) -> String {
+pub(crate) fn redact(text: &str, secrets: &[&str]) -> String {
     secrets.iter().filter(|s| !s.is_empty()).fold(text.to_owned(), |acc, secret| acc.replace(secret, "[redacted]"))
 }
 
@@ -141,6 +185,41 @@ mod tests {
     }
 
     #[test]
+    fn keeps_zuoras_per_minute_rate_limit_headers() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-ratelimit-limit-minute", HeaderValue::from_static("100"));
+        headers.insert("x-ratelimit-remaining-minute", HeaderValue::from_static("0"));
+        let r = rejection_from_response(StatusCode::TOO_MANY_REQUESTS, &headers, b"{}", &[]);
+        let limit = r.rate_limit.expect("rate limit kept");
+        assert_eq!((limit.limit, limit.remaining, limit.window), (Some(100), Some(0), Some(Duration::from_secs(60))));
+        assert_eq!(r.retry_after, None, "Zuora's 429 says nothing about a reset");
+        let mut ietf = HeaderMap::new();
+        ietf.insert("ratelimit-limit", HeaderValue::from_static("10"));
+        ietf.insert("ratelimit-remaining", HeaderValue::from_static("3"));
+        let limit = rejection_from_response(StatusCode::BAD_REQUEST, &ietf, b"", &[]).rate_limit.expect("kept");
+        assert_eq!((limit.limit, limit.remaining, limit.window), (Some(10), Some(3), None));
+        assert_eq!(reject(400, "{}").rate_limit, None);
+    }
+
+    #[test]
+    fn keeps_a_problems_invalid_fields() {
+        let body = r#"{"type":"https://errors.ix-api.net/v2/validation-error","title":"Validation Error","status":400,
+            "detail":"Some fields are invalid.","properties":[{"name":"api_key","reason":"This field is required."},
+            {"name":"api_secret","reason":"s3cr3t is not valid"}]}"#;
+        let r = reject(400, body);
+        assert_eq!(
+            r.invalid_params,
+            vec![
+                InvalidParam::new("api_key", "This field is required."),
+                InvalidParam::new("api_secret", "[redacted] is not valid")
+            ]
+        );
+        let rfc9457 =
+            r#"{"type":"about:blank","title":"Bad","invalid-params":[{"name":"age","reason":"must be positive"}]}"#;
+        assert_eq!(reject(400, rfc9457).invalid_params, vec![InvalidParam::new("age", "must be positive")]);
+    }
+
+    #[test]
     fn keeps_retry_after_and_request_id() {
         let mut headers = HeaderMap::new();
         headers.insert("retry-after", HeaderValue::from_static("17"));
@@ -152,5 +231,9 @@ mod tests {
         headers.insert("x-ratelimit-reset", HeaderValue::from_static("42"));
         let r = rejection_from_response(StatusCode::TOO_MANY_REQUESTS, &headers, b"", &[]);
         assert_eq!(r.retry_after, Some(Duration::from_secs(42)));
+        let past = HeaderValue::from_static("1700000000");
+        headers.insert("x-ratelimit-reset", past);
+        let r = rejection_from_response(StatusCode::TOO_MANY_REQUESTS, &headers, b"", &[]);
+        assert_eq!(r.retry_after, Some(Duration::ZERO), "a Unix time already past: no wait");
     }
 }

@@ -9,7 +9,7 @@ use crate::error_body::rejection_from_response;
 use crate::response::{embedded_error, TokenResponse};
 
 /// The largest token-endpoint body read; a larger one is an error, not an allocation.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// Sends a prepared token request and reads the answer:
 ///
@@ -60,7 +60,7 @@ fn is_json_like(content_type: &str) -> bool {
 }
 
 /// Reads a response body, refusing one larger than `cap` bytes before buffering it.
-pub async fn read_capped_body(mut response: reqwest::Response, cap: usize) -> Result<Bytes, Error> {
+pub(crate) async fn read_capped_body(mut response: reqwest::Response, cap: usize) -> Result<Bytes, Error> {
     let too_large = || Error::Malformed(format!("the token response is larger than {cap} bytes").into());
     if response.content_length().is_some_and(|len| len > cap as u64) {
         return Err(too_large());
@@ -76,7 +76,7 @@ pub async fn read_capped_body(mut response: reqwest::Response, cap: usize) -> Re
 }
 
 /// Maps a reqwest error to [`Error::Transport`], keeping whether it was a timeout.
-pub fn transport_error(error: reqwest::Error) -> Error {
+pub(crate) fn transport_error(error: reqwest::Error) -> Error {
     let timeout = error.is_timeout();
     Error::transport(error, timeout)
 }

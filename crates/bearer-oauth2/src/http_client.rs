@@ -15,7 +15,7 @@ pub struct TokenHttpClient {
 }
 
 impl TokenHttpClient {
-    /// `given`, or else a [`default_client`] with `timeout`, built when first needed.
+    /// `given`, or else a client with `timeout` that follows no redirects, built when first needed.
     pub fn new(given: Option<reqwest::Client>, timeout: Duration) -> Self {
         Self { given, timeout, built: OnceLock::new() }
     }
@@ -37,7 +37,7 @@ impl TokenHttpClient {
 
 /// The client a source uses when given none: a timeout, and no redirects, so credentials are
 /// never posted to a host that was not named.
-pub fn default_client(timeout: Duration) -> Result<reqwest::Client, Error> {
+pub(crate) fn default_client(timeout: Duration) -> Result<reqwest::Client, Error> {
     reqwest::Client::builder()
         .timeout(timeout)
         .redirect(reqwest::redirect::Policy::none())

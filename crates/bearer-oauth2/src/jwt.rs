@@ -29,7 +29,7 @@ pub fn expiry(token: &str) -> Option<SystemTime> {
 
 /// How long a JWT has left, measured on our wall clock; `None` when [`expiry`] finds no
 /// expiry or it is already past (a skewed clock makes that untrustworthy).
-pub fn remaining_lifetime(token: &str) -> Option<Duration> {
+pub(crate) fn remaining_lifetime(token: &str) -> Option<Duration> {
     expiry(token)?.duration_since(SystemTime::now()).ok().filter(|d| !d.is_zero())
 }
 

@@ -12,9 +12,12 @@
 //! `native-tls`); using this crate directly, enable a TLS feature on your own `reqwest`
 //! dependency, or https token URLs will fail to connect.
 //!
-//! The pieces are public so provider crates with their own request shapes reuse them:
-//! [`exchange`] sends one token request and classifies the answer, [`TokenResponse`] parses
-//! it, [`jwt`] reads an `exp` claim.
+//! Token endpoints must be https. A plain `http://` endpoint is refused by `build()` unless it
+//! is on a loopback address and [`allow_http_loopback`](OAuth2TokenSourceBuilder::allow_http_loopback)
+//! was called (local simulators), because the token call carries the client secret, the
+//! password or a refresh token.
+//!
+//! Provider crates with their own request shapes build on [`provider_kit`].
 //!
 //! ```
 //! use bearer_oauth2::{ClientAuth, OAuth2TokenSource};
@@ -33,21 +36,13 @@ mod builder;
 mod error_body;
 mod exchange;
 mod http_client;
-pub mod jwt;
-mod provider;
+mod jwt;
+pub mod provider_kit;
 mod refresh_slot;
 mod response;
+mod revocation;
 mod source;
 
-pub use builder::{parse_endpoint, OAuth2TokenSourceBuilder};
-pub use error_body::{redact, rejection_from_response};
-pub use exchange::{exchange, read_capped_body, transport_error, MAX_BODY_BYTES};
-pub use http_client::{default_client, TokenHttpClient};
-#[doc(hidden)]
-pub use provider::__private;
-pub use provider::{env_optional, env_required};
-pub use refresh_slot::RefreshSlot;
-pub use response::{TokenResponse, DEFAULT_UNKNOWN_LIFETIME};
-pub use source::{
-    basic_auth, refresh_was_rejected, ClientAuth, Encoding, FieldNames, Grant, OAuth2TokenSource, DEFAULT_TIMEOUT,
-};
+pub use builder::OAuth2TokenSourceBuilder;
+pub use response::DEFAULT_UNKNOWN_LIFETIME;
+pub use source::{ClientAuth, Encoding, FieldNames, Grant, OAuth2TokenSource, DEFAULT_TIMEOUT};

@@ -95,6 +95,8 @@ pub struct OAuth2TokenSource {
     pub(crate) field_names: FieldNames,
     pub(crate) unknown_lifetime: Duration,
     pub(crate) refresh_token: RefreshSlot,
+    pub(crate) keep_refresh_tokens: bool,
+    pub(crate) revocation_url: Option<reqwest::Url>,
     pub(crate) api_origins: Vec<String>,
     pub(crate) rejected_statuses: Vec<StatusCode>,
     pub(crate) http: TokenHttpClient,
@@ -133,11 +135,16 @@ impl OAuth2TokenSource {
         }
     }
 
-    /// One request with the given grant parameters.
-    async fn request(&self, grant: &[(&'static str, &str)]) -> Result<Token, Error> {
-        let mut fields: Vec<(&str, &str)> = grant.iter().map(|(k, v)| (self.name(k), *v)).collect();
+    /// A POST to `url` with `fields`, the client authenticated as configured, encoded as
+    /// `encoding`.
+    pub(crate) fn post<'a>(
+        &'a self,
+        url: &reqwest::Url,
+        mut fields: Vec<(&'a str, &'a str)>,
+        encoding: Encoding,
+    ) -> Result<reqwest::RequestBuilder, Error> {
         let secret = self.client_secret.as_ref().map(ClientSecret::secret);
-        let mut request = self.http.get()?.post(self.token_url.clone()).headers(self.headers.clone());
+        let mut request = self.http.get()?.post(url.clone()).headers(self.headers.clone());
         match self.client_auth {
             ClientAuth::ClientSecretBasic => {
                 request = request.header(AUTHORIZATION, basic_auth(&self.client_id, secret.unwrap_or("")));
@@ -149,8 +156,7 @@ impl OAuth2TokenSource {
                 }
             }
         }
-        fields.extend(self.params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        request = match self.encoding {
+        Ok(match encoding {
             Encoding::Form => request.form(&fields),
             Encoding::Json => {
                 let object: serde_json::Map<String, serde_json::Value> =
@@ -159,17 +165,24 @@ impl OAuth2TokenSource {
                     .header(http::header::CONTENT_TYPE, "application/json")
                     .body(serde_json::Value::Object(object).to_string())
             }
-        };
+        })
+    }
+
+    /// One request with the given grant parameters.
+    async fn request(&self, grant: &[(&'static str, &str)]) -> Result<Token, Error> {
+        let mut fields: Vec<(&str, &str)> = grant.iter().map(|(k, v)| (self.name(k), *v)).collect();
+        fields.extend(self.params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let request = self.post(&self.token_url, fields, self.encoding)?;
         let secrets = self.secrets(grant);
         let response = exchange(request, &secrets).await?;
         let (token, refresh) = response.into_token(self.unknown_lifetime)?;
-        if let Some(refresh) = refresh {
+        if let Some(refresh) = refresh.filter(|_| self.keep_refresh_tokens) {
             self.refresh_token.set(Some(refresh));
         }
         Ok(token)
     }
 
-    fn secrets<'a>(&'a self, grant: &[(&'static str, &'a str)]) -> Vec<&'a str> {
+    pub(crate) fn secrets<'a>(&'a self, grant: &[(&'static str, &'a str)]) -> Vec<&'a str> {
         let mut secrets: Vec<&str> =
             grant.iter().filter(|(k, _)| matches!(*k, "password" | "refresh_token")).map(|(_, v)| *v).collect();
         secrets.extend(self.client_secret.as_ref().map(ClientSecret::secret));
@@ -193,18 +206,14 @@ impl OAuth2TokenSource {
 #[async_trait::async_trait]
 impl TokenSource for OAuth2TokenSource {
     async fn fetch(&self) -> Result<Token, Error> {
-        let held = self.refresh_token.get();
-        if let Some(refresh) = held {
-            match self.request(&[("grant_type", "refresh_token"), ("refresh_token", refresh.secret())]).await {
-                Ok(token) => return Ok(token),
-                Err(error) if refresh_was_rejected(&error) => {
-                    tracing::info!(%error, "refresh token rejected; falling back to the primary grant");
-                    self.refresh_token.drop_if_held(&refresh);
-                }
-                Err(error) => return Err(error),
-            }
-        }
-        self.primary_grant().await
+        self.refresh_token
+            .refresh_or_grant(
+                |refresh| async move {
+                    self.request(&[("grant_type", "refresh_token"), ("refresh_token", refresh.secret())]).await
+                },
+                || self.primary_grant(),
+            )
+            .await
     }
 
     fn is_token_rejected(&self, status: StatusCode, _headers: &HeaderMap) -> bool {
@@ -216,15 +225,13 @@ impl TokenSource for OAuth2TokenSource {
     }
 }
 
-/// A refresh the endpoint refused (expired, used, revoked), as opposed to one it never saw.
-pub fn refresh_was_rejected(error: &Error) -> bool {
-    error.rejection().is_some_and(|r| r.status.is_client_error() && !r.is_transient())
-}
-
-/// `Basic base64(id:secret)`, marked sensitive.
-pub fn basic_auth(id: &str, secret: &str) -> HeaderValue {
+/// `Basic base64(urlencode(id):urlencode(secret))`, marked sensitive. RFC 6749 §2.3.1 has the
+/// id and secret form-urlencoded before they are joined, so a `:` in the id cannot move the
+/// split and non-ASCII characters travel as UTF-8.
+pub(crate) fn basic_auth(id: &str, secret: &str) -> HeaderValue {
     use base64::Engine as _;
-    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
+    let encode = |text: &str| url::form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>();
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", encode(id), encode(secret)));
     let mut value =
         HeaderValue::try_from(format!("Basic {encoded}")).unwrap_or_else(|_| HeaderValue::from_static("Basic"));
     value.set_sensitive(true);

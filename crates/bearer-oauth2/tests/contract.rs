@@ -9,6 +9,7 @@ use http::StatusCode;
 
 fn builder(sim: &Simulator) -> OAuth2TokenSourceBuilder {
     OAuth2TokenSource::builder(sim.token_url())
+        .allow_http_loopback()
         .client_id(&sim.credentials().client_id)
         .client_secret(sim.credentials().client_secret.as_str())
 }
@@ -132,6 +133,7 @@ async fn expires_in_shapes() {
 async fn bad_credentials_are_permanent_and_keep_the_oauth_error() {
     let sim = Simulator::oauth2().start().await;
     let source = OAuth2TokenSource::builder(sim.token_url())
+        .allow_http_loopback()
         .client_id(&sim.credentials().client_id)
         .client_secret("wrong-secret-value")
         .build()
@@ -211,6 +213,8 @@ async fn slow_endpoint_times_out() {
     let error = source.fetch().await.expect_err("timeout");
     assert!(error.is_timeout(), "{error:?}");
     assert!(error.is_transient());
+    assert!(error.to_string().ends_with("operation timed out"), "the root cause is in the message: {error}");
+    assert!(std::error::Error::source(&error).is_some(), "the cause chain is reachable");
 }
 
 #[tokio::test]
@@ -222,6 +226,17 @@ async fn connection_refused_is_transient() {
     let error = source.fetch().await.expect_err("refused");
     assert!(matches!(error, Error::Transport(_)) && !error.is_timeout(), "{error:?}");
     assert!(error.is_transient());
+    let message = error.to_string();
+    assert!(message.to_ascii_lowercase().contains("connection refused"), "the root cause is in the message: {message}");
+    assert!(!message.contains("timed out"));
+    let mut chain = Vec::new();
+    let mut cause = std::error::Error::source(&error);
+    while let Some(inner) = cause {
+        chain.push(inner.to_string());
+        cause = inner.source();
+    }
+    assert!(chain.len() >= 3, "reqwest's whole chain is reachable: {chain:?}");
+    assert!(chain.last().is_some_and(|root| root.to_ascii_lowercase().contains("connection refused")), "{chain:?}");
 }
 
 #[test]

@@ -7,7 +7,7 @@ use axum::Router;
 use bytes::Bytes;
 use http::{header, HeaderMap, StatusCode};
 
-use crate::routes::{api_route, basic_credentials, issue, json, parse_fields, token_route};
+use crate::routes::{accepts_json, api_route, basic_credentials, issue, json, parse_fields, token_route};
 use crate::state::{AtomicCounters, SimState, TokenVerdict};
 
 pub(crate) const TOKEN_PATH: &str = "/api/oauth/v1/token";
@@ -32,6 +32,9 @@ fn token(sim: &SimState, headers: &HeaderMap, body: &Bytes) -> Response {
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "The content type is not supported. Use application/json or application/x-www-form-urlencoded.",
         );
+    }
+    if !accepts_json(headers) {
+        return error(StatusCode::NOT_ACCEPTABLE, "The Accept header must allow application/json.");
     }
     let creds = &sim.credentials;
     if basic_credentials(headers) != Some((creds.client_id.clone(), creds.client_secret.clone())) {

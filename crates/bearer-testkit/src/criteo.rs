@@ -5,9 +5,9 @@ use std::sync::Arc;
 use axum::response::Response;
 use axum::Router;
 use bytes::Bytes;
-use http::{HeaderMap, StatusCode};
+use http::{header, HeaderMap, StatusCode};
 
-use crate::routes::{api_route, issue, json, parse_fields, token_route, BodyKind};
+use crate::routes::{accepts_json, api_route, issue, json, only_fields, parse_fields, token_route, BodyKind};
 use crate::state::{AtomicCounters, SimState, TokenVerdict};
 
 pub(crate) const TOKEN_PATH: &str = "/oauth2/token";
@@ -28,9 +28,20 @@ fn oauth_error(error: &str, description: &str) -> Response {
 }
 
 fn token(sim: &SimState, headers: &HeaderMap, body: &Bytes) -> Response {
+    if !accepts_json(headers) {
+        let mut response = oauth_error("invalid_request", "Accept must allow application/json.");
+        *response.status_mut() = StatusCode::NOT_ACCEPTABLE;
+        return response;
+    }
+    if headers.contains_key(header::AUTHORIZATION) {
+        return oauth_error("invalid_request", "The client credentials go in the form body, not in a header.");
+    }
     let Some((BodyKind::Form, fields)) = parse_fields(headers, body) else {
         return oauth_error("invalid_request", "The request must be application/x-www-form-urlencoded.");
     };
+    if !only_fields(&fields, &["client_id", "client_secret", "grant_type"]) {
+        return oauth_error("invalid_request", "Only client_id, client_secret and grant_type are accepted.");
+    }
     // The server defaults a missing grant_type to client_credentials; others are refused.
     if fields.get("grant_type").is_some_and(|g| g != "client_credentials") {
         return oauth_error("unsupported_grant_type", "Only client_credentials is available.");

@@ -6,6 +6,11 @@ use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use http::{header, HeaderValue, StatusCode};
 
+/// The body [`Fault::status`] gives a fault; a simulator whose provider has its own error
+/// shape (Zenkipay's camelCase) answers that shape instead.
+pub(crate) const GENERIC_FAULT_BODY: &str =
+    r#"{"error":"temporarily_unavailable","error_description":"simulated failure"}"#;
+
 /// One failure of the token endpoint, applied to the next request(s) in the order queued.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -38,13 +43,10 @@ impl Fault {
         Self::status(StatusCode::INTERNAL_SERVER_ERROR, None)
     }
 
-    /// A status with an optional `Retry-After` and an RFC 6749-style body.
+    /// A status with an optional `Retry-After` and the provider's own error body: an RFC
+    /// 6749-style one, or the provider's shape where it has one (Zenkipay's camelCase).
     pub fn status(status: StatusCode, retry_after: Option<u64>) -> Self {
-        Fault::Status {
-            status,
-            retry_after,
-            body: r#"{"error":"temporarily_unavailable","error_description":"simulated failure"}"#.into(),
-        }
+        Fault::Status { status, retry_after, body: GENERIC_FAULT_BODY.into() }
     }
 
     /// 200 with a body that is not valid JSON.
@@ -57,12 +59,16 @@ impl Fault {
         Fault::Body { content_type: "text/html", body: "<html><body>Service Unavailable</body></html>".into() }
     }
 
-    /// The response for an immediate fault (not [`Fault::Delay`]).
-    pub(crate) fn response(&self) -> Response {
+    /// The response for an immediate fault (not [`Fault::Delay`]); `provider_body` renders the
+    /// provider's own error body for a [`Fault::status`].
+    pub(crate) fn response(&self, provider_body: Option<fn(StatusCode) -> String>) -> Response {
         match self {
             Fault::Status { status, retry_after, body } => {
-                let mut response =
-                    (*status, [(header::CONTENT_TYPE, "application/json")], body.clone()).into_response();
+                let body = match provider_body {
+                    Some(render) if body == GENERIC_FAULT_BODY => render(*status),
+                    _ => body.clone(),
+                };
+                let mut response = (*status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
                 if let Some(seconds) = retry_after {
                     response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*seconds));
                 }

@@ -8,7 +8,7 @@ use axum::Router;
 use bytes::Bytes;
 use http::{header, HeaderMap, StatusCode};
 
-use crate::routes::{api_route, issue, json, parse_fields, token_route, BodyKind};
+use crate::routes::{accepts_json, api_route, issue, json, parse_fields, token_route, BodyKind};
 use crate::state::{AtomicCounters, SimState, TokenVerdict};
 
 pub(crate) const BASE_PATH: &str = "/api/v2";
@@ -51,6 +51,15 @@ fn json_fields(
     body: &Bytes,
     required: &[&str],
 ) -> Result<std::collections::HashMap<String, String>, Response> {
+    if !accepts_json(headers) {
+        return Err(problem(
+            StatusCode::NOT_ACCEPTABLE,
+            "not-acceptable",
+            "Not Acceptable",
+            "The Accept header must allow application/json.",
+            &[],
+        ));
+    }
     let Some((BodyKind::Json, fields)) = parse_fields(headers, body) else {
         return Err(problem(
             StatusCode::BAD_REQUEST,

@@ -21,7 +21,9 @@
 #![warn(missing_docs)]
 
 mod akeneo;
+mod answer;
 mod criteo;
+mod env;
 mod fault;
 mod generic;
 mod hot_path;
@@ -33,6 +35,8 @@ mod state;
 mod zenkipay;
 mod zuora;
 
+pub use answer::{send_raw, with_headers, Answer};
+pub use env::env_map;
 pub use fault::Fault;
 pub use hot_path::{CannedResponse, FixedSource, FloorAuth};
 pub use jwt::fake_jwt;

@@ -33,7 +33,7 @@ impl SimState {
         while let Some(fault) = self.next_fault() {
             match fault {
                 Fault::Delay(delay) => tokio::time::sleep(delay).await,
-                other => return Some(other.response()),
+                other => return Some(other.response(self.config().fault_body)),
             }
         }
         None
@@ -112,14 +112,29 @@ fn percent_decode(text: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// `Authorization: Basic` credentials, decoded.
+/// `Authorization: Basic` credentials, decoded as RFC 6749 §2.3.1 says: Base64, split at the
+/// colon, then each half form-urlencoded-decoded.
 pub(crate) fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     use base64::Engine as _;
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let encoded = value.strip_prefix("Basic ").or_else(|| value.strip_prefix("basic "))?;
     let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
     let (id, secret) = std::str::from_utf8(&decoded).ok()?.split_once(':')?;
-    Some((id.to_owned(), secret.to_owned()))
+    Some((percent_decode(id)?, percent_decode(secret)?))
+}
+
+/// Whether the request's `Accept` header admits JSON (`application/json`, `application/*` or
+/// `*/*`). A missing header does not: every provider documents the one to send.
+pub(crate) fn accepts_json(headers: &HeaderMap) -> bool {
+    headers.get_all(header::ACCEPT).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(|range| {
+        let essence = range.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        matches!(essence.as_str(), "application/json" | "application/*" | "*/*")
+    })
+}
+
+/// Whether the form or JSON fields are exactly `allowed` or a subset of it.
+pub(crate) fn only_fields(fields: &HashMap<String, String>, allowed: &[&str]) -> bool {
+    fields.keys().all(|k| allowed.contains(&k.as_str()))
 }
 
 /// A JSON response.

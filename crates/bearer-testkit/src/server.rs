@@ -86,14 +86,16 @@ impl Simulator {
     /// A generic RFC 6749 token endpoint at `/oauth/token` (client_credentials, password and
     /// rotating refresh_token grants; form or JSON; Basic or body client authentication)
     /// protecting `/api`, which answers a bad token with 401 and
-    /// `WWW-Authenticate: Bearer error="invalid_token"`.
+    /// `WWW-Authenticate: Bearer error="invalid_token"`; an RFC 7009 revocation endpoint at
+    /// `/oauth/revoke`. HTTP Basic credentials are form-urlencoded inside (RFC 6749 §2.3.1).
     pub fn oauth2() -> SimulatorBuilder {
         SimulatorBuilder::new(Flavor::OAuth2, Duration::from_secs(3600))
     }
 
     /// Zuora: form-encoded client_credentials at `/oauth/token` with the client in the body
-    /// and no `Authorization` header; `expires_in` as a float; `Zuora-Track-Id` validated and
-    /// echoed; a per-minute rate limit (see [`SimulatorBuilder::rate_limit_per_minute`]);
+    /// and no `Authorization`/`apiAccessKeyId`/`apiSecretAccessKey` header, exactly the three
+    /// fields, `Accept: application/json`; `expires_in` as a float; `Zuora-Track-Id` validated
+    /// and echoed; a per-minute rate limit answered with the seed's 429 headers only (see [`SimulatorBuilder::rate_limit_per_minute`]);
     /// `/v1/accounts/{key}` answers a bad token with 401 and Zuora's `WWW-Authenticate`.
     pub fn zuora() -> SimulatorBuilder {
         SimulatorBuilder::new(Flavor::Zuora, Duration::from_secs(3600)).expires_in_style(ExpiresInStyle::Float)
@@ -112,10 +114,13 @@ impl Simulator {
         SimulatorBuilder::new(Flavor::Akeneo, Duration::from_secs(3600))
     }
 
-    /// Zenkipay: camelCase JSON at `/v1/oauth/tokens`, `{error, errorDescription}` errors;
+    /// Zenkipay: camelCase JSON at `/v1/oauth/tokens`, `{error, errorDescription}` errors (on
+    /// injected faults too); no `Authorization` header, `Accept: application/json`;
     /// the API `/v1/pay/orders/{id}` answers a bad token with **403** "Access denied.".
     pub fn zenkipay() -> SimulatorBuilder {
-        SimulatorBuilder::new(Flavor::Zenkipay, Duration::from_secs(1800))
+        let mut builder = SimulatorBuilder::new(Flavor::Zenkipay, Duration::from_secs(1800));
+        builder.config.fault_body = Some(crate::zenkipay::fault_body);
+        builder
     }
 
     /// IX-API: base `/api/v2`; JSON `{api_key, api_secret}` at `/auth/token` and
@@ -144,6 +149,11 @@ impl Simulator {
     /// The token endpoint's URL.
     pub fn token_url(&self) -> String {
         format!("{}{}", self.origin(), self.flavor.token_path())
+    }
+
+    /// The generic simulator's RFC 7009 revocation endpoint (`/oauth/revoke`).
+    pub fn revocation_url(&self) -> String {
+        format!("{}{}", self.origin(), crate::generic::REVOCATION_PATH)
     }
 
     /// The protected API's URL.
@@ -239,6 +249,8 @@ impl SimulatorBuilder {
                 refresh_ttl: Duration::from_secs(14 * 24 * 3600),
                 expires_in_style: ExpiresInStyle::Integer,
                 rate_limit_per_minute: None,
+                fault_body: None,
+                refresh_token_in_answer: false,
             },
         }
     }
@@ -258,6 +270,13 @@ impl SimulatorBuilder {
     /// How `expires_in` is written.
     pub fn expires_in_style(mut self, style: ExpiresInStyle) -> Self {
         self.config.expires_in_style = style;
+        self
+    }
+
+    /// Zenkipay: also answers a `refreshToken`, as the service may; it has no refresh grant,
+    /// so a client must ignore it.
+    pub fn refresh_token_in_answer(mut self) -> Self {
+        self.config.refresh_token_in_answer = true;
         self
     }
 

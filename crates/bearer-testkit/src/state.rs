@@ -89,6 +89,8 @@ pub struct Counters {
     pub api_requests: u64,
     /// API requests refused for a bad token.
     pub api_rejections: u64,
+    /// Revocation requests that revoked a live token (generic simulator).
+    pub revocations: u64,
 }
 
 #[derive(Default)]
@@ -99,6 +101,7 @@ pub(crate) struct AtomicCounters {
     pub(crate) refresh_grants: AtomicU64,
     pub(crate) api_requests: AtomicU64,
     pub(crate) api_rejections: AtomicU64,
+    pub(crate) revocations: AtomicU64,
 }
 
 impl AtomicCounters {
@@ -115,6 +118,7 @@ impl AtomicCounters {
             refresh_grants: load(&self.refresh_grants),
             api_requests: load(&self.api_requests),
             api_rejections: load(&self.api_rejections),
+            revocations: load(&self.revocations),
         }
     }
 }
@@ -140,6 +144,10 @@ pub(crate) struct Config {
     pub(crate) refresh_ttl: Duration,
     pub(crate) expires_in_style: ExpiresInStyle,
     pub(crate) rate_limit_per_minute: Option<u32>,
+    /// The provider's own error body for a [`Fault::status`](crate::Fault::status).
+    pub(crate) fault_body: Option<fn(http::StatusCode) -> String>,
+    /// Zenkipay: also answer a `refreshToken` (which the contract says to ignore).
+    pub(crate) refresh_token_in_answer: bool,
 }
 
 #[derive(Default)]
@@ -206,6 +214,15 @@ impl SimState {
     pub(crate) fn take_refresh(&self, refresh: &str) -> bool {
         let mut issued = lock(&self.issued);
         matches!(issued.refresh.remove(refresh), Some(expiry) if Instant::now() < expiry)
+    }
+
+    /// Revokes one access or refresh token (RFC 7009), counting it if it was live.
+    pub(crate) fn revoke(&self, token: &str) {
+        let mut issued = lock(&self.issued);
+        let was_live = issued.refresh.remove(token).is_some() | issued.access.remove(token).is_some();
+        if was_live {
+            AtomicCounters::bump(&self.counters.revocations);
+        }
     }
 
     /// Checks the bearer token of an API request.

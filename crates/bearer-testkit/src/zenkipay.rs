@@ -6,9 +6,9 @@ use std::sync::Arc;
 use axum::response::Response;
 use axum::Router;
 use bytes::Bytes;
-use http::{HeaderMap, StatusCode};
+use http::{header, HeaderMap, StatusCode};
 
-use crate::routes::{api_route, issue, json, parse_fields, token_route, BodyKind};
+use crate::routes::{accepts_json, api_route, issue, json, parse_fields, token_route, BodyKind};
 use crate::state::{AtomicCounters, SimState, TokenVerdict};
 
 pub(crate) const TOKEN_PATH: &str = "/v1/oauth/tokens";
@@ -21,14 +21,27 @@ pub(crate) fn router(state: Arc<SimState>) -> Router {
         .with_state(state)
 }
 
+const CREATION_FAILED: &str = "Token creation failed, please review the details and try again.";
+
 fn error(error: &str) -> Response {
-    json(
-        StatusCode::BAD_REQUEST,
-        serde_json::json!({ "error": error, "errorDescription": "Token creation failed, please review the details and try again." }),
-    )
+    json(StatusCode::BAD_REQUEST, serde_json::json!({ "error": error, "errorDescription": CREATION_FAILED }))
+}
+
+/// Zenkipay's camelCase error body for an injected fault: its 500 message, else its 400 one.
+pub(crate) fn fault_body(status: StatusCode) -> String {
+    let body = if status.is_server_error() {
+        serde_json::json!({ "error": "server_error", "errorDescription": "Unexpected error creating auth token" })
+    } else {
+        serde_json::json!({ "error": "invalid_request", "errorDescription": CREATION_FAILED })
+    };
+    body.to_string()
 }
 
 fn token(sim: &SimState, headers: &HeaderMap, body: &Bytes) -> Response {
+    // "No authorization required": a client that sends one is not speaking this contract.
+    if !accepts_json(headers) || headers.contains_key(header::AUTHORIZATION) {
+        return error("invalid_request");
+    }
     let Some((BodyKind::Json, fields)) = parse_fields(headers, body) else {
         return error("invalid_request");
     };
@@ -44,8 +57,11 @@ fn token(sim: &SimState, headers: &HeaderMap, body: &Bytes) -> Response {
         return error("invalid_client");
     }
     AtomicCounters::bump(&sim.counters.primary_grants);
-    let (access, _) = issue(sim, true, false);
+    let (access, refresh) = issue(sim, true, sim.config().refresh_token_in_answer);
     let mut body = serde_json::json!({ "accessToken": access, "tokenType": "Bearer" });
+    if let Some(refresh) = refresh {
+        body["refreshToken"] = refresh.into();
+    }
     if let Some(expires_in) = sim.expires_in_value() {
         body["expiresIn"] = expires_in;
     }

@@ -7,7 +7,7 @@ use axum::Router;
 use bytes::Bytes;
 use http::{header, HeaderMap, HeaderValue, StatusCode};
 
-use crate::routes::{api_route, issue, json, parse_fields, token_route, BodyKind};
+use crate::routes::{accepts_json, api_route, issue, json, only_fields, parse_fields, token_route, BodyKind};
 use crate::state::{AtomicCounters, SimState, TokenVerdict};
 
 pub(crate) const TOKEN_PATH: &str = "/oauth/token";
@@ -30,6 +30,9 @@ fn request_id(sim: &SimState) -> HeaderValue {
 fn invalid(message: &str) -> Response {
     json(StatusCode::BAD_REQUEST, serde_json::json!({ "code": "invalid_request", "message": message }))
 }
+
+/// The three form fields of the token call, and nothing else.
+const FIELDS: [&str; 3] = ["grant_type", "client_id", "client_secret"];
 
 fn authentication_error() -> Response {
     let mut response = json(StatusCode::UNAUTHORIZED, serde_json::json!({ "message": "Authentication error" }));
@@ -56,27 +59,38 @@ fn answer(sim: &SimState, headers: &HeaderMap, body: &Bytes) -> Response {
     let limit = sim.config().rate_limit_per_minute.unwrap_or(u32::MAX);
     let remaining = match sim.rate_limit() {
         Ok(remaining) => remaining,
-        Err(reset) => {
+        Err(_) => {
+            // Exactly the seed's 429 headers (with Zuora-Request-Id and the echoed
+            // Zuora-Track-Id added by `token`): no Retry-After, no reset.
             let mut response =
                 json(StatusCode::TOO_MANY_REQUESTS, serde_json::json!({ "message": "Too many requests" }));
             let h = response.headers_mut();
             h.insert("x-ratelimit-limit-minute", HeaderValue::from(limit));
             h.insert("x-ratelimit-remaining-minute", HeaderValue::from(0));
-            h.insert("ratelimit-reset", HeaderValue::from(reset));
             return response;
         }
     };
+    if !accepts_json(headers) {
+        let mut response = invalid("Accept must allow application/json");
+        *response.status_mut() = StatusCode::NOT_ACCEPTABLE;
+        return response;
+    }
     if let Some(track) = headers.get("zuora-track-id") {
         if !track.to_str().is_ok_and(valid_track_id) {
             return invalid("Zuora-Track-Id must be at most 64 US-ASCII characters without : ; \" '");
         }
     }
-    if headers.contains_key(header::AUTHORIZATION) || headers.contains_key("apiaccesskeyid") {
+    // "do not set any authentication headers such as Authorization, apiAccessKeyId, or
+    // apiSecretAccessKey"
+    if ["authorization", "apiaccesskeyid", "apisecretaccesskey"].iter().any(|h| headers.contains_key(*h)) {
         return authentication_error();
     }
     let Some((BodyKind::Form, fields)) = parse_fields(headers, body) else {
         return invalid("the request must be application/x-www-form-urlencoded");
     };
+    if !only_fields(&fields, &FIELDS) {
+        return invalid("only client_id, client_secret and grant_type are accepted");
+    }
     if fields.get("grant_type").map(String::as_str) != Some("client_credentials") {
         return invalid("grant_type must be client_credentials");
     }

@@ -3,14 +3,16 @@
 use std::time::Duration;
 
 use bearer_core::{Error, TokenSource};
-use bearer_oauth2::{TokenResponse, DEFAULT_UNKNOWN_LIFETIME};
-use bearer_testkit::{Fault, Simulator};
+use bearer_oauth2::provider_kit::TokenResponse;
+use bearer_oauth2::DEFAULT_UNKNOWN_LIFETIME;
+use bearer_testkit::{env_map, Fault, Simulator};
 use bearer_zenkipay::{ZenkipayTokenSource, ZenkipayTokenSourceBuilder};
 use http::{HeaderMap, StatusCode};
 
 fn builder(sim: &Simulator) -> ZenkipayTokenSourceBuilder {
     ZenkipayTokenSource::builder()
         .base_url(sim.base_url())
+        .allow_http_loopback()
         .client_id(&sim.credentials().client_id)
         .client_secret(sim.credentials().client_secret.as_str())
 }
@@ -34,6 +36,19 @@ async fn camel_case_json_request_is_exact() {
             "grantType": "client_credentials",
         })
     );
+}
+
+#[tokio::test]
+async fn a_refresh_token_in_the_answer_is_ignored() {
+    let sim = Simulator::zenkipay().refresh_token_in_answer().start().await;
+    let source = builder(&sim).build().expect("source");
+    source.fetch().await.expect("first token");
+    source.fetch().await.expect("renewal");
+    let counters = sim.counters();
+    assert_eq!((counters.token_requests, counters.primary_grants), (2, 2), "one client_credentials call per renewal");
+    for request in sim.captured() {
+        assert_eq!(request.fields().get("grantType").map(String::as_str), Some("client_credentials"));
+    }
 }
 
 #[test]
@@ -77,19 +92,6 @@ async fn unexpected_500_is_transient() {
     );
 }
 
-#[tokio::test]
-async fn simulator_refuses_snake_case() {
-    let sim = Simulator::zenkipay().start().await;
-    let creds = sim.credentials();
-    let response = reqwest::Client::new()
-        .post(sim.token_url())
-        .json(&serde_json::json!({"client_id": creds.client_id, "client_secret": creds.client_secret, "grant_type": "client_credentials"}))
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-}
-
 #[test]
 fn a_403_means_token_rejected_for_zenkipay_only() {
     let source = ZenkipayTokenSource::builder().client_id("id").client_secret("s").build().expect("source");
@@ -100,11 +102,16 @@ fn a_403_means_token_rejected_for_zenkipay_only() {
 
 #[test]
 fn from_env_reads_the_documented_variables() {
-    for name in ["ZENKIPAY_CLIENT_ID", "ZENKIPAY_CLIENT_SECRET", "ZENKIPAY_BASE_URL"] {
-        std::env::remove_var(name);
-    }
-    assert!(matches!(ZenkipayTokenSource::from_env(), Err(Error::Config(m)) if m.contains("ZENKIPAY_CLIENT_ID")));
-    std::env::set_var("ZENKIPAY_CLIENT_ID", "id");
-    std::env::set_var("ZENKIPAY_CLIENT_SECRET", "secret");
-    assert_eq!(ZenkipayTokenSource::from_env().expect("source").api_origin(), "https://api.zenki.fi");
+    let from = |pairs: &[(&str, &str)]| ZenkipayTokenSource::from_env_with(env_map(pairs));
+    assert!(matches!(from(&[]), Err(Error::Config(m)) if m.contains("ZENKIPAY_CLIENT_ID")));
+    let creds = [("ZENKIPAY_CLIENT_ID", "id"), ("ZENKIPAY_CLIENT_SECRET", "secret")];
+    assert_eq!(from(&creds).expect("source").api_origin(), "https://api.zenki.fi");
+    let other = [creds[0], creds[1], ("ZENKIPAY_BASE_URL", "https://sandbox.zenki.example")];
+    assert_eq!(from(&other).expect("source").api_origin(), "https://sandbox.zenki.example");
+    let plain = [creds[0], creds[1], ("ZENKIPAY_BASE_URL", "http://api.zenki.fi")];
+    assert!(matches!(from(&plain), Err(Error::Config(m)) if m.contains("use https")), "credentials never over http");
+    let local = [creds[0], creds[1], ("ZENKIPAY_BASE_URL", "http://127.0.0.1:9")];
+    assert!(matches!(from(&local), Err(Error::Config(m)) if m.contains("allow_http_loopback")));
+    let allowed = [local[0], local[1], local[2], ("ZENKIPAY_ALLOW_HTTP_LOOPBACK", "yes")];
+    assert_eq!(from(&allowed).expect("source").api_origin(), "http://127.0.0.1:9");
 }

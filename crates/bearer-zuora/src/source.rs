@@ -1,7 +1,8 @@
 //! The Zuora token source.
 
 use bearer_core::Error;
-use bearer_oauth2::{env_optional, env_required, ClientAuth, Encoding, OAuth2TokenSource, OAuth2TokenSourceBuilder};
+use bearer_oauth2::provider_kit::{self, EnvLookup};
+use bearer_oauth2::{ClientAuth, Encoding, OAuth2TokenSource, OAuth2TokenSourceBuilder};
 
 use crate::ZuoraEnvironment;
 
@@ -11,7 +12,7 @@ pub struct ZuoraTokenSource {
     inner: OAuth2TokenSource,
 }
 
-bearer_oauth2::delegate_token_source!(ZuoraTokenSource);
+provider_kit::delegate_token_source!(ZuoraTokenSource);
 
 /// Builds a [`ZuoraTokenSource`]; see [`ZuoraTokenSource::builder`].
 #[derive(Debug)]
@@ -20,6 +21,7 @@ pub struct ZuoraTokenSourceBuilder {
     track_id: Option<String>,
     zuora_version: Option<String>,
     org_ids: Vec<String>,
+    entity_ids: Vec<String>,
 }
 
 impl ZuoraTokenSource {
@@ -33,6 +35,7 @@ impl ZuoraTokenSource {
             track_id: None,
             zuora_version: None,
             org_ids: Vec::new(),
+            entity_ids: Vec::new(),
         }
     }
 
@@ -46,18 +49,31 @@ impl ZuoraTokenSource {
     /// | `ZUORA_TRACK_ID` | optional `Zuora-Track-Id` |
     /// | `ZUORA_VERSION` | optional `Zuora-Version` |
     /// | `ZUORA_ORG_IDS` | optional comma-separated `Zuora-Org-Ids` |
+    /// | `ZUORA_ENTITY_IDS` | optional comma-separated `Zuora-Entity-Ids` (older tenants) |
+    /// | `ZUORA_ALLOW_HTTP_LOOPBACK` | `true` to accept an `http://127.0.0.1…` base URL (local simulator) |
     pub fn from_env() -> Result<Self, Error> {
-        let environment = match env_optional("ZUORA_ENVIRONMENT") {
+        Self::from_env_with(provider_kit::process_env)
+    }
+
+    /// [`from_env`](Self::from_env), reading the variables through `lookup` instead of the
+    /// process environment.
+    pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let env = EnvLookup::new(&lookup);
+        let environment = match env.optional("ZUORA_ENVIRONMENT") {
             Some(name) => ZuoraEnvironment::from_name(&name)?,
             None => ZuoraEnvironment::UsProduction,
         };
         let mut builder = Self::builder(environment)
-            .client_id(env_required("ZUORA_CLIENT_ID")?)
-            .client_secret(env_required("ZUORA_CLIENT_SECRET")?);
-        builder.track_id = env_optional("ZUORA_TRACK_ID");
-        builder.zuora_version = env_optional("ZUORA_VERSION");
-        if let Some(orgs) = env_optional("ZUORA_ORG_IDS") {
-            builder = builder.org_ids(orgs.split(',').map(str::trim).filter(|o| !o.is_empty()));
+            .client_id(env.required("ZUORA_CLIENT_ID")?)
+            .client_secret(env.required("ZUORA_CLIENT_SECRET")?);
+        builder.track_id = env.optional("ZUORA_TRACK_ID");
+        builder.zuora_version = env.optional("ZUORA_VERSION");
+        let list =
+            |value: String| value.split(',').map(str::trim).filter(|o| !o.is_empty()).map(str::to_owned).collect();
+        builder.org_ids = env.optional("ZUORA_ORG_IDS").map(list).unwrap_or_default();
+        builder.entity_ids = env.optional("ZUORA_ENTITY_IDS").map(list).unwrap_or_default();
+        if env.flag("ZUORA_ALLOW_HTTP_LOOPBACK")? {
+            builder = builder.allow_http_loopback();
         }
         builder.build()
     }
@@ -76,7 +92,7 @@ fn check_track_id(id: &str) -> Result<(), Error> {
 }
 
 impl ZuoraTokenSourceBuilder {
-    bearer_oauth2::client_setters!();
+    provider_kit::client_setters!();
 
     /// A `Zuora-Track-Id` to send (and find again in Zuora's logs); checked by `build`.
     pub fn track_id(mut self, id: impl Into<String>) -> Self {
@@ -96,6 +112,13 @@ impl ZuoraTokenSourceBuilder {
         self
     }
 
+    /// The `Zuora-Entity-Ids` header: the older name of `Zuora-Org-Ids`, which tenants on
+    /// the Multi-Entity feature still use.
+    pub fn entity_ids<I: IntoIterator<Item = S>, S: Into<String>>(mut self, ids: I) -> Self {
+        self.entity_ids = ids.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// Checks the configuration (client id and secret present, track id valid) and builds
     /// the source. Does no I/O.
     pub fn build(self) -> Result<ZuoraTokenSource, Error> {
@@ -109,6 +132,9 @@ impl ZuoraTokenSourceBuilder {
         }
         if !self.org_ids.is_empty() {
             inner = inner.header("Zuora-Org-Ids", self.org_ids.join(","));
+        }
+        if !self.entity_ids.is_empty() {
+            inner = inner.header("Zuora-Entity-Ids", self.entity_ids.join(","));
         }
         Ok(ZuoraTokenSource { inner: inner.build()? })
     }

@@ -2,14 +2,16 @@
 
 use std::time::Duration;
 
-use bearer_core::{Error, TokenSource};
-use bearer_oauth2::{TokenResponse, DEFAULT_UNKNOWN_LIFETIME};
-use bearer_testkit::{Fault, Simulator, ZUORA_WWW_AUTHENTICATE};
+use bearer_core::{Error, RefreshPolicy, TokenCache, TokenSource};
+use bearer_oauth2::provider_kit::TokenResponse;
+use bearer_oauth2::DEFAULT_UNKNOWN_LIFETIME;
+use bearer_testkit::{env_map, Fault, Simulator, ZUORA_WWW_AUTHENTICATE};
 use bearer_zuora::{ZuoraEnvironment, ZuoraTokenSource, ZuoraTokenSourceBuilder};
 use http::StatusCode;
 
 fn builder(sim: &Simulator) -> ZuoraTokenSourceBuilder {
     ZuoraTokenSource::builder(ZuoraEnvironment::Custom(sim.base_url()))
+        .allow_http_loopback()
         .client_id(&sim.credentials().client_id)
         .client_secret(sim.credentials().client_secret.as_str())
 }
@@ -21,6 +23,7 @@ async fn exact_token_request() {
         .track_id("sync-42")
         .zuora_version("2024-05-20")
         .org_ids(["org-a", "org-b"])
+        .entity_ids(["entity-1"])
         .build()
         .expect("source");
     let token = source.fetch().await.expect("token");
@@ -36,6 +39,7 @@ async fn exact_token_request() {
     assert_eq!(request.header("zuora-track-id"), Some("sync-42"));
     assert_eq!(request.header("zuora-version"), Some("2024-05-20"));
     assert_eq!(request.header("zuora-org-ids"), Some("org-a,org-b"));
+    assert_eq!(request.header("zuora-entity-ids"), Some("entity-1"));
     let fields = request.fields();
     assert_eq!(fields.len(), 3);
     assert_eq!(fields.get("grant_type").map(String::as_str), Some("client_credentials"));
@@ -48,7 +52,7 @@ async fn optional_headers_are_absent_unless_set() {
     let sim = Simulator::zuora().start().await;
     builder(&sim).build().expect("source").fetch().await.expect("token");
     let request = sim.last_request().expect("captured");
-    for header in ["zuora-track-id", "zuora-version", "zuora-org-ids", "authorization"] {
+    for header in ["zuora-track-id", "zuora-version", "zuora-org-ids", "zuora-entity-ids", "authorization"] {
         assert_eq!(request.header(header), None, "{header}");
     }
 }
@@ -67,6 +71,7 @@ fn documented_success_body_parses() {
 async fn bad_credentials_are_401_authentication_error_and_permanent() {
     let sim = Simulator::zuora().start().await;
     let source = ZuoraTokenSource::builder(ZuoraEnvironment::Custom(sim.base_url()))
+        .allow_http_loopback()
         .client_id("someone")
         .client_secret("not-the-secret")
         .build()
@@ -83,16 +88,57 @@ async fn bad_credentials_are_401_authentication_error_and_permanent() {
 }
 
 #[tokio::test]
-async fn rate_limit_is_429_transient_with_reset() {
+async fn rate_limit_is_429_with_the_documented_headers_kept_in_the_error() {
     let sim = Simulator::zuora().rate_limit_per_minute(2).start().await;
-    let source = builder(&sim).build().expect("source");
+    let source = builder(&sim).track_id("job-7").build().expect("source");
     source.fetch().await.expect("1st");
     source.fetch().await.expect("2nd");
     let error = source.fetch().await.expect_err("3rd is over the limit");
     let rejection = error.rejection().expect("rejected");
     assert_eq!(rejection.status, StatusCode::TOO_MANY_REQUESTS);
-    assert!(rejection.retry_after.is_some_and(|d| d > Duration::ZERO && d <= Duration::from_secs(60)), "{rejection:?}");
+    assert_eq!(rejection.retry_after, None, "Zuora's 429 has no Retry-After and no reset header");
+    let limit = rejection.rate_limit.clone().expect("X-RateLimit-*-minute kept");
+    assert_eq!((limit.limit, limit.remaining, limit.window), (Some(2), Some(0), Some(Duration::from_secs(60))));
+    assert!(rejection.request_id.is_some(), "Zuora-Request-Id kept");
+    assert_eq!(error.retry_after(), Some(Duration::from_secs(60)), "wait until the minute can have passed");
     assert!(error.is_transient());
+
+    // The simulator sends exactly the seed's 429 headers, nothing invented.
+    let response = reqwest::Client::new()
+        .post(sim.token_url())
+        .header("Accept", "application/json")
+        .header("Zuora-Track-Id", "job-7")
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let mut names: Vec<&str> = response.headers().keys().map(|k| k.as_str()).collect();
+    names.retain(|n| !matches!(*n, "content-type" | "content-length" | "date"));
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        ["x-ratelimit-limit-minute", "x-ratelimit-remaining-minute", "zuora-request-id", "zuora-track-id"]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_cache_backs_off_until_the_rate_limit_minute_has_passed() {
+    let sim = Simulator::zuora().rate_limit_per_minute(1).start().await;
+    // No idle connections and no timeout: nothing for the paused clock to trip over.
+    let http = reqwest::Client::builder().pool_max_idle_per_host(0).build().expect("client");
+    let source = builder(&sim).http_client(http).build().expect("source");
+    let cache = TokenCache::with_policy(source, RefreshPolicy::default().with_jitter(0.0));
+    let first = cache.token().await.expect("first token");
+    cache.invalidate(&first);
+    let error = cache.token().await.expect_err("the second token call of the minute is refused");
+    assert_eq!(error.rejection().map(|r| r.status), Some(StatusCode::TOO_MANY_REQUESTS));
+    tokio::time::advance(Duration::from_secs(59)).await;
+    assert!(cache.token().await.is_err(), "still backing off");
+    assert_eq!(sim.counters().token_requests, 2, "no token call inside the minute");
+    tokio::time::advance(Duration::from_secs(2)).await;
+    cache.token().await.expect("the window has passed");
+    assert_eq!(sim.counters().token_requests, 3);
 }
 
 #[tokio::test]
@@ -103,34 +149,6 @@ async fn server_errors_are_transient() {
     let error = source.fetch().await.expect_err("503");
     assert!(error.is_transient());
     assert_eq!(error.retry_after(), Some(Duration::from_secs(5)));
-}
-
-#[tokio::test]
-async fn simulator_refuses_what_zuora_refuses() {
-    let sim = Simulator::zuora().start().await;
-    let http = reqwest::Client::new();
-    let creds = sim.credentials();
-    let form = [
-        ("grant_type", "client_credentials"),
-        ("client_id", &creds.client_id),
-        ("client_secret", &creds.client_secret),
-    ];
-    let json = http
-        .post(sim.token_url())
-        .json(&serde_json::json!({"grant_type": "client_credentials"}))
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(json.status(), StatusCode::BAD_REQUEST, "JSON body");
-    let with_auth = http.post(sim.token_url()).basic_auth("a", Some("b")).form(&form).send().await.expect("send");
-    assert_eq!(with_auth.status(), StatusCode::UNAUTHORIZED, "Authorization header");
-    assert_eq!(with_auth.headers().get("www-authenticate").and_then(|v| v.to_str().ok()), Some(ZUORA_WWW_AUTHENTICATE));
-    let track = http.post(sim.token_url()).header("Zuora-Track-Id", "a;b").form(&form).send().await.expect("send");
-    assert_eq!(track.status(), StatusCode::BAD_REQUEST, "invalid track id");
-    let ok = http.post(sim.token_url()).header("Zuora-Track-Id", "ok-1").form(&form).send().await.expect("send");
-    assert_eq!(ok.status(), StatusCode::OK);
-    assert_eq!(ok.headers().get("zuora-track-id").and_then(|v| v.to_str().ok()), Some("ok-1"), "echoed");
-    assert!(ok.headers().contains_key("x-ratelimit-remaining-minute"));
 }
 
 #[tokio::test]
@@ -148,28 +166,36 @@ async fn api_rejects_a_revoked_token_with_zuora_challenge() {
     assert_eq!(response.headers().get("www-authenticate").and_then(|v| v.to_str().ok()), Some(ZUORA_WWW_AUTHENTICATE));
 }
 
-#[test]
-fn from_env_reads_the_documented_variables() {
-    // The only test in this binary that touches these variables.
-    for name in [
-        "ZUORA_CLIENT_ID",
-        "ZUORA_CLIENT_SECRET",
-        "ZUORA_ENVIRONMENT",
-        "ZUORA_TRACK_ID",
-        "ZUORA_VERSION",
-        "ZUORA_ORG_IDS",
-    ] {
-        std::env::remove_var(name);
-    }
-    assert!(matches!(ZuoraTokenSource::from_env(), Err(Error::Config(m)) if m.contains("ZUORA_CLIENT_ID")));
-    std::env::set_var("ZUORA_CLIENT_ID", "id");
-    std::env::set_var("ZUORA_CLIENT_SECRET", "secret");
-    assert_eq!(ZuoraTokenSource::from_env().expect("source").api_origin(), "https://rest.zuora.com");
-    std::env::set_var("ZUORA_ENVIRONMENT", "eu-api-sandbox");
-    std::env::set_var("ZUORA_TRACK_ID", "bad;id");
-    assert!(matches!(ZuoraTokenSource::from_env(), Err(Error::Config(_))), "track id validated");
-    std::env::remove_var("ZUORA_TRACK_ID");
-    assert_eq!(ZuoraTokenSource::from_env().expect("source").api_origin(), "https://rest.sandbox.eu.zuora.com");
+#[tokio::test]
+async fn from_env_reads_the_documented_variables() {
+    let from = |pairs: &[(&str, &str)]| ZuoraTokenSource::from_env_with(env_map(pairs));
+    assert!(matches!(from(&[]), Err(Error::Config(m)) if m.contains("ZUORA_CLIENT_ID")));
+    let creds = [("ZUORA_CLIENT_ID", "id"), ("ZUORA_CLIENT_SECRET", "secret")];
+    assert_eq!(from(&creds).expect("source").api_origin(), "https://rest.zuora.com");
+    let bad_track = [creds[0], creds[1], ("ZUORA_ENVIRONMENT", "eu-api-sandbox"), ("ZUORA_TRACK_ID", "bad;id")];
+    assert!(matches!(from(&bad_track), Err(Error::Config(_))), "track id validated");
+    assert_eq!(from(&bad_track[..3]).expect("source").api_origin(), "https://rest.sandbox.eu.zuora.com");
+
+    // Every optional header variable reaches the token call.
+    let sim = Simulator::zuora().start().await;
+    let base = sim.base_url();
+    let creds = sim.credentials();
+    let vars = [
+        ("ZUORA_CLIENT_ID", creds.client_id.as_str()),
+        ("ZUORA_CLIENT_SECRET", creds.client_secret.as_str()),
+        ("ZUORA_ENVIRONMENT", base.as_str()),
+        ("ZUORA_TRACK_ID", "env-42"),
+        ("ZUORA_VERSION", "2024-05-20"),
+        ("ZUORA_ORG_IDS", "org-a, org-b"),
+        ("ZUORA_ENTITY_IDS", "entity-1"),
+    ];
+    assert!(matches!(from(&vars), Err(Error::Config(m)) if m.contains("allow_http_loopback")));
+    let mut allowed = vars.to_vec();
+    allowed.push(("ZUORA_ALLOW_HTTP_LOOPBACK", "1"));
+    from(&allowed).expect("source").fetch().await.expect("token");
+    let request = sim.last_request().expect("captured");
+    let headers = ["zuora-track-id", "zuora-version", "zuora-org-ids", "zuora-entity-ids"].map(|h| request.header(h));
+    assert_eq!(headers, [Some("env-42"), Some("2024-05-20"), Some("org-a,org-b"), Some("entity-1")]);
 }
 
 #[tokio::test]

@@ -1,0 +1,121 @@
+//! A retry never sends a request the caller did not make: what `BearerAuth` does when the
+//! rejection comes back from another URL than the request was sent to, because reqwest
+//! followed a redirect.
+
+mod support;
+
+use bearer_testkit::Simulator;
+use http::StatusCode;
+use reqwest_bearer::{BearerAuth, TokenCache};
+use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
+use support::redirector::{Redirector, Seen};
+
+/// The generic source behind `BearerAuth`, its token allowed on each of `origins`.
+fn client_allowing(sim: &Simulator, origins: &[String]) -> ClientWithMiddleware {
+    let auth = origins
+        .iter()
+        .fold(BearerAuth::builder(support::oauth2_source(sim)), |auth, origin| auth.allow_origin(origin))
+        .allow_http_loopback()
+        .build()
+        .expect("valid middleware");
+    ClientBuilder::new(reqwest::Client::new()).with(auth).build()
+}
+
+fn seen(method: &str, path: &str, authorization: Option<&str>, body: &str) -> Seen {
+    Seen {
+        method: method.to_owned(),
+        path: path.to_owned(),
+        authorization: authorization.map(str::to_owned),
+        body: body.to_owned(),
+    }
+}
+
+#[tokio::test]
+async fn a_post_redirected_with_303_to_another_origin_is_not_retried_there() {
+    let sim = Simulator::oauth2().start().await;
+    let api = Redirector::start(303, &sim.api_url());
+    // Both origins may have the token: nothing but the redirect rule stops a retry.
+    let client = client_allowing(&sim, &[api.origin(), sim.origin()]);
+    let response = client.post(api.url("/from")).body("order #1").send().await.expect("request");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "the caller gets the rejection");
+    assert_eq!(api.seen().len(), 1, "the POST was sent once");
+    assert_eq!((api.seen()[0].method.as_str(), api.seen()[0].body.as_str()), ("POST", "order #1"));
+    // reqwest followed the 303 with a GET and without the token (another origin); no POST,
+    // with or without a token, ever reached the other origin.
+    assert_eq!(sim.api_authorizations(), vec![None], "one request there, the redirected GET, without a token");
+    assert_eq!(sim.counters().token_requests, 1, "the token was not what the other origin refused: kept");
+}
+
+#[tokio::test]
+async fn a_post_redirected_with_303_on_its_origin_drops_the_token_but_is_not_retried() {
+    let sim = Simulator::oauth2().start().await;
+    let api = Redirector::start(303, "/to");
+    let client = client_allowing(&sim, &[api.origin()]);
+    let response = client.post(api.url("/from")).body("order #1").send().await.expect("request");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "the caller gets the rejection");
+    let seen_now = api.seen();
+    let token = seen_now[0].authorization.clone().expect("the POST carried the token");
+    assert_eq!(
+        seen_now,
+        vec![seen("POST", "/from", Some(&token), "order #1"), seen("GET", "/to", Some(&token), "")],
+        "the POST and reqwest's GET after the 303; no POST to /to"
+    );
+    assert_eq!(sim.counters().token_requests, 1, "no refresh for a retry");
+    // The rejected token was dropped: the next request goes out with a new one.
+    client.get(api.url("/other")).send().await.expect("request");
+    let next = api.seen().get(2).cloned().expect("the next request");
+    assert!(next.authorization.is_some_and(|fresh| fresh != token), "a fresh token");
+}
+
+#[tokio::test]
+async fn a_307_to_another_allowed_origin_is_not_retried_there() {
+    let first = Simulator::oauth2().start().await;
+    let second = Simulator::oauth2().start().await;
+    let client = client_allowing(&first, &[first.origin(), second.origin()]);
+    client.get(first.api_url()).send().await.expect("warm up");
+    for (method, body) in [(reqwest::Method::GET, ""), (reqwest::Method::POST, "order #1")] {
+        let response = client
+            .request(method.clone(), first.redirect_url(&second.api_url()))
+            .body(body)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{method}: the caller gets the rejection");
+    }
+    assert_eq!(
+        second.api_authorizations(),
+        vec![None, None],
+        "reqwest followed each 307 without the token; nothing was sent there directly with one"
+    );
+    assert_eq!(first.counters().token_requests, 1, "the token was kept");
+    assert_eq!(first.counters().api_rejections, 0);
+}
+
+#[tokio::test]
+async fn a_307_on_the_origin_drops_the_rejected_token_but_is_not_retried() {
+    let sim = Simulator::oauth2().start().await;
+    let client = client_allowing(&sim, &[sim.origin()]);
+    let via = sim.redirect_url(&sim.api_url());
+    assert_eq!(client.get(&via).send().await.expect("request").status(), StatusCode::OK, "the token follows");
+    sim.revoke_all();
+    let response = client.get(&via).send().await.expect("request");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "not retried: the caller asked for another URL");
+    assert_eq!((sim.counters().api_requests, sim.counters().token_requests), (2, 1));
+    // The token it refused was dropped: the next request, redirected or not, gets a new one.
+    assert_eq!(client.get(&via).send().await.expect("request").status(), StatusCode::OK);
+    assert_eq!(sim.counters().token_requests, 2);
+}
+
+#[tokio::test]
+async fn a_rejection_from_the_url_the_request_was_sent_to_is_retried_there() {
+    let sim = Simulator::oauth2().start().await;
+    let client = support::client_for(&sim, TokenCache::new(support::oauth2_source(&sim)));
+    client.get(sim.api_url()).send().await.expect("warm up");
+    sim.revoke_all();
+    let url = format!("{}?page=2", sim.api_url());
+    let response = client.put(&url).body("the payload").send().await.expect("request");
+    assert_eq!(response.status(), StatusCode::OK, "retried with a fresh token");
+    assert_eq!(response.text().await.expect("body"), "the payload", "the PUT's body, to the same URL");
+    let counters = sim.counters();
+    assert_eq!((counters.api_requests, counters.api_rejections, counters.token_requests), (3, 1, 2));
+}
