@@ -4,12 +4,12 @@
 //! Run with `cargo bench --bench keyed`; BENCHMARKS.md has the figures. Instruction counts,
 //! the repeatable figure, come from `benches/keyed_callgrind.sh`.
 
-mod keyed_common;
+mod common;
 
 use std::hint::black_box;
 
+use common::keyed::KeyedHotPaths;
 use criterion::{criterion_group, criterion_main, Criterion};
-use keyed_common::KeyedHotPaths;
 
 fn keyed_hit(c: &mut Criterion) {
     for keys in [10, 100_000] {

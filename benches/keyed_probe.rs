@@ -8,11 +8,11 @@
 //! and `chain-keyed` (one request through `BearerAuth` over one cache, or with per-request
 //! `Tenant` keys, rotating; both requests carry the `Tenant`).
 
-mod keyed_common;
+mod common;
 
 use std::hint::black_box;
 
-use keyed_common::KeyedHotPaths;
+use common::keyed::KeyedHotPaths;
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -24,7 +24,7 @@ fn main() {
     let keys: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(10);
     let iterations: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(0);
     let hot = KeyedHotPaths::new(keys);
-    let equal_key = keyed_common::tenant(0);
+    let equal_key = common::keyed::tenant(0);
     for i in 0..iterations {
         match scenario.as_str() {
             "single" => drop(black_box(hot.single_fresh())),

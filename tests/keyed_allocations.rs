@@ -1,14 +1,14 @@
 //! Allocation counts on the keyed hit path at 10 and at 100,000 keys, with a counting global
 //! allocator. The tests of this binary take turns, so no other test's allocations are counted.
 
-#[path = "../benches/keyed_common/mod.rs"]
-mod keyed_common;
+#[path = "../benches/common/mod.rs"]
+mod common;
 
 use std::alloc::System;
 use std::hint::black_box;
 use std::sync::{Mutex, PoisonError};
 
-use keyed_common::{tenant, KeyedHotPaths};
+use common::keyed::{tenant, KeyedHotPaths};
 use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
 
 #[global_allocator]

@@ -1,14 +1,14 @@
 //! Memory per idle key of a `KeyedTokenCache` at 100,000 keys, with a counting global
 //! allocator. One test in this binary, so no other test's allocations are counted.
 
-#[path = "../benches/keyed_common/mod.rs"]
-mod keyed_common;
+#[path = "../benches/common/mod.rs"]
+mod common;
 
 use std::alloc::System;
 use std::sync::Arc;
 
 use bearer_testkit::FixedSource;
-use keyed_common::tenant;
+use common::keyed::tenant;
 use reqwest_bearer::{KeyedTokenCache, Tenant, Token, TokenSource};
 use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
 

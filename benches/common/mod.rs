@@ -3,6 +3,8 @@
 //! ours, the floors, and the baselines a user would otherwise pick, built the same way.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod keyed;
+
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;

@@ -2,29 +2,15 @@
 //! callgrind, `benches/keyed_callgrind.sh`), `benches/keyed.rs` (criterion) and
 //! `tests/keyed_allocations.rs` (allocation counts): a [`KeyedTokenCache`] warm at a given
 //! number of keys, next to a single [`TokenCache`] built the same way.
-#![allow(dead_code, unreachable_pub)]
 
-use std::future::Future;
-use std::pin::pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
 
 use bearer_testkit::{CannedResponse, FixedSource};
 use reqwest_bearer::core::{KeyedTokenCache, Tenant};
 use reqwest_bearer::{BearerAuth, Token, TokenCache};
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
 
-/// The URL every chain is asked for; the canned last middleware answers it.
-pub const URL: &str = "https://api.example.com/v1/things";
-
-/// Polls a future once; everything measured here completes on its first poll.
-#[inline(always)]
-pub fn ready<F: Future>(future: F) -> F::Output {
-    match pin!(future).poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(output) => output,
-        Poll::Pending => panic!("expected to complete on the first poll"),
-    }
-}
+use super::{ready, URL};
 
 /// The keys a warm keyed cache holds: `tenant-000000`, `tenant-000001`, ...
 pub fn tenant(i: usize) -> Tenant {
