@@ -25,7 +25,9 @@
 //! [`bearer_error()`](BearerErrorExt::bearer_error) gets this crate's [`Error`] back.
 //!
 //! Providers are picked by cargo feature and re-exported as modules: `oauth2` (default),
-//! `zuora`, `criteo`, `akeneo`, `zenkipay`, `ixapi`, or `full` for all of them.
+//! `zuora`, `criteo`, `akeneo`, `zenkipay`, `ixapi`, or `full` for all of them. On top of
+//! `oauth2`: `jwt-auth` (`private_key_jwt`, `client_secret_jwt`: signed client assertions)
+//! and `mtls` (`tls_client_auth` through reqwest's rustls identity).
 #![warn(missing_docs)]
 
 mod destination;
@@ -42,7 +44,8 @@ pub use error_ext::BearerErrorExt;
 pub use middleware::{BearerAuth, BearerAuthBuilder};
 pub use skip::SkipAuth;
 
-/// The generic RFC 6749 token source (feature `oauth2`).
+/// The generic RFC 6749 token source (feature `oauth2`; signed client assertions with
+/// `jwt-auth`, mutual TLS with `mtls`).
 #[cfg(feature = "oauth2")]
 pub use bearer_oauth2 as oauth2;
 
@@ -65,6 +68,10 @@ pub use bearer_zenkipay as zenkipay;
 /// IX-API (feature `ixapi`).
 #[cfg(feature = "ixapi")]
 pub use bearer_ixapi as ixapi;
+
+/// The fleet-wide token cache on Redis (feature `redis`).
+#[cfg(feature = "redis")]
+pub use bearer_redis as redis;
 
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]

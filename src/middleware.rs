@@ -30,7 +30,10 @@ use crate::SkipAuth;
 /// 4. When the response says the token was rejected (a 401, or what the source says, such as
 ///    Zenkipay's 403), the token is invalidated, a fresh one fetched, and the request sent once
 ///    more; the retry's response is returned whatever it is. A request whose body cannot be
-///    copied (a stream) is not retried: the caller gets the rejection.
+///    copied (a stream) is not retried: the caller gets the rejection. Rejections refresh the
+///    token at most once per [rejection interval](bearer_core::DEFAULT_REJECTION_REFRESH_INTERVAL):
+///    in between, the cache keeps the token, and a request it rejects is not retried; the caller
+///    gets the rejection.
 ///
 /// **Many tokens**: with [`keys`](BearerAuthBuilder::keys) (or [`BearerAuth::keyed`]), a
 /// request that carries a key in its extensions — a [`Scopes`](bearer_core::Scopes) set, a
@@ -257,7 +260,7 @@ impl<S: TokenSource + 'static> Middleware for BearerAuth<S> {
             return next.run(request, extensions).await;
         };
         let destination = Destination::new(request.url(), admitted);
-        let token = match tokens.fresh() {
+        let token = match tokens.try_token() {
             Some(token) => token,
             None => tokens.token().await.map_err(reqwest_middleware::Error::middleware)?,
         };
@@ -289,10 +292,10 @@ impl<S: TokenSource + 'static> Tokens<'_, S> {
     }
 
     #[inline]
-    fn fresh(&self) -> Option<Arc<Token>> {
+    fn try_token(&self) -> Option<Arc<Token>> {
         match self {
-            Tokens::Default(cache, _) => cache.fresh(),
-            Tokens::Keyed(cache) => cache.fresh(),
+            Tokens::Default(cache, _) => cache.try_token(),
+            Tokens::Keyed(cache) => cache.try_token(),
         }
     }
 
@@ -358,6 +361,18 @@ impl<S: TokenSource + 'static> Tokens<'_, S> {
                 return Ok(rejection);
             }
         };
+        if fresh.secret() == used.secret() {
+            // The cache kept the token (rejections refresh at most once per interval): the same
+            // request with the same token would get the same answer.
+            tracing::debug!(%status, "token rejected again within the rejection interval; returning the rejection");
+            return Ok(rejection);
+        }
+        if fresh.secret() == used.secret() {
+            // The cache kept the token (rejections refresh at most once per interval): the same
+            // request with the same token would get the same answer.
+            tracing::debug!(%status, "token rejected again within the rejection interval; returning the rejection");
+            return Ok(rejection);
+        }
         tracing::debug!(%status, "token rejected; retrying once with a fresh token");
         let mut request = replay.into_request(rejection.url());
         drop(rejection);

@@ -29,6 +29,14 @@ impl Origin {
     /// `text` as an origin the token can be sent to, or why not.
     fn parse(text: &str, http_loopback: bool) -> Result<Self, String> {
         let shown = without_user_info(text);
+        if shown.contains('*') {
+            // The URL parser takes `*` as a host character: `https://*.example.com` would be
+            // an origin that no request is ever on.
+            return Err(format!(
+                "`{shown}`: wildcards are not supported; name each origin with `allow_origin`, or send the \
+                 token to every https host with `allow_any_https_origin()`"
+            ));
+        }
         let parsed = Url::parse(text);
         // `api.example.com` does not parse; `api.example.com:443` parses with the host as
         // its scheme.

@@ -221,7 +221,6 @@ async fn evicting_a_key_in_use_never_fails_its_request() {
 }
 
 #[test]
-#[ignore = "needs issue 11: TokenCache arms one freshness-timer task per installed token (cache/freshness.rs)"]
 fn idle_keys_keep_no_task_alive() {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let keyed = KeyedTokenCache::builder(|_: &Tenant| Ok(bearer_testkit::FixedSource::default())).build();

@@ -1,14 +1,16 @@
 //! Allocation counts on the keyed hit path at 10 and at 100,000 keys, with a counting global
 //! allocator. The tests of this binary take turns, so no other test's allocations are counted.
 
-#[path = "../benches/common/mod.rs"]
-mod common;
+#[path = "../crates/bearer-bench/benches/common/keyed.rs"]
+mod keyed;
+#[path = "../crates/bearer-bench/benches/common/ours.rs"]
+mod ours;
 
 use std::alloc::System;
 use std::hint::black_box;
 use std::sync::{Mutex, PoisonError};
 
-use common::keyed::{tenant, KeyedHotPaths};
+use keyed::{tenant, KeyedHotPaths};
 use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
 
 #[global_allocator]
@@ -44,7 +46,6 @@ fn keyed_hits_on_one_key_allocate_nothing_at_10_and_100_000_keys() {
 }
 
 #[test]
-#[ignore = "needs issue 11: a TokenCache hit allocates once a thread uses more than 4 caches (cache/local.rs)"]
 fn keyed_hits_spread_over_the_keys_allocate_nothing_at_10_and_100_000_keys() {
     let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
     for keys in [10, 100_000] {

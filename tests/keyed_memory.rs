@@ -1,14 +1,16 @@
 //! Memory per idle key of a `KeyedTokenCache` at 100,000 keys, with a counting global
 //! allocator. One test in this binary, so no other test's allocations are counted.
 
-#[path = "../benches/common/mod.rs"]
-mod common;
+#[path = "../crates/bearer-bench/benches/common/keyed.rs"]
+mod keyed;
+#[path = "../crates/bearer-bench/benches/common/ours.rs"]
+mod ours;
 
 use std::alloc::System;
 use std::sync::Arc;
 
 use bearer_testkit::FixedSource;
-use common::keyed::tenant;
+use keyed::tenant;
 use reqwest_bearer::{KeyedTokenCache, Tenant, Token, TokenSource};
 use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
 

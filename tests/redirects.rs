@@ -106,16 +106,32 @@ async fn a_307_on_the_origin_drops_the_rejected_token_but_is_not_retried() {
     assert_eq!(sim.counters().token_requests, 2);
 }
 
+/// A client whose cached token the simulator has just revoked.
+async fn client_with_a_revoked_token(sim: &Simulator) -> ClientWithMiddleware {
+    let client = support::client_for(sim, TokenCache::new(support::oauth2_source(sim)));
+    client.get(sim.api_url()).send().await.expect("warm up");
+    sim.revoke_all();
+    client
+}
+
 #[tokio::test]
 async fn a_rejection_from_the_url_the_request_was_sent_to_is_retried_there() {
     let sim = Simulator::oauth2().start().await;
-    let client = support::client_for(&sim, TokenCache::new(support::oauth2_source(&sim)));
-    client.get(sim.api_url()).send().await.expect("warm up");
-    sim.revoke_all();
+    let client = client_with_a_revoked_token(&sim).await;
     let url = format!("{}?page=2", sim.api_url());
     let response = client.put(&url).body("the payload").send().await.expect("request");
     assert_eq!(response.status(), StatusCode::OK, "retried with a fresh token");
     assert_eq!(response.text().await.expect("body"), "the payload", "the PUT's body, to the same URL");
     let counters = sim.counters();
     assert_eq!((counters.api_requests, counters.api_rejections, counters.token_requests), (3, 1, 2));
+}
+
+#[tokio::test]
+async fn a_rejected_get_with_a_fragment_is_retried() {
+    let sim = Simulator::oauth2().start().await;
+    let client = client_with_a_revoked_token(&sim).await;
+    let url = format!("{}?page=2#section", sim.api_url());
+    let response = client.get(&url).send().await.expect("request");
+    assert_eq!(response.status(), StatusCode::OK, "retried with a fresh token");
+    assert_eq!(sim.counters().token_requests, 2);
 }

@@ -136,3 +136,13 @@ fn http_only_to_loopback_and_only_when_allowed() {
     let https_only = policy(&["https://127.0.0.1:8080"], false, false);
     assert!(!https_only.permits(&url("http://127.0.0.1:8080/")), "an https origin does not allow its http twin");
 }
+
+#[test]
+fn a_wildcard_host_is_refused_not_taken_literally() {
+    // `*` is a valid host character to the URL parser, so `https://*.example.com` would be an
+    // origin no request is ever on: the token would silently never be sent.
+    for text in ["https://*.example.com", "https://api.*.example.com", "*.example.com"] {
+        let why = refusal(text, false);
+        assert!(why.contains("wildcard") && why.contains("allow_any_https_origin()"), "{text}: {why}");
+    }
+}

@@ -97,3 +97,12 @@ async fn the_api_answers_an_unknown_token_with_401_code_message() {
     assert_code_message(&answer, StatusCode::UNAUTHORIZED);
     assert_eq!(answer.json["message"], "The access token provided is invalid.");
 }
+
+#[tokio::test]
+async fn an_expired_refresh_token_is_422() {
+    let sim = Simulator::akeneo().refresh_ttl(std::time::Duration::ZERO).start().await;
+    let first = token_call(&sim, &[], password_body(&sim)).await;
+    let refresh = first.json["refresh_token"].as_str().map(str::to_owned).expect("refresh token");
+    let body = serde_json::json!({ "grant_type": "refresh_token", "refresh_token": refresh });
+    assert_code_message(&token_call(&sim, &[], body).await, StatusCode::UNPROCESSABLE_ENTITY);
+}

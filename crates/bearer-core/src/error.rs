@@ -31,7 +31,7 @@ pub enum Error {
     /// The source was configured wrongly; no request was (or could be) sent.
     #[error("invalid configuration: {0}")]
     Config(Arc<str>),
-    /// The refresh task ended without a result (its runtime shut down, or it panicked).
+    /// The refresh ended without a result (its runtime shut down, or the source panicked).
     #[error("token refresh was abandoned before it finished")]
     Abandoned,
 }
@@ -204,6 +204,13 @@ impl Error {
         }
         let root_cause = Some(root.to_string()).filter(|root| !root.is_empty() && !message.contains(root.as_str()));
         Self::Transport(Arc::new(TransportError { message, root_cause, timeout, source: Some(Box::new(error)) }))
+    }
+
+    /// A transient timeout: a fetch did not finish within `deadline` (the cache's
+    /// [fetch timeout](crate::RefreshPolicy::with_fetch_timeout)).
+    pub fn fetch_timeout(deadline: Duration) -> Self {
+        let message = format!("no token within the fetch timeout of {deadline:?}");
+        Self::Transport(Arc::new(TransportError { message, root_cause: None, timeout: true, source: None }))
     }
 
     /// Whether this is a transport timeout.

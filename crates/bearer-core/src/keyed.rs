@@ -38,9 +38,9 @@ type Factory<K, S> = dyn Fn(&K) -> Result<S, Error> + Send + Sync;
 /// (10,000 concurrent first requests over 1,000 new keys make exactly 1,000 fetches: racing
 /// callers of a new key end up sharing one cache), refresh ahead, invalidation, backoff.
 ///
-/// - **Hit** ([`fresh`](Self::fresh), and [`token`](Self::token) when the key's token is
+/// - **Hit** ([`try_token`](Self::try_token), and [`token`](Self::token) when the key's token is
 ///   fresh): one hash of the key, a shard read lock, a map lookup and the key's own
-///   [`TokenCache::fresh`]. No allocation, however many keys.
+///   [`TokenCache::try_token`]. No allocation, however many keys.
 /// - **Bounded**: at most [`max_keys`](KeyedTokenCacheBuilder::max_keys) keys
 ///   ([`DEFAULT_MAX_KEYS`]). The keys are spread over a few shards, each holding its share;
 ///   creating a key in a full shard first evicts the keys idle since the shard was last
@@ -76,7 +76,7 @@ type Factory<K, S> = dyn Fn(&K) -> Result<S, Error> + Send + Sync;
 ///     .build();
 /// let acme = tokens.token(&Tenant::new("acme")).await?;
 /// assert_eq!(acme.secret().secret(), "token-for-acme");
-/// assert!(tokens.fresh(&Tenant::new("acme")).is_some());
+/// assert!(tokens.try_token(&Tenant::new("acme")).is_some());
 /// # Ok(()) }
 /// ```
 pub struct KeyedTokenCache<K, S> {
@@ -131,19 +131,19 @@ where
     /// The token of `key` if its cache exists and its token is fresh, without waiting,
     /// fetching or creating anything; `None` means "call [`token`](Self::token)".
     #[inline]
-    pub fn fresh<Q>(&self, key: &Q) -> Option<Arc<Token>>
+    pub fn try_token<Q>(&self, key: &Q) -> Option<Arc<Token>>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
         let (hash, shard) = self.shard(key);
-        shard.fresh(hash, key)
+        shard.try_token(hash, key)
     }
 
     /// The token of `key`, creating the key's cache on first use and fetching or refreshing
     /// as its policy says.
     pub async fn token(&self, key: &K) -> Result<Arc<Token>, Error> {
-        if let Some(token) = self.fresh(key) {
+        if let Some(token) = self.try_token(key) {
             return Ok(token);
         }
         let cache = self.cache(key)?;

@@ -3,10 +3,12 @@
 //!
 //! - [`Token`]: one access token with its expiry and its prebuilt `Authorization` header.
 //! - [`TokenSource`]: one acquisition from a token endpoint, no caching.
-//! - [`TokenCache`]: serves the current token lock-free, refreshes ahead of expiry,
-//!   never runs two refreshes at once, and survives cancelled callers and outages.
+//! - [`TokenCache`]: serves the current token lock-free, checked against the clock on every
+//!   call, refreshes ahead of expiry, never runs two refreshes at once, bounds how often it
+//!   calls the token endpoint, and survives cancelled callers, outages and runtime shutdowns.
 //! - [`KeyedTokenCache`]: one `TokenCache` per key (a [`Scopes`] set, a [`Tenant`], any
 //!   hashable key), created on first use from a factory of sources, bounded, idle keys evicted.
+//! - [`TimeSource`]: the clock the cache reads ([`TokioClock`] by default).
 //! - [`RefreshPolicy`]: the knobs of the cache, with documented `DEFAULT_*` values.
 //! - [`Error`]: typed, cloneable, and honest about whether retrying can help.
 //!
@@ -32,6 +34,7 @@
 #![warn(missing_docs)]
 
 mod cache;
+mod clock;
 mod error;
 mod keyed;
 mod policy;
@@ -41,11 +44,13 @@ mod token;
 
 pub use async_trait::async_trait;
 pub use cache::{TokenCache, TokenFuture};
+pub use clock::{TimeSource, TokioClock};
 pub use error::{Error, InvalidParam, RateLimit, Rejection, TransportError};
 pub use keyed::{KeyedTokenCache, KeyedTokenCacheBuilder, Scopes, Tenant, DEFAULT_KEY_IDLE_TIMEOUT, DEFAULT_MAX_KEYS};
 pub use policy::{
-    RefreshPolicy, DEFAULT_BACKOFF_CEILING, DEFAULT_BACKOFF_FLOOR, DEFAULT_HARD_MARGIN, DEFAULT_JITTER,
-    DEFAULT_REFRESH_AHEAD_FRACTION, DEFAULT_REFRESH_AHEAD_MAX, MAX_RETRY_AFTER,
+    RefreshPolicy, DEFAULT_BACKOFF_CEILING, DEFAULT_BACKOFF_FLOOR, DEFAULT_FETCH_TIMEOUT, DEFAULT_HARD_MARGIN,
+    DEFAULT_JITTER, DEFAULT_MIN_FETCH_INTERVAL, DEFAULT_MIN_HARD_MARGIN, DEFAULT_REFRESH_AHEAD_FRACTION,
+    DEFAULT_REFRESH_AHEAD_MAX, DEFAULT_REJECTION_REFRESH_INTERVAL, MAX_RETRY_AFTER,
 };
 pub use secret::{AccessToken, ClientSecret, Password, RefreshToken};
 pub use source::TokenSource;

@@ -1,11 +1,10 @@
-//! When the cache refreshes, and how it backs off.
+//! When the cache refreshes, how often it may ask the token endpoint, and how it backs off.
 
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 use crate::token::far_future;
-use crate::Token;
 
 /// Refresh-ahead starts this fraction of a token's lifetime before it expires...
 pub const DEFAULT_REFRESH_AHEAD_FRACTION: f64 = 0.25;
@@ -13,8 +12,23 @@ pub const DEFAULT_REFRESH_AHEAD_FRACTION: f64 = 0.25;
 pub const DEFAULT_REFRESH_AHEAD_MAX: Duration = Duration::from_secs(300);
 /// A token is not served within this margin of its expiry, for clock skew between us, the
 /// token endpoint and the API, and for the request's own flight time. Capped at a tenth of
-/// the token's lifetime so a short-lived token is still usable.
+/// the token's lifetime so a short-lived token is still usable, but never below
+/// [`DEFAULT_MIN_HARD_MARGIN`] where the lifetime allows.
 pub const DEFAULT_HARD_MARGIN: Duration = Duration::from_secs(30);
+/// The least hard margin: servers count expiry in whole seconds, so a token can die up to a
+/// second before its `expires_in` runs out. Kept for every token that lives at least twice as
+/// long (and at least this plus the [minimum fetch interval](DEFAULT_MIN_FETCH_INTERVAL)).
+pub const DEFAULT_MIN_HARD_MARGIN: Duration = Duration::from_secs(1);
+/// The token endpoint is asked at most once per this interval, whatever the tokens' lifetimes
+/// say: a token that claims to live less (`expires_in: 0` or `1`) is served for this long.
+pub const DEFAULT_MIN_FETCH_INTERVAL: Duration = Duration::from_secs(1);
+/// A rejected token (an API's 401) makes the cache fetch a new one at most once per this
+/// interval. An API that rejects every token (a permission error, a wrong audience) costs one
+/// fetch per interval, not one per request; in between, the rejection goes to the caller.
+pub const DEFAULT_REJECTION_REFRESH_INTERVAL: Duration = Duration::from_secs(5);
+/// The longest the cache waits for one [`TokenSource::fetch`](crate::TokenSource::fetch)
+/// before failing it with a transient timeout error, whatever the source's HTTP client does.
+pub const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(30);
 /// The first wait after a failed refresh.
 pub const DEFAULT_BACKOFF_FLOOR: Duration = Duration::from_secs(1);
 /// The longest wait between refresh attempts after repeated failures. An endpoint's own
@@ -35,6 +49,10 @@ pub struct RefreshPolicy {
     refresh_ahead_fraction: f64,
     refresh_ahead_max: Duration,
     hard_margin: Duration,
+    min_hard_margin: Duration,
+    min_fetch_interval: Duration,
+    rejection_refresh_interval: Duration,
+    fetch_timeout: Duration,
     backoff_floor: Duration,
     backoff_ceiling: Duration,
     jitter: f64,
@@ -48,6 +66,10 @@ impl Default for RefreshPolicy {
             refresh_ahead_fraction: DEFAULT_REFRESH_AHEAD_FRACTION,
             refresh_ahead_max: DEFAULT_REFRESH_AHEAD_MAX,
             hard_margin: DEFAULT_HARD_MARGIN,
+            min_hard_margin: DEFAULT_MIN_HARD_MARGIN,
+            min_fetch_interval: DEFAULT_MIN_FETCH_INTERVAL,
+            rejection_refresh_interval: DEFAULT_REJECTION_REFRESH_INTERVAL,
+            fetch_timeout: DEFAULT_FETCH_TIMEOUT,
             backoff_floor: DEFAULT_BACKOFF_FLOOR,
             backoff_ceiling: DEFAULT_BACKOFF_CEILING,
             jitter: DEFAULT_JITTER,
@@ -57,12 +79,15 @@ impl Default for RefreshPolicy {
     }
 }
 
-/// When an installed token should be refreshed in the background, and when it may no
-/// longer be served.
+/// The instants, on the cache's clock, that govern one installed token.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Schedule {
+    /// From here a background refresh starts; before it, a hit is served without a lock.
     pub(crate) refresh_at: Instant,
+    /// From here the token is not served while a refresh can be had.
     pub(crate) stale_at: Instant,
+    /// From here the token is never served (it has expired).
+    pub(crate) expires_at: Instant,
 }
 
 impl RefreshPolicy {
@@ -78,9 +103,35 @@ impl RefreshPolicy {
         self
     }
 
-    /// Sets the hard safety margin before expiry.
+    /// Sets the hard safety margin before expiry (see [`DEFAULT_HARD_MARGIN`]).
     pub fn with_hard_margin(mut self, margin: Duration) -> Self {
         self.hard_margin = margin;
+        self
+    }
+
+    /// Sets the least hard margin kept where the lifetime allows (see
+    /// [`DEFAULT_MIN_HARD_MARGIN`]).
+    pub fn with_min_hard_margin(mut self, margin: Duration) -> Self {
+        self.min_hard_margin = margin;
+        self
+    }
+
+    /// Sets the minimum interval between two fetches (see [`DEFAULT_MIN_FETCH_INTERVAL`]).
+    pub fn with_min_fetch_interval(mut self, interval: Duration) -> Self {
+        self.min_fetch_interval = interval;
+        self
+    }
+
+    /// Sets the minimum interval between two refreshes caused by rejected tokens (see
+    /// [`DEFAULT_REJECTION_REFRESH_INTERVAL`]).
+    pub fn with_rejection_refresh_interval(mut self, interval: Duration) -> Self {
+        self.rejection_refresh_interval = interval;
+        self
+    }
+
+    /// Sets the deadline of one fetch (see [`DEFAULT_FETCH_TIMEOUT`]).
+    pub fn with_fetch_timeout(mut self, timeout: Duration) -> Self {
+        self.fetch_timeout = timeout;
         self
     }
 
@@ -116,25 +167,44 @@ impl RefreshPolicy {
         self.backoff_ceiling
     }
 
-    pub(crate) fn schedule(&self, token: &Token) -> Schedule {
-        let received = token.received_at();
-        let expires_at = match (token.expires_at(), self.no_expiry_lifetime) {
-            (Some(at), _) => at,
-            (None, Some(lifetime)) => received.checked_add(lifetime).unwrap_or_else(far_future),
-            (None, None) => {
-                let never = far_future();
-                return Schedule { refresh_at: never, stale_at: never };
-            }
+    /// The minimum interval between two fetches.
+    pub fn min_fetch_interval(&self) -> Duration {
+        self.min_fetch_interval
+    }
+
+    /// The minimum interval between two refreshes caused by rejected tokens.
+    pub fn rejection_refresh_interval(&self) -> Duration {
+        self.rejection_refresh_interval
+    }
+
+    /// The deadline of one fetch.
+    pub fn fetch_timeout(&self) -> Duration {
+        self.fetch_timeout
+    }
+
+    /// The schedule of a token that lives `lifetime` (`None`: no expiry) from `anchor`, the
+    /// instant its fetch started on the cache's clock (so time in flight counts against it).
+    ///
+    /// A lifetime under the minimum fetch interval is raised to it. The hard margin is the
+    /// configured one capped at a tenth of the lifetime, but at least the minimum margin
+    /// capped at half the lifetime; and the token stays servable for at least the minimum
+    /// fetch interval, so nothing asks the endpoint more often than that.
+    pub(crate) fn schedule(&self, lifetime: Option<Duration>, anchor: Instant) -> Schedule {
+        let Some(lifetime) = lifetime.or(self.no_expiry_lifetime) else {
+            let never = far_future();
+            return Schedule { refresh_at: never, stale_at: never, expires_at: never };
         };
-        let lifetime = expires_at.saturating_duration_since(received);
-        // Both margins scale down with short lifetimes so that a token is always served for
-        // most of its life: a 1-second token is not refreshed on every call.
-        let margin = self.hard_margin.min(lifetime / 10);
-        let ahead = lifetime.mul_f64(self.refresh_ahead_fraction).min(self.refresh_ahead_max).max(margin);
-        Schedule {
-            refresh_at: expires_at.checked_sub(ahead).unwrap_or(received),
-            stale_at: expires_at.checked_sub(margin).unwrap_or(received),
-        }
+        let lifetime = lifetime.max(self.min_fetch_interval);
+        let margin = self.hard_margin.min(lifetime / 10).max(self.min_hard_margin.min(lifetime / 2));
+        let servable = lifetime.saturating_sub(margin).max(self.min_fetch_interval);
+        // Refresh-ahead opens at least one margin before the stale point, so callers do not
+        // wait for a refresh that could have run in the background; never in the first half
+        // of the servable time, so a short token is not refreshed on nearly every call.
+        let ahead =
+            lifetime.mul_f64(self.refresh_ahead_fraction).min(self.refresh_ahead_max).max(margin.saturating_mul(2));
+        let refresh_after = lifetime.saturating_sub(ahead).clamp(servable / 2, servable);
+        let at = |after: Duration| anchor.checked_add(after).unwrap_or_else(far_future);
+        Schedule { refresh_at: at(refresh_after), stale_at: at(servable), expires_at: at(lifetime) }
     }
 
     /// The wait after the `failures`-th consecutive failure (1-based); `unit` in [0, 1) is
@@ -151,26 +221,43 @@ impl RefreshPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::AccessToken;
 
-    fn token(lifetime: Duration) -> Token {
-        Token::builder(AccessToken::new("t")).expires_in(lifetime).build().expect("valid token")
+    /// (refresh_at, stale_at, expires_at) after the anchor, in milliseconds.
+    fn schedule_ms(policy: &RefreshPolicy, lifetime_ms: u64) -> (u128, u128, u128) {
+        let anchor = Instant::now();
+        let s = policy.schedule(Some(Duration::from_millis(lifetime_ms)), anchor);
+        let ms = |at: Instant| (at - anchor).as_millis();
+        (ms(s.refresh_at), ms(s.stale_at), ms(s.expires_at))
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn one_hour_token_schedule() {
-        let t = token(Duration::from_secs(3600));
-        let s = RefreshPolicy::default().schedule(&t);
-        assert_eq!(s.refresh_at - t.received_at(), Duration::from_secs(3300));
-        assert_eq!(s.stale_at - t.received_at(), Duration::from_secs(3570));
+    #[test]
+    fn one_hour_token_schedule() {
+        assert_eq!(schedule_ms(&RefreshPolicy::default(), 3_600_000), (3_300_000, 3_570_000, 3_600_000));
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn short_token_keeps_most_of_its_life() {
-        let t = token(Duration::from_secs(1));
-        let s = RefreshPolicy::default().schedule(&t);
-        assert_eq!(s.refresh_at - t.received_at(), Duration::from_millis(750));
-        assert_eq!(s.stale_at - t.received_at(), Duration::from_millis(900));
+    #[test]
+    fn a_short_token_keeps_a_second_of_margin_for_skew() {
+        // 4 s: a tenth (400 ms) would not cover a server that counts whole seconds.
+        assert_eq!(schedule_ms(&RefreshPolicy::default(), 4_000), (2_000, 3_000, 4_000));
+        assert_eq!(schedule_ms(&RefreshPolicy::default(), 20_000), (15_000, 18_000, 20_000));
+        assert_eq!(schedule_ms(&RefreshPolicy::default(), 2_000), (500, 1_000, 2_000));
+    }
+
+    #[test]
+    fn a_tiny_or_zero_lifetime_is_served_for_the_minimum_fetch_interval() {
+        for lifetime in [0, 1, 500, 1_000] {
+            let (refresh, stale, expires) = schedule_ms(&RefreshPolicy::default(), lifetime);
+            assert_eq!((refresh, stale, expires), (500, 1_000, 1_000), "{lifetime} ms");
+        }
+    }
+
+    #[test]
+    fn a_token_without_expiry_never_goes_stale_unless_the_policy_says() {
+        let anchor = Instant::now();
+        let never = RefreshPolicy::default().schedule(None, anchor);
+        assert!(never.stale_at - anchor > Duration::from_secs(10 * 365 * 24 * 3600));
+        let ten_minutes = RefreshPolicy::default().with_no_expiry_lifetime(Some(Duration::from_secs(600)));
+        assert_eq!(ten_minutes.schedule(None, anchor).expires_at - anchor, Duration::from_secs(600));
     }
 
     #[test]

@@ -88,3 +88,12 @@ async fn the_api_answers_a_revoked_token_with_401() {
     assert_eq!(api.status, StatusCode::UNAUTHORIZED);
     assert_eq!(api.json["errors"][0]["code"], "authorization-token-invalid");
 }
+
+#[tokio::test]
+async fn a_repeated_field_is_invalid_request() {
+    // RFC 6749 §3.2: a parameter must not be sent more than once, even with the same value.
+    let sim = Simulator::criteo().start().await;
+    let mut form = documented_form(&sim);
+    form.push(("grant_type", "client_credentials"));
+    assert_oauth_error(&token_call(&sim, &[], &form).await, StatusCode::BAD_REQUEST, "invalid_request");
+}

@@ -146,7 +146,9 @@ impl IxApiTokenSourceBuilder {
         self
     }
 
-    /// The HTTP client for token requests.
+    /// The HTTP client for token requests (by default one that follows no redirects; build
+    /// yours with `.redirect(reqwest::redirect::Policy::none())` too: an answer that came
+    /// through a redirect is refused, but the credentials have gone).
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
         self

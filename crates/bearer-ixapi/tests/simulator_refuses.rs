@@ -89,3 +89,11 @@ async fn the_api_answers_a_revoked_token_with_a_401_problem() {
     let answer = send_raw(reqwest::Client::new().get(sim.api_url()).bearer_auth(token)).await;
     assert_problem(&answer, StatusCode::UNAUTHORIZED, "authentication-error");
 }
+
+#[tokio::test]
+async fn an_expired_refresh_token_is_an_authentication_problem() {
+    let sim = Simulator::ixapi().refresh_ttl(std::time::Duration::ZERO).start().await;
+    let pair = call(sim.token_url(), &[], key_and_secret(&sim)).await;
+    let body = serde_json::json!({ "refresh_token": pair.json["refresh_token"] });
+    assert_problem(&call(refresh_url(&sim), &[], body).await, StatusCode::UNAUTHORIZED, "authentication-error");
+}

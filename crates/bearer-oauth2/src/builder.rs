@@ -32,6 +32,8 @@ pub struct OAuth2TokenSourceBuilder {
     allow_http_loopback: bool,
     keep_refresh_tokens: bool,
     revocation_url: Option<String>,
+    pub(crate) assertion: crate::client_auth::ClientAssertionConfig,
+    pub(crate) issuer: Option<String>,
 }
 
 impl OAuth2TokenSourceBuilder {
@@ -55,6 +57,8 @@ impl OAuth2TokenSourceBuilder {
             allow_http_loopback: false,
             keep_refresh_tokens: true,
             revocation_url: None,
+            assertion: Default::default(),
+            issuer: None,
         }
     }
 
@@ -133,7 +137,9 @@ impl OAuth2TokenSourceBuilder {
     }
 
     /// The HTTP client for token requests. By default the source builds one that does not
-    /// follow redirects, so credentials are never posted to a host you did not name.
+    /// follow redirects, so credentials are never posted to a host you did not name. Build
+    /// yours with `.redirect(reqwest::redirect::Policy::none())` too: an answer that came
+    /// through a redirect is refused with [`Error::Config`], but the credentials have gone.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
         self
@@ -224,6 +230,17 @@ impl OAuth2TokenSourceBuilder {
         if let Some(scope) = self.scope {
             params.push(("scope".into(), scope));
         }
+        let client_assertion = self.assertion.build(
+            self.client_auth,
+            &self.client_id,
+            self.client_secret.as_ref(),
+            self.issuer.is_some(),
+            self.http.is_some(),
+        )?;
+        let discovery = match &self.issuer {
+            Some(issuer) => Some(crate::discovery::Discovery::new(issuer, self.allow_http_loopback)?),
+            None => None,
+        };
         let http = TokenHttpClient::new(self.http, self.timeout);
         Ok(OAuth2TokenSource {
             token_url,
@@ -242,6 +259,8 @@ impl OAuth2TokenSourceBuilder {
             api_origins: self.api_origins,
             rejected_statuses: self.rejected_statuses,
             http,
+            client_assertion,
+            discovery,
         })
     }
 }

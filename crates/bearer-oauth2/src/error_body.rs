@@ -12,10 +12,10 @@ const EXCERPT_CHARS: usize = 200;
 /// Reads an error answer in any of the shapes providers use:
 /// RFC 6749 §5.2 `{error, error_description}`, its camelCase twin `{error, errorDescription}`,
 /// `{code, message}`, `{message}`, and RFC 7807 problem details `{type, title, detail}`.
-/// Keeps `Retry-After` (or a `RateLimit-Reset`/`X-RateLimit-Reset` header), the rate-limit
-/// headers, the provider's request id, a problem document's invalid fields (`properties`,
-/// `invalid-params`), and, when the body is not one of those shapes, a short excerpt with
-/// every string of `secrets` replaced by `[redacted]`.
+/// Keeps `Retry-After` (seconds or an HTTP date; else a `RateLimit-Reset`/`X-RateLimit-Reset`
+/// header), the rate-limit headers, the provider's request id, a problem document's invalid
+/// fields (`properties`, `invalid-params`), and, when the body is not one of those shapes, a
+/// short excerpt with every string of `secrets` replaced by `[redacted]`.
 pub fn rejection_from_response(status: StatusCode, headers: &HeaderMap, body: &[u8], secrets: &[&str]) -> Rejection {
     let mut rejection = Rejection::new(status);
     rejection.retry_after = retry_after(headers);
@@ -74,12 +74,20 @@ fn fill_from_json(rejection: &mut Rejection, fields: &Map<String, Value>, secret
     }
 }
 
-/// `Retry-After` in seconds (an HTTP date is read as "unknown"), else a rate-limit reset: in
-/// seconds, or, for a value past 10⁹ (GitHub's `X-RateLimit-Reset`), a Unix time.
+/// `Retry-After` in seconds or as an HTTP date, else a rate-limit reset: in seconds, or, for a
+/// value past 10⁹ (GitHub's `X-RateLimit-Reset`), a Unix time. At most a day.
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     ["retry-after", "ratelimit-reset", "x-ratelimit-reset"].iter().find_map(|name| {
         let value = headers.get(*name)?.to_str().ok()?.trim();
-        let mut seconds: f64 = value.parse().ok()?;
+        let date = || httpdate::parse_http_date(value).ok();
+        let mut seconds: f64 = match value.parse() {
+            Ok(seconds) => seconds,
+            Err(_) if *name == "retry-after" => {
+                let wait = date()?.duration_since(std::time::SystemTime::now()).unwrap_or_default();
+                wait.as_secs_f64()
+            }
+            Err(_) => return None,
+        };
         if *name != "retry-after" && seconds > 1e9 {
             let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok()?.as_secs_f64();
             seconds = (seconds - now).max(0.0);
@@ -91,8 +99,8 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 /// The windows Kong-style `X-RateLimit-{Limit,Remaining}-<window>` headers name.
 const WINDOWS: [(&str, u64); 4] = [("second", 1), ("minute", 60), ("hour", 3600), ("day", 86_400)];
 
-/// `X-RateLimit-Limit-minute`/`X-RateLimit-Remaining-minute` (and the other windows; the one
-/// with nothing left wins), else `RateLimit-Limit`/`RateLimit-Remaining` or their `X-` forms.
+/// `X-RateLimit-Limit-minute`/`X-RateLimit-Remaining-minute` (and the other windows; the
+/// longest with nothing left wins), else `RateLimit-Limit`/`RateLimit-Remaining` or their `X-` forms.
 fn rate_limit(headers: &HeaderMap) -> Option<RateLimit> {
     let number = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<u64>().ok();
     let windowed = WINDOWS.iter().filter_map(|(suffix, seconds)| {
@@ -103,7 +111,8 @@ fn rate_limit(headers: &HeaderMap) -> Option<RateLimit> {
         (limit.is_some() || remaining.is_some()).then_some(found)
     });
     let windowed: Vec<RateLimit> = windowed.collect();
-    if let Some(exhausted) = windowed.iter().find(|w| w.remaining == Some(0)).or(windowed.first()) {
+    // The longest exhausted window (they are in increasing order): all of them must pass.
+    if let Some(exhausted) = windowed.iter().rfind(|w| w.remaining == Some(0)).or(windowed.first()) {
         return Some(exhausted.clone());
     }
     let limit = number("ratelimit-limit").or_else(|| number("x-ratelimit-limit"));
@@ -120,9 +129,13 @@ fn excerpt(body: &[u8], secrets: &[&str]) -> String {
     truncate(&redact(&printable, secrets), EXCERPT_CHARS)
 }
 
-/// `text` with every non-empty string of `secrets` replaced by `[redacted]`.
+/// `text` with every non-empty string of `secrets` replaced by `[redacted]`, as written and
+/// as form-urlencoded (the way a server that echoes the request body shows it).
 pub(crate) fn redact(text: &str, secrets: &[&str]) -> String {
-    secrets.iter().filter(|s| !s.is_empty()).fold(text.to_owned(), |acc, secret| acc.replace(secret, "[redacted]"))
+    secrets.iter().filter(|s| !s.is_empty()).fold(text.to_owned(), |acc, secret| {
+        let encoded: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+        acc.replace(secret, "[redacted]").replace(&encoded, "[redacted]")
+    })
 }
 
 fn truncate(text: &str, max_chars: usize) -> String {
@@ -179,6 +192,16 @@ mod tests {
     }
 
     #[test]
+    fn secrets_echoed_form_encoded_are_redacted() {
+        // A server that echoes the form body it could not use shows the secret as it was sent.
+        let secret = "p@ss w/rd:+%";
+        let body = "<html>bad request: client_id=id&client_secret=p%40ss+w%2Frd%3A%2B%25</html>";
+        let r = rejection_from_response(StatusCode::BAD_REQUEST, &HeaderMap::new(), body.as_bytes(), &[secret]);
+        let excerpt = r.body_excerpt.expect("excerpt");
+        assert!(!excerpt.contains("p%40ss") && excerpt.contains("client_secret=[redacted]"), "{excerpt}");
+    }
+
+    #[test]
     fn secrets_echoed_in_messages_are_redacted() {
         let r = reject(400, r#"{"error":"invalid_client","error_description":"client_secret s3cr3t is wrong"}"#);
         assert_eq!(r.description.as_deref(), Some("client_secret [redacted] is wrong"));
@@ -199,6 +222,25 @@ mod tests {
         let limit = rejection_from_response(StatusCode::BAD_REQUEST, &ietf, b"", &[]).rate_limit.expect("kept");
         assert_eq!((limit.limit, limit.remaining, limit.window), (Some(10), Some(3), None));
         assert_eq!(reject(400, "{}").rate_limit, None);
+    }
+
+    #[test]
+    fn of_several_exhausted_windows_the_longest_is_kept() {
+        // Kong sends one pair per configured window; all exhausted ones must be waited out.
+        let mut headers = HeaderMap::new();
+        for (name, value) in [
+            ("x-ratelimit-limit-second", "5"),
+            ("x-ratelimit-remaining-second", "0"),
+            ("x-ratelimit-limit-minute", "100"),
+            ("x-ratelimit-remaining-minute", "0"),
+            ("x-ratelimit-limit-hour", "1000"),
+            ("x-ratelimit-remaining-hour", "400"),
+        ] {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+        let r = rejection_from_response(StatusCode::TOO_MANY_REQUESTS, &headers, b"{}", &[]);
+        let limit = r.rate_limit.expect("kept");
+        assert_eq!((limit.limit, limit.window), (Some(100), Some(Duration::from_secs(60))));
     }
 
     #[test]
@@ -235,5 +277,20 @@ mod tests {
         headers.insert("x-ratelimit-reset", past);
         let r = rejection_from_response(StatusCode::TOO_MANY_REQUESTS, &headers, b"", &[]);
         assert_eq!(r.retry_after, Some(Duration::ZERO), "a Unix time already past: no wait");
+    }
+
+    #[test]
+    fn retry_after_as_an_http_date_is_kept() {
+        let at = |date: std::time::SystemTime| {
+            let mut headers = HeaderMap::new();
+            let value = HeaderValue::try_from(httpdate::fmt_http_date(date)).expect("date header");
+            headers.insert("retry-after", value);
+            rejection_from_response(StatusCode::SERVICE_UNAVAILABLE, &headers, b"", &[]).retry_after
+        };
+        let now = std::time::SystemTime::now();
+        let later = at(now + Duration::from_secs(120)).expect("a date is honoured");
+        assert!(later > Duration::from_secs(110) && later <= Duration::from_secs(120), "{later:?}");
+        assert_eq!(at(now - Duration::from_secs(120)), Some(Duration::ZERO), "a date already past: no wait");
+        assert_eq!(at(now + Duration::from_secs(10 * 86_400)), Some(Duration::from_secs(86_400)), "bounded");
     }
 }

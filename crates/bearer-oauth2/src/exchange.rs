@@ -4,6 +4,7 @@ use bearer_core::{Error, Rejection};
 use bytes::{Bytes, BytesMut};
 use http::header::CONTENT_TYPE;
 use serde_json::Value;
+use url::Position;
 
 use crate::error_body::rejection_from_response;
 use crate::response::{embedded_error, TokenResponse};
@@ -22,7 +23,7 @@ pub(crate) const MAX_BODY_BYTES: usize = 1024 * 1024;
 ///
 /// `secrets` are the credentials the request carried, redacted from anything kept.
 pub async fn exchange(request: reqwest::RequestBuilder, secrets: &[&str]) -> Result<TokenResponse, Error> {
-    let response = request.send().await.map_err(transport_error)?;
+    let response = send_unredirected(request).await?;
     let status = response.status();
     let headers = response.headers().clone();
     let body = read_capped_body(response, MAX_BODY_BYTES).await?;
@@ -47,6 +48,35 @@ pub async fn exchange(request: reqwest::RequestBuilder, secrets: &[&str]) -> Res
         Ok(Value::Object(fields)) => TokenResponse::from_fields(&fields),
         _ => TokenResponse::parse(&body),
     }
+}
+
+/// Sends a request that carries credentials, and refuses an answer that came from another URL:
+/// an HTTP client given by the caller may follow redirects, which re-sends the body (client
+/// secret, password, refresh token) wherever the endpoint points, plain http included. The
+/// credentials have then left, but no token obtained that way is used, and the error says how
+/// to build the client.
+pub(crate) async fn send_unredirected(request: reqwest::RequestBuilder) -> Result<reqwest::Response, Error> {
+    let (client, request) = request.build_split();
+    let request = request.map_err(transport_error)?;
+    let sent_to = request.url().clone();
+    let response = client.execute(request).await.map_err(transport_error)?;
+    let answered_from = response.url();
+    // Up to the fragment, which is never sent and which reqwest leaves out of the answer's URL.
+    if answered_from[..Position::AfterQuery] != sent_to[..Position::AfterQuery] {
+        return Err(Error::Config(
+            format!(
+                "`{}{}` redirected the request to `{}{}`: the HTTP client given with `http_client()` follows \
+                 redirects, which sends credentials wherever an endpoint points; build it with \
+                 `.redirect(reqwest::redirect::Policy::none())`",
+                sent_to.origin().ascii_serialization(),
+                sent_to.path(),
+                answered_from.origin().ascii_serialization(),
+                answered_from.path()
+            )
+            .into(),
+        ));
+    }
+    Ok(response)
 }
 
 /// JSON, problem+json, text/plain (which some endpoints use for JSON), or unspecified.

@@ -33,8 +33,11 @@
 #![warn(missing_docs)]
 
 mod builder;
+mod client_auth;
+mod discovery;
 mod error_body;
 mod exchange;
+mod external_token;
 mod http_client;
 mod jwt;
 pub mod provider_kit;
@@ -42,7 +45,18 @@ mod refresh_slot;
 mod response;
 mod revocation;
 mod source;
+mod token_exchange;
+mod workload;
 
 pub use builder::OAuth2TokenSourceBuilder;
+#[cfg(feature = "mtls")]
+pub use client_auth::mtls_client;
+pub use client_auth::{AssertionAudience, CLIENT_ASSERTION_TYPE};
+#[cfg(feature = "jwt-auth")]
+pub use client_auth::{SigningAlgorithm, SigningKey, ASSERTION_LIFETIME};
+pub use discovery::ServerMetadata;
+pub use external_token::ExternalToken;
 pub use response::DEFAULT_UNKNOWN_LIFETIME;
 pub use source::{ClientAuth, Encoding, FieldNames, Grant, OAuth2TokenSource, DEFAULT_TIMEOUT};
+pub use token_exchange::{token_types, TokenExchange, JWT_BEARER_GRANT, TOKEN_EXCHANGE_GRANT};
+pub use workload::{FileTokenSource, GitHubActionsOidc, KUBERNETES_TOKEN_PATH};

@@ -122,7 +122,9 @@ macro_rules! __client_setters {
             self
         }
 
-        /// The HTTP client for token requests (by default one that follows no redirects).
+        /// The HTTP client for token requests (by default one that follows no redirects; build
+        /// yours with `.redirect(reqwest::redirect::Policy::none())` too: an answer that came
+        /// through a redirect is refused, but the credentials have gone).
         pub fn http_client(mut self, client: $crate::provider_kit::__macro_support::reqwest::Client) -> Self {
             self.inner = self.inner.http_client(client);
             self

@@ -42,8 +42,8 @@ impl RefreshSlot {
     }
 
     /// Fetches a token the way every source with refresh tokens does: with a token held, tries
-    /// `refresh` with it; when the endpoint refuses it (a non-transient 4xx: expired, used,
-    /// revoked) drops it first and then runs `grant` once, so a failing `grant` does not leave
+    /// `refresh` with it; when the endpoint refuses it (a non-transient 4xx, or a 2xx with an
+    /// error body: expired, used, revoked) drops it first and then runs `grant` once, so a failing `grant` does not leave
     /// a dead refresh token behind. A transient failure of the refresh (unreachable, 429, 5xx)
     /// is returned and the token kept for the next try. A held JWT refresh token whose `exp`
     /// has passed is dropped without a request. With no token held, runs `grant`.
@@ -74,9 +74,10 @@ impl RefreshSlot {
     }
 }
 
-/// A refresh the endpoint refused (expired, used, revoked), as opposed to one it never saw.
+/// A refresh the endpoint refused (expired, used, revoked: a 4xx, or a 2xx whose body is an
+/// error), as opposed to one it never saw or could not answer (429, 5xx).
 fn refresh_was_rejected(error: &Error) -> bool {
-    error.rejection().is_some_and(|r| r.status.is_client_error() && !r.is_transient())
+    error.rejection().is_some_and(|r| (r.status.is_client_error() || r.status.is_success()) && !r.is_transient())
 }
 
 #[cfg(test)]

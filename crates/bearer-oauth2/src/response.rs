@@ -25,6 +25,8 @@ pub struct TokenResponse {
     pub refresh_token: Option<RefreshToken>,
     /// `scope`, when present.
     pub scope: Option<String>,
+    /// `issued_token_type` (RFC 8693 §2.2.1), in token-exchange answers.
+    pub issued_token_type: Option<String>,
 }
 
 /// The `error` field of a 2xx body, which some endpoints use to report failure.
@@ -78,6 +80,7 @@ impl TokenResponse {
             expires_in,
             refresh_token: string("refresh_token", "refreshToken")?.map(RefreshToken::new),
             scope,
+            issued_token_type: string("issued_token_type", "issuedTokenType")?,
         })
     }
 

@@ -24,6 +24,19 @@ pub enum ClientAuth {
     /// `client_secret_post`: `client_id` and `client_secret` as request parameters; no
     /// `Authorization` header.
     ClientSecretPost,
+    /// `client_secret_jwt`: an HS256 assertion keyed by the client secret (RFC 7523 §2.2;
+    /// feature `jwt-auth`).
+    ClientSecretJwt,
+    /// `private_key_jwt`: an assertion signed with the client's private key
+    /// ([`signing_key`](crate::OAuth2TokenSourceBuilder::signing_key), feature `jwt-auth`)
+    /// or a federated one ([`client_assertion`](crate::OAuth2TokenSourceBuilder::client_assertion)).
+    PrivateKeyJwt,
+    /// `tls_client_auth`: a CA-issued client certificate (RFC 8705 §2.1) and `client_id`.
+    TlsClientAuth,
+    /// `self_signed_tls_client_auth`: a registered self-signed certificate (RFC 8705 §2.2).
+    SelfSignedTlsClientAuth,
+    /// `none`: a public client, identified by `client_id` alone.
+    None,
 }
 
 /// How the request parameters are encoded.
@@ -62,6 +75,14 @@ pub enum Grant {
     /// `grant_type=refresh_token` with a refresh token obtained elsewhere; when it is
     /// rejected there is nothing to fall back to.
     RefreshToken(RefreshToken),
+    /// `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer` (RFC 7523 §2.1) with an
+    /// assertion read at each fetch.
+    JwtBearer {
+        /// Where the assertion comes from.
+        assertion: crate::ExternalToken,
+    },
+    /// `grant_type=urn:ietf:params:oauth:grant-type:token-exchange` (RFC 8693).
+    TokenExchange(crate::TokenExchange),
 }
 
 /// A [`TokenSource`] for any RFC 6749 token endpoint.
@@ -100,6 +121,8 @@ pub struct OAuth2TokenSource {
     pub(crate) api_origins: Vec<String>,
     pub(crate) rejected_statuses: Vec<StatusCode>,
     pub(crate) http: TokenHttpClient,
+    pub(crate) client_assertion: Option<crate::client_auth::ClientAssertion>,
+    pub(crate) discovery: Option<crate::discovery::Discovery>,
 }
 
 impl OAuth2TokenSource {
@@ -135,13 +158,14 @@ impl OAuth2TokenSource {
         }
     }
 
-    /// A POST to `url` with `fields`, the client authenticated as configured, encoded as
-    /// `encoding`.
+    /// A POST to `url` with `fields`, the client authenticated as configured (with
+    /// `assertion` for the assertion methods), encoded as `encoding`.
     pub(crate) fn post<'a>(
         &'a self,
         url: &reqwest::Url,
         mut fields: Vec<(&'a str, &'a str)>,
         encoding: Encoding,
+        assertion: Option<&'a str>,
     ) -> Result<reqwest::RequestBuilder, Error> {
         let secret = self.client_secret.as_ref().map(ClientSecret::secret);
         let mut request = self.http.get()?.post(url.clone()).headers(self.headers.clone());
@@ -154,6 +178,13 @@ impl OAuth2TokenSource {
                 if let Some(secret) = secret {
                     fields.push((self.name("client_secret"), secret));
                 }
+            }
+            ClientAuth::ClientSecretJwt | ClientAuth::PrivateKeyJwt => {
+                fields.push((self.name("client_id"), &self.client_id));
+                fields.extend(assertion.map(crate::client_auth::assertion_fields).into_iter().flatten());
+            }
+            ClientAuth::TlsClientAuth | ClientAuth::SelfSignedTlsClientAuth | ClientAuth::None => {
+                fields.push((self.name("client_id"), &self.client_id));
             }
         }
         Ok(match encoding {
@@ -169,12 +200,16 @@ impl OAuth2TokenSource {
     }
 
     /// One request with the given grant parameters.
-    async fn request(&self, grant: &[(&'static str, &str)]) -> Result<Token, Error> {
+    pub(crate) async fn request(&self, grant: &[(&'static str, &str)]) -> Result<Token, Error> {
         let mut fields: Vec<(&str, &str)> = grant.iter().map(|(k, v)| (self.name(k), *v)).collect();
         fields.extend(self.params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        let request = self.post(&self.token_url, fields, self.encoding)?;
-        let secrets = self.secrets(grant);
+        let token_url = self.resolved_token_url().await?;
+        let assertion = self.client_assertion(&token_url).await?;
+        let request = self.post(&token_url, fields, self.encoding, assertion.as_deref().map(String::as_str))?;
+        let mut secrets = self.secrets(grant);
+        secrets.extend(assertion.as_deref().map(String::as_str));
         let response = exchange(request, &secrets).await?;
+        self.check_issued_token_type(&response)?;
         let (token, refresh) = response.into_token(self.unknown_lifetime)?;
         if let Some(refresh) = refresh.filter(|_| self.keep_refresh_tokens) {
             self.refresh_token.set(Some(refresh));
@@ -183,8 +218,11 @@ impl OAuth2TokenSource {
     }
 
     pub(crate) fn secrets<'a>(&'a self, grant: &[(&'static str, &'a str)]) -> Vec<&'a str> {
-        let mut secrets: Vec<&str> =
-            grant.iter().filter(|(k, _)| matches!(*k, "password" | "refresh_token")).map(|(_, v)| *v).collect();
+        let mut secrets: Vec<&str> = grant
+            .iter()
+            .filter(|(k, _)| matches!(*k, "password" | "refresh_token" | "assertion" | "subject_token" | "actor_token"))
+            .map(|(_, v)| *v)
+            .collect();
         secrets.extend(self.client_secret.as_ref().map(ClientSecret::secret));
         secrets
     }
@@ -199,6 +237,8 @@ impl OAuth2TokenSource {
             Grant::RefreshToken(refresh) => {
                 self.request(&[("grant_type", "refresh_token"), ("refresh_token", refresh.secret())]).await
             }
+            Grant::JwtBearer { assertion } => self.jwt_bearer_grant(assertion).await,
+            Grant::TokenExchange(exchange) => self.token_exchange_grant(exchange).await,
         }
     }
 }

@@ -103,6 +103,20 @@ async fn password_grant_then_rotating_refresh_then_fallback() {
 }
 
 #[tokio::test]
+async fn a_refresh_refused_in_a_200_body_falls_back_to_the_full_grant() {
+    // "A 2xx whose body carries an error field is an error": for a refresh, a refusal like
+    // any 4xx, or the source would retry the dead refresh token forever.
+    let sim = Simulator::oauth2().start().await;
+    let source = builder(&sim).grant(password_grant(&sim)).build().expect("source");
+    source.fetch().await.expect("password grant");
+    let refused = r#"{"error":"invalid_grant","error_description":"refresh token expired"}"#;
+    sim.fail_next(1, Fault::Body { content_type: "application/json", body: refused.into() });
+    source.fetch().await.expect("the refusal falls back to the password grant");
+    let counters = sim.counters();
+    assert_eq!((counters.token_requests, counters.primary_grants), (3, 2));
+}
+
+#[tokio::test]
 async fn transient_refresh_failure_does_not_burn_the_refresh_token() {
     let sim = Simulator::oauth2().start().await;
     let source = builder(&sim).grant(password_grant(&sim)).build().expect("source");

@@ -66,3 +66,33 @@ async fn revocation_needs_an_endpoint_and_a_refused_one_keeps_the_token() {
     assert!(source.has_refresh_token(), "kept: it is still live at the server");
     assert!(source.revoke_refresh_token().await.expect("revoked on the second try"));
 }
+
+#[tokio::test]
+async fn a_configured_refresh_token_grant_is_revoked_when_no_newer_one_is_held() {
+    let sim = Simulator::oauth2().start().await;
+    let creds = sim.credentials();
+    let pair = reqwest::Client::new()
+        .post(sim.token_url())
+        .basic_auth(&creds.client_id, Some(&creds.client_secret))
+        .form(&[("grant_type", "password"), ("username", &creds.username), ("password", &creds.password)])
+        .send()
+        .await
+        .expect("send")
+        .bytes()
+        .await
+        .expect("body");
+    let pair: serde_json::Value = serde_json::from_slice(&pair).expect("json");
+    let refresh = pair["refresh_token"].as_str().expect("a refresh token").to_owned();
+    let source = OAuth2TokenSource::builder(sim.token_url())
+        .allow_http_loopback()
+        .client_id(&creds.client_id)
+        .client_secret(creds.client_secret.as_str())
+        .grant(Grant::RefreshToken(refresh.as_str().into()))
+        .revocation_url(sim.revocation_url())
+        .build()
+        .expect("source");
+    assert!(source.revoke_refresh_token().await.expect("revoked"), "the source holds the configured one");
+    assert_eq!(sim.counters().revocations, 1);
+    assert_eq!(sim.last_request().expect("captured").fields().get("token"), Some(&refresh));
+    assert!(source.fetch().await.is_err(), "nothing to fall back to once it is revoked");
+}

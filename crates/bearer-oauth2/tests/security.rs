@@ -51,3 +51,40 @@ async fn basic_credentials_are_form_urlencoded_before_base64() {
         "id%3Awith%2Bplus%25pct%2Fslash+space-%C3%A9:s3c%3A%2B%25%2F+%C3%BC"
     );
 }
+
+#[tokio::test]
+async fn a_token_endpoint_redirect_is_never_followed_silently() {
+    // The endpoint answers 307 to another server: a client that follows redirects (such as
+    // `reqwest::Client::new()` given to `http_client`) re-posts the body, secrets included.
+    let elsewhere = Simulator::oauth2().start().await;
+    let front = Simulator::oauth2().credentials(elsewhere.credentials().clone()).start().await;
+    for given in [None, Some(reqwest::Client::new())] {
+        let mut builder = OAuth2TokenSource::builder(front.redirect_url(&elsewhere.token_url()))
+            .allow_http_loopback()
+            .client_id(&elsewhere.credentials().client_id)
+            .client_secret(elsewhere.credentials().client_secret.as_str())
+            .client_auth(ClientAuth::ClientSecretPost);
+        if let Some(client) = given.clone() {
+            builder = builder.http_client(client);
+        }
+        let error = builder.build().expect("source").fetch().await.expect_err("a redirect is not a token");
+        assert!(!error.is_transient(), "{error}");
+        if given.is_some() {
+            assert!(matches!(&error, Error::Config(m) if m.contains("redirect(")), "names the fix: {error}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_token_url_with_a_fragment_is_not_mistaken_for_a_redirect() {
+    // reqwest leaves the fragment (never sent) out of the response's URL.
+    let sim = Simulator::oauth2().start().await;
+    let source = OAuth2TokenSource::builder(format!("{}#token", sim.token_url()))
+        .allow_http_loopback()
+        .client_id(&sim.credentials().client_id)
+        .client_secret(sim.credentials().client_secret.as_str())
+        .http_client(reqwest::Client::new())
+        .build()
+        .expect("source");
+    source.fetch().await.expect("no redirect happened");
+}

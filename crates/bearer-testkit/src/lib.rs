@@ -22,24 +22,37 @@
 
 mod akeneo;
 mod answer;
+mod authz;
+mod authz_grants;
 mod criteo;
 mod env;
 mod fault;
 mod generic;
 mod hot_path;
+mod inspect;
 mod ixapi;
 mod jwt;
+mod keys;
+mod redis;
 mod routes;
 mod server;
 mod state;
+mod tls;
+mod verify;
 mod zenkipay;
 mod zuora;
 
 pub use answer::{send_raw, with_headers, Answer};
+pub use authz::{AuthorizationServer, AuthorizationServerBuilder, ClientRegistration, ExchangeRecord, ACTIONS_ISSUER};
 pub use env::env_map;
 pub use fault::Fault;
 pub use hot_path::{CannedResponse, FixedSource, FloorAuth};
+pub use inspect::{jwt_part, oauth_error_of};
 pub use jwt::fake_jwt;
+pub use keys::{unix_now, TestKey};
+pub use redis::{RedisCluster, RedisServer};
 pub use server::{Simulator, SimulatorBuilder};
 pub use state::{CapturedRequest, Counters, Credentials, ExpiresInStyle};
+pub use tls::{self_signed_client_certificate, ClientCertificate, TestCa, TlsSetup};
+pub use verify::TrustedIssuer;
 pub use zuora::WWW_AUTHENTICATE as ZUORA_WWW_AUTHENTICATE;

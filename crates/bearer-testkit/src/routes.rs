@@ -60,14 +60,25 @@ pub(crate) enum BodyKind {
 }
 
 /// Parses a body by its content type: form pairs or a JSON object of strings. `None` for any
-/// other content type or an unparsable body.
+/// other content type, an unparsable body, or a form that repeats a field other than
+/// `resource` or `audience`.
 pub(crate) fn parse_fields(headers: &HeaderMap, body: &[u8]) -> Option<(BodyKind, HashMap<String, String>)> {
     let content_type = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
     let essence = content_type.split(';').next()?.trim().to_ascii_lowercase();
     match essence.as_str() {
         "application/x-www-form-urlencoded" => {
             let pairs: Vec<(String, String)> = form_urlencoded(body)?;
-            Some((BodyKind::Form, pairs.into_iter().collect()))
+            // RFC 6749 §3.2: no parameter more than once; a repeated one makes the body invalid.
+            // RFC 8693 §2.1 lets `resource` and `audience` repeat (the handlers read them all
+            // from the raw body).
+            let mut fields = HashMap::with_capacity(pairs.len());
+            for (name, value) in pairs {
+                let repeatable = matches!(name.as_str(), "resource" | "audience");
+                if fields.insert(name, value).is_some() && !repeatable {
+                    return None;
+                }
+            }
+            Some((BodyKind::Form, fields))
         }
         "application/json" => {
             let value: serde_json::Value = serde_json::from_slice(body).ok()?;

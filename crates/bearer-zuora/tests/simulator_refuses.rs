@@ -124,3 +124,12 @@ async fn the_api_answers_a_revoked_token_with_401_and_the_challenge() {
     let answer = send_raw(reqwest::Client::new().get(sim.api_url()).bearer_auth(token)).await;
     assert_authentication_error(&answer);
 }
+
+#[tokio::test]
+async fn a_repeated_field_is_invalid_input() {
+    // RFC 6749 §3.2: a parameter must not be sent more than once, even with the same value.
+    let sim = Simulator::zuora().start().await;
+    let creds = sim.credentials();
+    assert_invalid_input(&token_call(&sim, &[], &[("client_id", &creds.client_id)]).await);
+    assert_invalid_input(&token_call(&sim, &[], &[("grant_type", "client_credentials")]).await);
+}

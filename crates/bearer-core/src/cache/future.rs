@@ -7,7 +7,8 @@ use std::task::{Context, Poll};
 
 use tokio::sync::watch;
 
-use super::{Decision, FlightResult, TokenCache};
+use super::flight::Decision;
+use super::{FlightResult, TokenCache};
 use crate::{Error, Token, TokenSource};
 
 /// A caller's wait for a refresh, boxed so that [`TokenFuture`] stays two words.
@@ -33,7 +34,7 @@ impl<S: TokenSource + 'static> Future for TokenFuture<'_, S> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         if this.wait.is_none() {
-            if let Some(token) = this.cache.fresh() {
+            if let Some(token) = this.cache.hit() {
                 return Poll::Ready(Ok(token));
             }
         }
@@ -67,7 +68,7 @@ impl<S> std::fmt::Debug for TokenFuture<'_, S> {
 }
 
 /// Waits for a refresh to land and takes its outcome.
-pub(super) async fn wait_for_flight(mut flight: watch::Receiver<FlightResult>) -> Result<Arc<Token>, Error> {
+async fn wait_for_flight(mut flight: watch::Receiver<FlightResult>) -> Result<Arc<Token>, Error> {
     match flight.wait_for(Option::is_some).await {
         Ok(outcome) => outcome.clone().unwrap_or(Err(Error::Abandoned)),
         Err(_) => Err(Error::Abandoned),

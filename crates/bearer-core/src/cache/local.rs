@@ -1,19 +1,27 @@
-//! Per-thread copies of fresh tokens, so the hot path writes no memory that another thread
-//! touches: it reads the cache's freshness mark and bumps a reference count of its own.
+//! Per-thread copies of fresh tokens, so a hit writes no memory that another thread touches:
+//! it reads the cache's generation and the clock, and bumps a reference count of its own.
 //!
-//! Each thread keeps, for the few caches it uses, its own detached copy of the token it last
-//! saw (its own allocation, its own header bytes) with the generation it was installed as. A copy is only served while the cache's freshness mark
-//! still holds that same generation: generations are never reused within a cache, and cache
-//! ids are never reused within a process, so a matching copy *is* the fresh token.
+//! Each thread has a small direct-mapped table: a cache's copy lives in the slot its id picks.
+//! A copy is served only while the cache's installed generation is the one the copy was made
+//! from and the clock is before that generation's refresh point (both checked on every hit),
+//! so a copy can never be served past the point the shared token would not be. Generations are
+//! never reused within a cache, and cache ids never within a process.
+//!
+//! A copy is made (one allocation) only into a free slot, a slot holding an older copy of the
+//! same cache, or a slot whose copy is past its refresh point. A live copy of another cache is
+//! never pushed out, so with any number of caches on a thread a hit allocates nothing: the
+//! caches without a slot are served from the shared token.
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use tokio::time::Instant;
+
 use crate::Token;
 
-/// How many caches a thread remembers; past that the least recently refilled is forgotten.
-const PER_THREAD: usize = 4;
+/// Slots per thread (a power of two).
+const SLOTS: usize = 8;
 
 static NEXT_CACHE_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -22,48 +30,55 @@ pub(super) fn new_cache_id() -> u64 {
     NEXT_CACHE_ID.fetch_add(1, Ordering::Relaxed)
 }
 
-struct Copy {
+/// One thread's copy of one cache's token.
+struct ThreadCopy {
     cache: u64,
     generation: u64,
+    refresh_at: Instant,
     token: Arc<Token>,
 }
 
 thread_local! {
-    static COPIES: RefCell<Vec<Copy>> = const { RefCell::new(Vec::new()) };
+    static COPIES: RefCell<[Option<ThreadCopy>; SLOTS]> = const { RefCell::new([const { None }; SLOTS]) };
 }
 
-/// This thread's copy of `cache`'s token of `generation`, if it has it.
 #[inline]
-pub(super) fn get(cache: u64, generation: u64) -> Option<Arc<Token>> {
+fn slot(cache: u64) -> usize {
+    (cache as usize) & (SLOTS - 1)
+}
+
+/// This thread's copy of `cache`'s token of `generation`, if it has one and `now` is before
+/// its refresh point.
+#[inline]
+pub(super) fn get(cache: u64, generation: u64, now: Instant) -> Option<Arc<Token>> {
     COPIES
         .try_with(|copies| {
             let copies = copies.try_borrow().ok()?;
-            let copy = copies.iter().find(|c| c.cache == cache)?;
-            (copy.generation == generation).then(|| Arc::clone(&copy.token))
+            let copy = copies[slot(cache)].as_ref()?;
+            (copy.cache == cache && copy.generation == generation && now < copy.refresh_at)
+                .then(|| Arc::clone(&copy.token))
         })
         .ok()
         .flatten()
 }
 
-/// Remembers a detached copy of `token` as `cache`'s token of `generation` on this thread,
-/// and returns it.
-pub(super) fn put(cache: u64, generation: u64, token: &Token) -> Option<Arc<Token>> {
-    COPIES
-        .try_with(|copies| {
-            let mut copies = copies.try_borrow_mut().ok()?;
-            let copy = Copy { cache, generation, token: Arc::new(token.detached()) };
-            match copies.iter().position(|c| c.cache == cache) {
-                Some(i) => copies[i] = copy,
-                None if copies.len() < PER_THREAD => copies.push(copy),
-                None => {
-                    copies.remove(0);
-                    copies.push(copy);
-                }
-            }
-            copies.iter().find(|c| c.cache == cache).map(|c| Arc::clone(&c.token))
-        })
-        .ok()
-        .flatten()
+/// Keeps a detached copy of `token` as `cache`'s token of `generation` on this thread, if its
+/// slot is free, holds an older copy of `cache`, or holds a copy that can no longer be served.
+pub(super) fn offer(cache: u64, generation: u64, refresh_at: Instant, token: &Token, now: Instant) {
+    let _ = COPIES.try_with(|copies| {
+        let Ok(mut copies) = copies.try_borrow_mut() else {
+            return;
+        };
+        let entry = &mut copies[slot(cache)];
+        let replace = match entry {
+            None => true,
+            Some(copy) if copy.cache == cache => copy.generation != generation,
+            Some(copy) => now >= copy.refresh_at,
+        };
+        if replace {
+            *entry = Some(ThreadCopy { cache, generation, refresh_at, token: Arc::new(token.detached()) });
+        }
+    });
 }
 
 /// Forgets this thread's copy of `cache`'s token (a dropped cache, so its secret is not kept
@@ -71,7 +86,10 @@ pub(super) fn put(cache: u64, generation: u64, token: &Token) -> Option<Arc<Toke
 pub(super) fn forget(cache: u64) {
     let _ = COPIES.try_with(|copies| {
         if let Ok(mut copies) = copies.try_borrow_mut() {
-            copies.retain(|c| c.cache != cache);
+            let entry = &mut copies[slot(cache)];
+            if entry.as_ref().is_some_and(|copy| copy.cache == cache) {
+                *entry = None;
+            }
         }
     });
 }

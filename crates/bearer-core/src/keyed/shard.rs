@@ -53,7 +53,7 @@ impl<K: Eq, S: TokenSource + 'static> Shard<K, S> {
 
     /// The hit path: the key's fresh token, under the read lock, without cloning its cache.
     #[inline]
-    pub(super) fn fresh<Q>(&self, hash: u64, key: &Q) -> Option<Arc<Token>>
+    pub(super) fn try_token<Q>(&self, hash: u64, key: &Q) -> Option<Arc<Token>>
     where
         K: Borrow<Q>,
         Q: Eq + ?Sized,
@@ -61,7 +61,7 @@ impl<K: Eq, S: TokenSource + 'static> Shard<K, S> {
         let map = self.read();
         let slot = map.find(hash, key)?;
         slot.touch();
-        slot.cache.fresh()
+        slot.cache.try_token()
     }
 
     pub(super) fn get<Q>(&self, hash: u64, key: &Q) -> Option<TokenCache<S>>

@@ -51,7 +51,7 @@ async fn each_key_gets_its_own_cache_created_on_first_use() {
     let ledger = Arc::new(Ledger::default());
     let tokens = builder(&ledger).build();
     assert!(tokens.is_empty(), "building creates no key");
-    assert!(tokens.fresh(&Tenant::new("acme")).is_none(), "fresh() creates nothing");
+    assert!(tokens.try_token(&Tenant::new("acme")).is_none(), "try_token() creates nothing");
     assert_eq!(ledger.built.load(Ordering::SeqCst), 0);
 
     let acme = tokens.token(&Tenant::new("acme")).await.expect("acme");
@@ -63,7 +63,7 @@ async fn each_key_gets_its_own_cache_created_on_first_use() {
     assert_eq!(ledger.fetches.load(Ordering::SeqCst), 2);
     assert_eq!(ledger.built.load(Ordering::SeqCst), 2, "one source per key");
     assert_eq!(tokens.len(), 2);
-    let fresh = tokens.fresh(&Tenant::new("globex")).expect("fresh hit");
+    let fresh = tokens.try_token(&Tenant::new("globex")).expect("fresh hit");
     assert_eq!(fresh.secret(), globex.secret());
 }
 
@@ -145,7 +145,7 @@ async fn the_key_bound_holds_and_a_full_shard_evicts_unused_keys_first() {
     assert_eq!(tokens.len(), 8);
     // t0..t3 used again, so the sweep gives them a second chance over t4..t7.
     for i in 0..4 {
-        assert!(tokens.fresh(&Tenant::new(format!("t{i}"))).is_some());
+        assert!(tokens.try_token(&Tenant::new(format!("t{i}"))).is_some());
     }
     tokens.token(&Tenant::new("t8")).await.expect("t8");
     assert!(tokens.len() <= 8, "never above the bound: {}", tokens.len());

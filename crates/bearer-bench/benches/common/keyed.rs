@@ -1,7 +1,9 @@
-//! The keyed hot paths measured by `benches/keyed_probe.rs` (instruction counts under
-//! callgrind, `benches/keyed_callgrind.sh`), `benches/keyed.rs` (criterion) and
-//! `tests/keyed_allocations.rs` (allocation counts): a [`KeyedTokenCache`] warm at a given
-//! number of keys, next to a single [`TokenCache`] built the same way.
+//! The keyed hot paths measured by `keyed_probe.rs` (instruction counts under callgrind,
+//! `keyed_callgrind.sh`), `keyed.rs` (criterion) and the root package's
+//! `tests/keyed_allocations.rs` and `tests/keyed_memory.rs` (which include this file and
+//! `ours.rs` by path, so it must use only what the root package's tests depend on): a
+//! [`KeyedTokenCache`] warm at a given number of keys, next to a single [`TokenCache`].
+#![allow(dead_code, unreachable_pub)]
 
 use std::sync::Arc;
 
@@ -10,7 +12,7 @@ use reqwest_bearer::core::{KeyedTokenCache, Tenant};
 use reqwest_bearer::{BearerAuth, Token, TokenCache};
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
 
-use super::{ready, URL};
+use super::ours::{ready, URL};
 
 /// The keys a warm keyed cache holds: `tenant-000000`, `tenant-000001`, ...
 pub fn tenant(i: usize) -> Tenant {
@@ -19,7 +21,7 @@ pub fn tenant(i: usize) -> Tenant {
 
 /// A single cache and a keyed cache of `keys` keys, every token fetched.
 pub struct KeyedHotPaths {
-    /// Runs the caches' refreshes (and, before the cache rewrite, their freshness timers).
+    /// Runs the caches' refreshes.
     pub runtime: tokio::runtime::Runtime,
     pub single: TokenCache<FixedSource>,
     pub keyed: KeyedTokenCache<Tenant, FixedSource>,
@@ -78,20 +80,20 @@ impl KeyedHotPaths {
         ready(self.chain_keyed.get(URL).with_extension(key).send()).expect("response").status()
     }
 
-    /// The single cache's synchronous hit, `TokenCache::fresh()`.
+    /// The single cache's synchronous hit, `TokenCache::try_token()`.
     pub fn single_fresh(&self) -> Arc<Token> {
-        self.single.fresh().expect("fresh")
+        self.single.try_token().expect("fresh")
     }
 
     /// The keyed synchronous hit on key `i` (modulo the key count).
     pub fn keyed_fresh(&self, i: usize) -> Arc<Token> {
-        self.keyed.fresh(&self.keys[i % self.keys.len()]).expect("fresh")
+        self.keyed.try_token(&self.keys[i % self.keys.len()]).expect("fresh")
     }
 
     /// The keyed synchronous hit on key `i`, looked up with a key of its own (the same text,
     /// another allocation), as a request that builds its key from a string has.
     pub fn keyed_fresh_equal_key(&self, key: &Tenant) -> Arc<Token> {
-        self.keyed.fresh(key).expect("fresh")
+        self.keyed.try_token(key).expect("fresh")
     }
 
     /// The keyed `token()` on key `i`, polled once (it completes on its first poll on a hit).

@@ -3,10 +3,10 @@
 # Each scenario runs at two iteration counts; the difference divided by the difference in
 # iterations cancels set-up (building clients, warming the cache) out.
 #
-#   bash benches/callgrind.sh            # N1=20000 N2=40000
-#   N1=5000 N2=10000 bash benches/callgrind.sh
+#   bash crates/bearer-bench/benches/callgrind.sh            # N1=20000 N2=40000
+#   N1=5000 N2=10000 bash crates/bearer-bench/benches/callgrind.sh
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../../.."
 N1=${N1:-20000}
 N2=${N2:-40000}
 
@@ -14,7 +14,7 @@ if ! command -v valgrind >/dev/null 2>&1; then
   (apt-get update -qq && apt-get install -y -qq valgrind) >/dev/null
 fi
 
-probe=$(cargo bench --bench probe --no-run --message-format=json 2>/dev/null \
+probe=$(cargo bench -p bearer-bench --bench probe --no-run --message-format=json 2>/dev/null \
   | sed -n 's/.*"executable":"\([^"]*probe[^"]*\)".*/\1/p' | tail -n 1)
 [ -x "$probe" ] || { echo "could not build the probe" >&2; exit 1; }
 
@@ -27,7 +27,7 @@ instructions() { # scenario iterations -> total instructions
 }
 
 declare -A per_op
-scenarios=(token-ours token-fresh token-floor token-mutex token-rwlock chain-none chain-floor chain-bearer peer-none peer-auth)
+scenarios=(token-ours token-try token-many token-floor token-mutex token-rwlock chain-none chain-floor chain-bearer peer-none peer-auth)
 for s in "${scenarios[@]}"; do
   a=$(instructions "$s" "$N1")
   b=$(instructions "$s" "$N2")
@@ -41,11 +41,11 @@ echo "instructions per operation (callgrind, N1=$N1, N2=$N2)"
 echo
 echo "| token() on a cache hit | instr/op | vs ArcSwap floor |"
 echo "|---|---:|---:|"
-for s in token-ours token-fresh token-floor token-mutex token-rwlock; do
+for s in token-ours token-try token-many token-floor token-mutex token-rwlock; do
   echo "| $s | ${per_op[$s]} | $(ratio "${per_op[$s]}" "${per_op[token-floor]}") |"
 done
 echo
-echo "token() / mutex = $(ratio "${per_op[token-ours]}" "${per_op[token-mutex]}"); fresh() / mutex = $(ratio "${per_op[token-fresh]}" "${per_op[token-mutex]}")"
+echo "token() / mutex = $(ratio "${per_op[token-ours]}" "${per_op[token-mutex]}"); try_token() / mutex = $(ratio "${per_op[token-try]}" "${per_op[token-mutex]}")"
 echo
 ours=$(overhead chain-bearer chain-none)
 floor=$(overhead chain-floor chain-none)

@@ -1,12 +1,13 @@
 //! Criterion benches of the hot path, every group with its baselines in the same run:
 //!
-//! - `token_hit`: `TokenCache::token()` on a hit vs the ArcSwap floor, `Mutex` and tokio
-//!   `RwLock` caches; `token_hit_contended/N`: the same with N tasks on the multi-thread runtime.
+//! - `token_hit`: `TokenCache::token()` on a hit (one cache, and cycling through 10,000) vs the
+//!   ArcSwap floor, `Mutex` and tokio `RwLock` caches; `token_hit_contended/N`: the same with N
+//!   tasks on the multi-thread runtime.
 //! - `middleware`: one request through a chain whose last middleware answers at once, with no
 //!   auth, the floor middleware, `BearerAuth`, and reqwest-auth 1.0.0 with its own no-auth chain.
 //! - `loopback`: authenticated requests against a local server vs the bare client.
 //!
-//! Run with `cargo bench --bench hot_path`; BENCHMARKS.md has the figures.
+//! Run with `cargo bench -p bearer-bench --bench hot_path`; BENCHMARKS.md has the figures.
 
 mod common;
 
@@ -14,13 +15,20 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::HotPaths;
+use common::{HotPaths, Ours};
 use criterion::{criterion_group, criterion_main, Criterion};
 
 fn token_hit(c: &mut Criterion) {
-    let hot = HotPaths::new();
+    let hot = Ours::new();
     let mut group = c.benchmark_group("token_hit");
     group.bench_function("ours", |b| b.iter(|| black_box(hot.token_ours())));
+    let mut i = 0;
+    group.bench_function("ours_10000_caches", |b| {
+        b.iter(|| {
+            i += 1;
+            black_box(hot.token_many(i))
+        })
+    });
     group.bench_function("floor_arcswap", |b| b.iter(|| black_box(hot.token_floor())));
     group.bench_function("mutex", |b| b.iter(|| black_box(hot.token_mutex())));
     group.bench_function("tokio_rwlock", |b| b.iter(|| black_box(hot.token_rwlock())));
@@ -29,7 +37,7 @@ fn token_hit(c: &mut Criterion) {
 
 /// `tasks` tasks on the multi-thread runtime share the work of `iters` hits; the time per
 /// hit is the wall time over `iters`.
-fn contended(runtime: &tokio::runtime::Runtime, hot: &Arc<HotPaths>, tasks: u64, iters: u64, floor: bool) -> Duration {
+fn contended(runtime: &tokio::runtime::Runtime, hot: &Arc<Ours>, tasks: u64, iters: u64, floor: bool) -> Duration {
     let per_task = (iters / tasks).max(1);
     runtime.block_on(async {
         let start = Instant::now();
@@ -55,7 +63,7 @@ fn contended(runtime: &tokio::runtime::Runtime, hot: &Arc<HotPaths>, tasks: u64,
 }
 
 fn token_hit_contended(c: &mut Criterion) {
-    let hot = Arc::new(HotPaths::new());
+    let hot = Arc::new(Ours::new());
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     let mut group = c.benchmark_group("token_hit_contended");
     for tasks in [1u64, 2, 8, 64] {
@@ -72,9 +80,9 @@ fn token_hit_contended(c: &mut Criterion) {
 fn middleware(c: &mut Criterion) {
     let hot = HotPaths::new();
     let mut group = c.benchmark_group("middleware");
-    group.bench_function("a_no_auth", |b| b.iter(|| black_box(HotPaths::request(&hot.chain_none))));
-    group.bench_function("b_floor", |b| b.iter(|| black_box(HotPaths::request(&hot.chain_floor))));
-    group.bench_function("c_bearer_auth", |b| b.iter(|| black_box(HotPaths::request(&hot.chain_bearer))));
+    group.bench_function("a_no_auth", |b| b.iter(|| black_box(Ours::request(&hot.ours.chain_none))));
+    group.bench_function("b_floor", |b| b.iter(|| black_box(Ours::request(&hot.ours.chain_floor))));
+    group.bench_function("c_bearer_auth", |b| b.iter(|| black_box(Ours::request(&hot.ours.chain_bearer))));
     group.bench_function("d_reqwest_auth_no_auth", |b| b.iter(|| black_box(HotPaths::request_peer(&hot.peer_none))));
     group.bench_function("d_reqwest_auth", |b| b.iter(|| black_box(HotPaths::request_peer(&hot.peer_auth))));
     group.finish();
@@ -87,26 +95,22 @@ fn loopback(c: &mut Criterion) {
 
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     let sim = runtime.block_on(Simulator::oauth2().start());
-    let source = OAuth2TokenSource::builder(sim.token_url())
-        .allow_http_loopback()
-        .client_id(&sim.credentials().client_id)
-        .client_secret(sim.credentials().client_secret.as_str())
-        .build()
-        .expect("source");
+    let new_source = || {
+        OAuth2TokenSource::builder(sim.token_url())
+            .allow_http_loopback()
+            .client_id(&sim.credentials().client_id)
+            .client_secret(sim.credentials().client_secret.as_str())
+            .build()
+            .expect("source")
+    };
     let auth =
-        BearerAuth::builder(source).allow_origin(sim.origin()).allow_http_loopback().build().expect("middleware");
+        BearerAuth::builder(new_source()).allow_origin(sim.origin()).allow_http_loopback().build().expect("middleware");
     let bearer = reqwest_middleware::ClientBuilder::new(reqwest::Client::new()).with(auth).build();
     let bare = reqwest::Client::new();
     // The bare client sends a valid token of its own, so the server does the same work.
     let token = runtime.block_on(async {
         bearer.get(sim.api_url()).send().await.expect("warm");
-        let source = OAuth2TokenSource::builder(sim.token_url())
-            .allow_http_loopback()
-            .client_id(&sim.credentials().client_id)
-            .client_secret(sim.credentials().client_secret.as_str())
-            .build()
-            .expect("source");
-        reqwest_bearer::TokenSource::fetch(&source).await.expect("token")
+        reqwest_bearer::TokenSource::fetch(&new_source()).await.expect("token")
     });
     let api = sim.api_url();
     let bare_request = || async {

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Instructions per keyed hit, under callgrind, at 10 and at 100,000 keys, next to the single
-# cache's hit. Like benches/callgrind.sh: each scenario runs at two iteration counts and the
+# cache's hit. Like callgrind.sh: each scenario runs at two iteration counts and the
 # difference over the difference in iterations cancels set-up (warming 100,000 keys) out.
 #
-#   bash benches/keyed_callgrind.sh            # N1=20000 N2=40000
+#   bash crates/bearer-bench/benches/keyed_callgrind.sh            # N1=20000 N2=40000
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../../.."
 N1=${N1:-20000}
 N2=${N2:-40000}
 
@@ -13,7 +13,7 @@ if ! command -v valgrind >/dev/null 2>&1; then
   (apt-get update -qq && apt-get install -y -qq valgrind) >/dev/null
 fi
 
-probe=$(cargo bench --bench keyed_probe --no-run --message-format=json 2>/dev/null \
+probe=$(cargo bench -p bearer-bench --bench keyed_probe --no-run --message-format=json 2>/dev/null \
   | sed -n 's/.*"executable":"\([^"]*keyed_probe[^"]*\)".*/\1/p' | tail -n 1)
 [ -x "$probe" ] || { echo "could not build the keyed probe" >&2; exit 1; }
 
@@ -38,7 +38,7 @@ echo "instructions per hit (callgrind, N1=$N1, N2=$N2)"
 echo
 echo "| scenario | keys | instr/op | vs single-cache hit |"
 echo "|---|---:|---:|---:|"
-echo "| single: TokenCache::fresh() | 1 | $single | 1.00 |"
+echo "| single: TokenCache::try_token() | 1 | $single | 1.00 |"
 for keys in 10 100000; do
   for s in keyed-same keyed-same-equal-key keyed-rotate keyed-token-rotate; do
     n=$(per_op "$s" "$keys") || exit 1

@@ -1,8 +1,8 @@
-//! Criterion benches of the keyed hit path: `KeyedTokenCache::fresh` at 10 and at 100,000
-//! keys (one key, and each call on the next key) next to `TokenCache::fresh`, in one run.
+//! Criterion benches of the keyed hit path: `KeyedTokenCache::try_token` at 10 and at 100,000
+//! keys (one key, and each call on the next key) next to `TokenCache::try_token`, in one run.
 //!
-//! Run with `cargo bench --bench keyed`; BENCHMARKS.md has the figures. Instruction counts,
-//! the repeatable figure, come from `benches/keyed_callgrind.sh`.
+//! Run with `cargo bench -p bearer-bench --bench keyed`; BENCHMARKS.md has the figures. Instruction counts,
+//! the repeatable figure, come from `keyed_callgrind.sh`.
 
 mod common;
 

@@ -1,7 +1,7 @@
 //! Runs one keyed hot path a given number of times, for instruction counting under
-//! callgrind: `keyed_probe <scenario> <keys> <iterations>`. See `benches/keyed_callgrind.sh`.
+//! callgrind: `keyed_probe <scenario> <keys> <iterations>`. See `keyed_callgrind.sh`.
 //!
-//! Scenarios: `single` (one `TokenCache::fresh()`), `keyed-same` (`KeyedTokenCache::fresh`
+//! Scenarios: `single` (one `TokenCache::try_token()`), `keyed-same` (`KeyedTokenCache::try_token`
 //! on one key, looked up with a clone of the key it was created with),
 //! `keyed-same-equal-key` (the same, with an equal key of another allocation), `keyed-rotate` (each call on the next key, round the `<keys>` keys),
 //! `keyed-token-rotate` (`KeyedTokenCache::token`, polled once, rotating), `chain-single`

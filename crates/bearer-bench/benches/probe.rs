@@ -1,11 +1,11 @@
 //! Runs one hot path a given number of times, for instruction counting under callgrind:
-//! `probe <scenario> <iterations>`. See `benches/callgrind.sh`.
+//! `probe <scenario> <iterations>`. See `callgrind.sh` beside it.
 
 mod common;
 
 use std::hint::black_box;
 
-use common::HotPaths;
+use common::{HotPaths, Ours};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -16,21 +16,23 @@ fn main() {
         return;
     }
     let hot = HotPaths::new();
-    for _ in 0..iterations {
+    let ours = &hot.ours;
+    for i in 0..iterations as usize {
         match scenario.as_str() {
-            "token-ours" => drop(black_box(hot.token_ours())),
-            "token-fresh" => drop(black_box(hot.token_ours_fresh())),
-            "token-floor" => drop(black_box(hot.token_floor())),
-            "token-mutex" => drop(black_box(hot.token_mutex())),
-            "token-rwlock" => drop(black_box(hot.token_rwlock())),
+            "token-ours" => drop(black_box(ours.token_ours())),
+            "token-try" => drop(black_box(ours.token_ours_try())),
+            "token-many" => drop(black_box(ours.token_many(i))),
+            "token-floor" => drop(black_box(ours.token_floor())),
+            "token-mutex" => drop(black_box(ours.token_mutex())),
+            "token-rwlock" => drop(black_box(ours.token_rwlock())),
             "chain-none" => {
-                black_box(HotPaths::request(&hot.chain_none));
+                black_box(Ours::request(&ours.chain_none));
             }
             "chain-floor" => {
-                black_box(HotPaths::request(&hot.chain_floor));
+                black_box(Ours::request(&ours.chain_floor));
             }
             "chain-bearer" => {
-                black_box(HotPaths::request(&hot.chain_bearer));
+                black_box(Ours::request(&ours.chain_bearer));
             }
             "peer-none" => {
                 black_box(HotPaths::request_peer(&hot.peer_none));

@@ -1,22 +1,23 @@
-//! The hot paths measured by `benches/hot_path.rs` (criterion), `benches/probe.rs`
-//! (instruction counts under callgrind) and `tests/allocations.rs` (allocation counts):
-//! ours, the floors, and the baselines a user would otherwise pick, built the same way.
+//! Our hot paths and the floors they are measured against, built once and warm: shared by the
+//! criterion bench, the callgrind probe, and the root package's `tests/allocations.rs` (which
+//! includes this file by path, so it must use only what the root package's tests depend on).
 #![allow(dead_code, unreachable_pub)]
 
-pub mod keyed;
-
+use std::future::Future;
+use std::pin::pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
 
 use arc_swap::ArcSwap;
 use bearer_testkit::{CannedResponse, FixedSource, FloorAuth};
 use reqwest_bearer::{BearerAuth, Token, TokenCache};
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 use tokio::time::Instant;
 
 /// The URL every chain is asked for; the canned last middleware answers it.
 pub const URL: &str = "https://api.example.com/v1/things";
+
+/// How many caches the many-caches scenario cycles through on one thread.
+pub const MANY: usize = 10_000;
 
 /// Polls a future once, as an executor would on a hit; everything measured here completes
 /// on its first poll (no I/O, a warm cache, a canned response).
@@ -29,25 +30,29 @@ pub fn ready<F: Future>(future: F) -> F::Output {
 }
 
 /// Everything built once, warm.
-pub struct HotPaths {
-    /// Keeps the freshness timers of the warm caches alive.
+pub struct Ours {
+    /// The runtime the caches fetched their tokens on (a hit needs none).
     pub runtime: tokio::runtime::Runtime,
     pub cache: TokenCache<Arc<FixedSource>>,
+    /// `MANY` warm caches, for hits spread over more caches than a thread keeps copies of.
+    pub many: Vec<TokenCache<Arc<FixedSource>>>,
     pub floor: ArcSwap<Token>,
     pub mutex: Mutex<Option<Arc<Token>>>,
     pub rwlock: tokio::sync::RwLock<Option<Arc<Token>>>,
     pub chain_none: reqwest_middleware::ClientWithMiddleware,
     pub chain_floor: reqwest_middleware::ClientWithMiddleware,
     pub chain_bearer: reqwest_middleware::ClientWithMiddleware,
-    pub peer_none: reqwest_middleware_04::ClientWithMiddleware,
-    pub peer_auth: reqwest_middleware_04::ClientWithMiddleware,
 }
 
-impl HotPaths {
+impl Ours {
     pub fn new() -> Self {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
         let cache = TokenCache::new(Arc::new(FixedSource::default()));
         let token = runtime.block_on(cache.token()).expect("warm token");
+        let many: Vec<_> = (0..MANY).map(|_| TokenCache::new(Arc::new(FixedSource::default()))).collect();
+        for cache in &many {
+            runtime.block_on(cache.token()).expect("warm token");
+        }
         let bearer = BearerAuth::builder(Arc::new(FixedSource::default()))
             .allow_origin("https://api.example.com")
             .build()
@@ -61,9 +66,6 @@ impl HotPaths {
             }
             builder.with(CannedResponse).build()
         };
-        let peer_http = reqwest_012::Client::new();
-        let peer_source: Arc<dyn token_source::TokenSource> =
-            Arc::new(PeerSource(format!("Bearer {}", token.secret().secret())));
         Self {
             floor: ArcSwap::from(Arc::clone(&token)),
             mutex: Mutex::new(Some(Arc::clone(&token))),
@@ -71,12 +73,8 @@ impl HotPaths {
             chain_none: chain(None),
             chain_floor: chain(Some(Arc::new(FloorAuth(token.header_value().clone())))),
             chain_bearer: chain(Some(Arc::new(bearer))),
-            peer_none: reqwest_middleware_04::ClientBuilder::new(peer_http.clone()).with(PeerCanned).build(),
-            peer_auth: reqwest_middleware_04::ClientBuilder::new(peer_http)
-                .with(reqwest_auth::AuthorizationHeaderMiddleware::from(peer_source))
-                .with(PeerCanned)
-                .build(),
             cache,
+            many,
             runtime,
         }
     }
@@ -86,9 +84,14 @@ impl HotPaths {
         ready(self.cache.token()).expect("token")
     }
 
-    /// Ours, synchronously: `TokenCache::fresh()`, what `token()` does on a hit.
-    pub fn token_ours_fresh(&self) -> Arc<Token> {
-        self.cache.fresh().expect("fresh")
+    /// Ours, synchronously: `TokenCache::try_token()`, what the middleware calls first.
+    pub fn token_ours_try(&self) -> Arc<Token> {
+        self.cache.try_token().expect("hit")
+    }
+
+    /// Ours, on the `i`-th of `MANY` caches (callers cycle `i`).
+    pub fn token_many(&self, i: usize) -> Arc<Token> {
+        ready(self.many[i % MANY].token()).expect("token")
     }
 
     /// The floor: a bare `ArcSwap<Token>` load and one expiry check.
@@ -114,36 +117,5 @@ impl HotPaths {
     /// One request through one of our chains; the response is ready at once.
     pub fn request(chain: &reqwest_middleware::ClientWithMiddleware) -> reqwest::StatusCode {
         ready(chain.get(URL).send()).expect("response").status()
-    }
-
-    /// One request through one of reqwest-auth's chains.
-    pub fn request_peer(chain: &reqwest_middleware_04::ClientWithMiddleware) -> u16 {
-        ready(chain.get(URL).send()).expect("response").status().as_u16()
-    }
-}
-
-/// reqwest-auth's token source: hands out the same `Bearer …` string each time.
-#[derive(Debug)]
-struct PeerSource(String);
-
-#[async_trait::async_trait]
-impl token_source::TokenSource for PeerSource {
-    async fn token(&self) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
-        Ok(self.0.clone())
-    }
-}
-
-/// The canned last middleware for reqwest-middleware 0.4 chains.
-struct PeerCanned;
-
-#[async_trait::async_trait]
-impl reqwest_middleware_04::Middleware for PeerCanned {
-    async fn handle(
-        &self,
-        _: reqwest_012::Request,
-        _: &mut http::Extensions,
-        _: reqwest_middleware_04::Next<'_>,
-    ) -> reqwest_middleware_04::Result<reqwest_012::Response> {
-        Ok(reqwest_012::Response::from(http::Response::new("")))
     }
 }

@@ -1,0 +1,125 @@
+//! Redis down, slow or answering garbage never fails a fetch: the process fetches for itself,
+//! warns once per outage, backs off, and shares again when Redis is back.
+
+mod support;
+
+use std::time::Duration;
+
+use bearer_core::TokenSource;
+use bearer_testkit::{Fault, RedisServer, Simulator};
+use support::sim_source;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// A loopback server that accepts connections and answers every read with `reply` (or
+/// never answers, for `None`).
+async fn fake_redis(reply: Option<&'static [u8]>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("redis://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buffer = [0u8; 4096];
+                while let Ok(n) = socket.read(&mut buffer).await {
+                    if n == 0 {
+                        break;
+                    }
+                    if let Some(reply) = reply {
+                        if socket.write_all(reply).await.is_err() {
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    url
+}
+
+#[tokio::test]
+async fn a_redis_that_never_answers_costs_one_timeout_then_local_fetches() {
+    let sim = Simulator::oauth2().start().await;
+    let url = fake_redis(None).await;
+    let shared = sim_source(&sim, &url, Duration::from_millis(200));
+    let token = shared.fetch().await.expect("a token despite a silent Redis");
+    assert!(!token.secret().secret().is_empty());
+    let metrics = shared.metrics();
+    assert_eq!((metrics.local_fallbacks, metrics.redis_errors, metrics.outages), (1, 1, 1), "{metrics:?}");
+    assert_eq!(sim.counters().token_requests, 1);
+}
+
+#[tokio::test]
+async fn a_redis_answering_garbage_is_an_outage_not_an_error() {
+    let sim = Simulator::oauth2().start().await;
+    let url = fake_redis(Some(b"+OK\r\n")).await;
+    let shared = sim_source(&sim, &url, Duration::from_millis(500));
+    shared.fetch().await.expect("a token despite garbage answers");
+    let metrics = shared.metrics();
+    assert_eq!((metrics.local_fallbacks, metrics.outages), (1, 1), "{metrics:?}");
+    assert_eq!(metrics.shared_hits + metrics.shared_fetches, 0, "{metrics:?}");
+}
+
+#[tokio::test]
+async fn a_failed_fetch_releases_the_lease_at_once() {
+    let redis = RedisServer::start();
+    let sim = Simulator::oauth2().start().await;
+    sim.fail_next(1, Fault::server_error());
+    let first = sim_source(&sim, &redis.url(), Duration::from_secs(1));
+    first.fetch().await.expect_err("the token endpoint failed");
+    assert_eq!(first.metrics().shared_fetches, 1);
+    let second = sim_source(&sim, &redis.url(), Duration::from_secs(1));
+    second.fetch().await.expect("the next process fetches at once");
+    assert_eq!(second.metrics().lease_waits, 0, "the failed fetch left its lease behind: {:?}", second.metrics());
+    assert_eq!(second.metrics().shared_fetches, 1);
+}
+
+#[tokio::test]
+async fn a_rejected_token_is_dropped_fleet_wide_only_while_redis_still_holds_it() {
+    let redis = RedisServer::start();
+    let sim = Simulator::oauth2().start().await;
+    let a = sim_source(&sim, &redis.url(), Duration::from_secs(1));
+    let b = sim_source(&sim, &redis.url(), Duration::from_secs(1));
+    let first = a.fetch().await.expect("first token");
+    assert_eq!(b.fetch().await.expect("shared").secret(), first.secret());
+    // A rejects the token: its next fetch replaces it for everyone.
+    a.token_rejected(&first);
+    let second = a.fetch().await.expect("second token");
+    assert_ne!(second.secret(), first.secret());
+    // B rejects the same old token later: Redis no longer holds it, so B reads the new one.
+    b.token_rejected(&first);
+    assert_eq!(b.fetch().await.expect("the replacement").secret(), second.secret());
+    assert_eq!(sim.counters().token_requests, 2);
+}
+
+#[tokio::test]
+async fn a_lease_never_released_ends_the_wait_with_a_local_fetch() {
+    let redis = RedisServer::start();
+    let sim = Simulator::oauth2().start().await;
+    let creds = sim.credentials();
+    let source = || {
+        support::worker::shared_source(
+            &sim.token_url(),
+            &creds.client_id,
+            &creds.client_secret,
+            &redis.url(),
+            support::TEST_KEY,
+            Duration::from_millis(300),
+            Duration::from_millis(500),
+        )
+    };
+    source().fetch().await.expect("a first token, to learn the keys");
+    // A stalled holder: the entry is gone and a lease is held far longer than `lease_ttl`.
+    let client = redis::Client::open(redis.url()).expect("url");
+    let mut conn = client.get_multiplexed_async_connection().await.expect("connect");
+    let keys: Vec<String> = redis::cmd("KEYS").arg("bearer:*:token").query_async(&mut conn).await.expect("KEYS");
+    let entry = keys.first().expect("the entry").clone();
+    let lease = entry.replace(":token", ":lease");
+    let () = redis::cmd("DEL").arg(&entry).query_async(&mut conn).await.expect("DEL");
+    let () =
+        redis::cmd("SET").arg(&lease).arg("stalled").arg("PX").arg(60_000).query_async(&mut conn).await.expect("SET");
+
+    let waiter = source();
+    waiter.fetch().await.expect("a token despite the stalled lease");
+    let metrics = waiter.metrics();
+    assert_eq!((metrics.lease_waits, metrics.local_fallbacks, metrics.shared_fetches), (1, 1, 0), "{metrics:?}");
+    assert_eq!(sim.counters().token_requests, 2);
+}

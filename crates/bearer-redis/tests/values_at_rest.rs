@@ -1,0 +1,115 @@
+//! What sits in Redis: sealed values, misses for anything that does not open, the plaintext
+//! opt-out, and no secret in any output.
+
+mod support;
+
+use std::time::Duration;
+
+use bearer_core::TokenSource;
+use bearer_oauth2::OAuth2TokenSource;
+use bearer_redis::SharedTokenSource;
+use bearer_testkit::{RedisServer, Simulator};
+use support::{sim_source_with_key, TEST_KEY as KEY};
+
+fn source(sim: &Simulator, redis: &RedisServer, key: &str) -> SharedTokenSource<OAuth2TokenSource> {
+    sim_source_with_key(sim, &redis.url(), key, Duration::from_secs(2))
+}
+
+async fn connection(redis: &RedisServer) -> redis::aio::MultiplexedConnection {
+    let client = redis::Client::open(redis.url()).expect("url");
+    client.get_multiplexed_async_connection().await.expect("connect")
+}
+
+/// The one entry key the fleet wrote, and its raw value.
+async fn the_entry(redis: &RedisServer) -> (String, Vec<u8>) {
+    let mut conn = connection(redis).await;
+    let keys: Vec<String> = redis::cmd("KEYS").arg("bearer:*:token").query_async(&mut conn).await.expect("KEYS");
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    let value: Vec<u8> = redis::cmd("GET").arg(&keys[0]).query_async(&mut conn).await.expect("GET");
+    (keys[0].clone(), value)
+}
+
+#[tokio::test]
+async fn a_corrupted_value_is_a_miss_and_is_overwritten() {
+    let redis = RedisServer::start();
+    let sim = Simulator::oauth2().start().await;
+    source(&sim, &redis, KEY).fetch().await.expect("first token");
+    let (key, mut value) = the_entry(&redis).await;
+    let last = value.len() - 1;
+    value[last] ^= 0x40;
+    let mut conn = connection(&redis).await;
+    let () = redis::cmd("SET").arg(&key).arg(&value).arg("PX").arg(60_000).query_async(&mut conn).await.expect("SET");
+
+    let reader = source(&sim, &redis, KEY);
+    reader.fetch().await.expect("a token despite the corrupted value");
+    assert_eq!(reader.metrics().unreadable_values, 1, "{:?}", reader.metrics());
+    assert_eq!(reader.metrics().shared_fetches, 1, "the miss was fetched for the fleet");
+    assert_eq!(sim.counters().token_requests, 2);
+    let (_, rewritten) = the_entry(&redis).await;
+    assert_ne!(rewritten, value, "the corrupted value was overwritten");
+    let next = source(&sim, &redis, KEY);
+    next.fetch().await.expect("the rewritten value");
+    assert_eq!(next.metrics().shared_hits, 1);
+    assert_eq!(sim.counters().token_requests, 2);
+}
+
+#[tokio::test]
+async fn a_value_sealed_with_another_key_is_a_miss_and_is_overwritten() {
+    let redis = RedisServer::start();
+    let sim = Simulator::oauth2().start().await;
+    source(&sim, &redis, &"22".repeat(32)).fetch().await.expect("the other key's token");
+    let reader = source(&sim, &redis, KEY);
+    reader.fetch().await.expect("a token despite the foreign value");
+    assert_eq!(reader.metrics().unreadable_values, 1);
+    assert_eq!(sim.counters().token_requests, 2);
+    let next = source(&sim, &redis, KEY);
+    next.fetch().await.expect("our value now");
+    assert_eq!((next.metrics().shared_hits, next.metrics().unreadable_values), (1, 0));
+}
+
+#[tokio::test]
+async fn sealed_values_hide_the_token_and_plaintext_is_an_explicit_opt_out() {
+    let redis = RedisServer::start();
+    let sim = Simulator::oauth2().start().await;
+    let token = source(&sim, &redis, KEY).fetch().await.expect("token");
+    let secret = token.secret().secret().as_bytes().to_vec();
+    let (key, sealed) = the_entry(&redis).await;
+    assert!(!sealed.windows(secret.len()).any(|w| w == secret), "the token is readable in Redis");
+    assert!(!key.contains(&sim.credentials().client_id), "the key names the client: {key}");
+
+    let mut conn = connection(&redis).await;
+    let () = redis::cmd("FLUSHALL").query_async(&mut conn).await.expect("FLUSHALL");
+    let token = source(&sim, &redis, "plain").fetch().await.expect("token");
+    let (_, plain) = the_entry(&redis).await;
+    let secret = token.secret().secret().as_bytes();
+    assert!(plain.windows(secret.len()).any(|w| w == secret), "plaintext mode stores the token as is");
+    // A sealing reader does not take a plaintext value.
+    let reader = source(&sim, &redis, KEY);
+    reader.fetch().await.expect("token");
+    assert_eq!(reader.metrics().unreadable_values, 1);
+}
+
+#[test]
+fn building_without_a_key_or_the_opt_out_fails() {
+    let inner = OAuth2TokenSource::builder("http://127.0.0.1:1/token")
+        .client_id("c")
+        .allow_http_loopback()
+        .build()
+        .expect("source");
+    let built = SharedTokenSource::builder(inner, bearer_redis::TokenIdentity::new("t", "c"))
+        .redis_url("redis://127.0.0.1:1")
+        .build();
+    let error = built.expect_err("no encryption key");
+    assert!(error.to_string().contains("encryption_key"), "{error}");
+    let inner = OAuth2TokenSource::builder("http://127.0.0.1:1/token")
+        .client_id("c")
+        .allow_http_loopback()
+        .build()
+        .expect("source");
+    let error = SharedTokenSource::builder(inner, bearer_redis::TokenIdentity::new("t", "c"))
+        .redis_url("not a url with password hunter2")
+        .store_plaintext()
+        .build()
+        .expect_err("bad url");
+    assert!(!error.to_string().contains("hunter2"), "{error}");
+}
