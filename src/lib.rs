@@ -32,13 +32,14 @@
 
 mod destination;
 mod error_ext;
+mod keyed;
 mod middleware;
 mod origin;
 mod replay;
 mod skip;
 
 pub use bearer_core as core;
-pub use bearer_core::{Error, RefreshPolicy, Token, TokenCache, TokenSource};
+pub use bearer_core::{Error, KeyedTokenCache, RefreshPolicy, Scopes, Tenant, Token, TokenCache, TokenSource};
 pub use error_ext::BearerErrorExt;
 pub use middleware::{BearerAuth, BearerAuthBuilder};
 pub use skip::SkipAuth;

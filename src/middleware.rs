@@ -1,15 +1,17 @@
 //! The `BearerAuth` middleware.
 
+use std::hash::Hash;
 use std::sync::Arc;
 
-use bearer_core::{Error, Token, TokenCache, TokenSource};
+use bearer_core::{Error, KeyedTokenCache, KeyedTokenCacheBuilder, Token, TokenCache, TokenSource};
 use http::header::AUTHORIZATION;
-use http::Extensions;
+use http::{Extensions, HeaderMap, StatusCode};
 use reqwest::{Request, Response};
 use reqwest_middleware::{Middleware, Next};
 
 use crate::destination::{Arrival, Destination};
-use crate::origin::{without_user_info, OriginPolicy};
+use crate::keyed::{KeysOf, RequestKeys, SourceWithOrigins};
+use crate::origin::{without_user_info, OriginPolicy, OriginRules};
 use crate::replay::Replay;
 use crate::SkipAuth;
 
@@ -32,6 +34,13 @@ use crate::SkipAuth;
 ///    token at most once per [rejection interval](bearer_core::DEFAULT_REJECTION_REFRESH_INTERVAL):
 ///    in between, the cache keeps the token, and a request it rejects is not retried; the caller
 ///    gets the rejection.
+///
+/// **Many tokens**: with [`keys`](BearerAuthBuilder::keys) (or [`BearerAuth::keyed`]), a
+/// request that carries a key in its extensions — a [`Scopes`](bearer_core::Scopes) set, a
+/// [`Tenant`](bearer_core::Tenant), any hashable type — gets that key's token from a
+/// [`KeyedTokenCache`], whose factory builds each key's source on first use. A request
+/// without a key gets the default source's token. Each key's token goes only to that key's
+/// allowed origins: the ones named with `allow_origin`, else the ones its own source names.
 ///
 /// # Redirects
 ///
@@ -68,8 +77,10 @@ use crate::SkipAuth;
 /// # Ok(()) }
 /// ```
 pub struct BearerAuth<S> {
+    /// The only cache, or with per-request keys, the one for requests that carry none.
     cache: TokenCache<S>,
     origins: OriginPolicy,
+    keys: Option<Box<dyn RequestKeys<S>>>,
 }
 
 /// Configures a [`BearerAuth`]; see [`BearerAuth::builder`].
@@ -78,7 +89,11 @@ pub struct BearerAuthBuilder<S> {
     origins: Vec<String>,
     any_https: bool,
     http_loopback: bool,
+    /// Builds the per-request keys once the origin rules are known.
+    keys: Option<KeysPlan<S>>,
 }
+
+type KeysPlan<S> = Box<dyn FnOnce(OriginRules) -> Box<dyn RequestKeys<S>> + Send>;
 
 impl<S: TokenSource + 'static> BearerAuth<S> {
     /// The middleware over `source` with a default [`TokenCache`], sending tokens to the
@@ -101,25 +116,79 @@ impl<S: TokenSource + 'static> BearerAuth<S> {
         BearerAuthBuilder::from_cache(TokenCache::new(source))
     }
 
-    /// The cache behind the middleware.
-    pub fn cache(&self) -> &TokenCache<S> {
-        &self.cache
+    /// A builder for one token per key: `factory` builds the source of a key on its first
+    /// use; requests that carry no key (of type `K`, in their extensions) use `default_key`'s.
+    /// Shorthand for [`builder`](Self::builder) over `factory(&default_key)` with
+    /// [`keys`](BearerAuthBuilder::keys); use those to tune the keyed cache.
+    ///
+    /// ```
+    /// use reqwest_bearer::core::Scopes;
+    /// use reqwest_bearer::oauth2::OAuth2TokenSource;
+    /// use reqwest_bearer::BearerAuth;
+    ///
+    /// # fn main() -> Result<(), reqwest_bearer::Error> {
+    /// let http = reqwest::Client::new();
+    /// let auth = BearerAuth::keyed(Scopes::from(["orders:read"]), move |scopes: &Scopes| {
+    ///     OAuth2TokenSource::builder("https://auth.example.com/oauth/token")
+    ///         .client_id("id")
+    ///         .client_secret("secret")
+    ///         .scope(scopes.as_str())
+    ///         .http_client(http.clone())
+    ///         .build()
+    /// })?
+    /// .allow_origin("https://api.example.com")
+    /// .build()?;
+    /// let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new()).with(auth).build();
+    /// // This request gets a token for orders:write; requests without Scopes, orders:read.
+    /// let request = client.post("https://api.example.com/orders").with_extension(Scopes::from(["orders:write"]));
+    /// # let _ = request; Ok(()) }
+    /// ```
+    pub fn keyed<K>(
+        default_key: K,
+        factory: impl Fn(&K) -> Result<S, Error> + Send + Sync + 'static,
+    ) -> Result<BearerAuthBuilder<S>, Error>
+    where
+        K: Hash + Eq + Clone + Send + Sync + 'static,
+    {
+        let factory = Arc::new(factory);
+        let default_source = factory(&default_key)?;
+        let keyed = KeyedTokenCache::builder(move |key: &K| factory(key));
+        Ok(Self::builder(default_source).keys_with_default(keyed, Some(default_key)))
     }
 
-    /// Where the request goes, when it should carry the token.
-    fn wants_token(&self, request: &Request, extensions: &Extensions) -> Option<Destination> {
-        if request.headers().contains_key(AUTHORIZATION) || extensions.get::<SkipAuth>().is_some() {
-            return None;
-        }
-        let origin = self.origins.admit(request.url())?;
-        Some(Destination::new(request.url(), origin))
+    /// The cache behind the middleware (with per-request keys, the one of requests that
+    /// carry no key).
+    pub fn cache(&self) -> &TokenCache<S> {
+        &self.cache
     }
 }
 
 impl<S: TokenSource + 'static> BearerAuthBuilder<S> {
     /// Starts a builder over an existing cache.
     pub fn from_cache(cache: TokenCache<S>) -> Self {
-        Self { cache, origins: Vec::new(), any_https: false, http_loopback: false }
+        Self { cache, origins: Vec::new(), any_https: false, http_loopback: false, keys: None }
+    }
+
+    /// One token per key: a request that carries a `K` in its extensions
+    /// (`.with_extension(Tenant::new("acme"))`) gets that key's token from a
+    /// [`KeyedTokenCache`] built from `keyed` (its factory, bound, idle timeout and policy);
+    /// a request without one gets this builder's source's token. The origin rules of this
+    /// builder apply to every key, each key's own source naming its origins when no
+    /// [`allow_origin`](Self::allow_origin) does; a key whose origins fail them fails its
+    /// requests with [`Error::Config`].
+    pub fn keys<K>(self, keyed: KeyedTokenCacheBuilder<K, S>) -> Self
+    where
+        K: Hash + Eq + Clone + Send + Sync + 'static,
+    {
+        self.keys_with_default(keyed, None)
+    }
+
+    fn keys_with_default<K>(mut self, keyed: KeyedTokenCacheBuilder<K, S>, default: Option<K>) -> Self
+    where
+        K: Hash + Eq + Clone + Send + Sync + 'static,
+    {
+        self.keys = Some(Box::new(move |rules| Box::new(KeysOf::build(keyed, default, rules))));
+        self
     }
 
     /// Sends the token to this origin (`https://api.example.com[:port]`: scheme, host, port,
@@ -164,10 +233,10 @@ impl<S: TokenSource + 'static> BearerAuthBuilder<S> {
     /// # Ok::<(), reqwest_bearer::Error>(())
     /// ```
     pub fn build(self) -> Result<BearerAuth<S>, Error> {
-        let suggested = self.cache.source().api_origins();
-        let origins = OriginPolicy::build(&self.origins, &suggested, self.any_https, self.http_loopback)
-            .map_err(|why| Error::Config(why.into()))?;
-        Ok(BearerAuth { cache: self.cache, origins })
+        let rules = OriginRules { named: self.origins, any_https: self.any_https, http_loopback: self.http_loopback };
+        let origins = rules.policy(&self.cache.source().api_origins()).map_err(Error::Config)?;
+        let keys = self.keys.map(|plan| plan(rules));
+        Ok(BearerAuth { cache: self.cache, origins, keys })
     }
 }
 
@@ -179,25 +248,79 @@ impl<S: TokenSource + 'static> Middleware for BearerAuth<S> {
         extensions: &mut Extensions,
         next: Next<'_>,
     ) -> reqwest_middleware::Result<Response> {
-        let Some(destination) = self.wants_token(&request, extensions) else {
+        if request.headers().contains_key(AUTHORIZATION) || extensions.get::<SkipAuth>().is_some() {
+            return next.run(request, extensions).await;
+        }
+        // Held until the response is in: an eviction of the key meanwhile changes nothing.
+        let tokens = match self.keys.as_ref().and_then(|keys| keys.select(extensions)) {
+            None => Tokens::Default(&self.cache, &self.origins),
+            Some(keyed) => Tokens::Keyed(keyed.map_err(reqwest_middleware::Error::middleware)?),
+        };
+        let Some(admitted) = tokens.origins().admit(request.url()) else {
             return next.run(request, extensions).await;
         };
-        let token = match self.cache.try_token() {
+        let destination = Destination::new(request.url(), admitted);
+        let token = match tokens.try_token() {
             Some(token) => token,
-            None => self.cache.token().await.map_err(reqwest_middleware::Error::middleware)?,
+            None => tokens.token().await.map_err(reqwest_middleware::Error::middleware)?,
         };
         let replay = Replay::of(&request);
         request.headers_mut().insert(AUTHORIZATION, token.header_value().clone());
         let response = next.clone().run(request, extensions).await?;
-        if !self.cache.source().is_token_rejected(response.status(), response.headers()) {
+        if !tokens.is_token_rejected(response.status(), response.headers()) {
             return Ok(response);
         }
         // Boxed: the retry is rare, and inline it would make every request's future larger.
-        Box::pin(self.retry(token, destination, replay, response, extensions, next)).await
+        Box::pin(tokens.retry(token, destination, replay, response, extensions, next)).await
     }
 }
 
-impl<S: TokenSource + 'static> BearerAuth<S> {
+/// Where a request's token comes from: the default cache, or its key's (a clone, so the
+/// request keeps it however the key fares), with the origins that token may go to.
+enum Tokens<'a, S> {
+    Default(&'a TokenCache<S>, &'a OriginPolicy),
+    Keyed(TokenCache<SourceWithOrigins<S>>),
+}
+
+impl<S: TokenSource + 'static> Tokens<'_, S> {
+    #[inline]
+    fn origins(&self) -> &OriginPolicy {
+        match self {
+            Tokens::Default(_, origins) => origins,
+            Tokens::Keyed(cache) => &cache.source().origins,
+        }
+    }
+
+    #[inline]
+    fn try_token(&self) -> Option<Arc<Token>> {
+        match self {
+            Tokens::Default(cache, _) => cache.try_token(),
+            Tokens::Keyed(cache) => cache.try_token(),
+        }
+    }
+
+    async fn token(&self) -> Result<Arc<Token>, Error> {
+        match self {
+            Tokens::Default(cache, _) => cache.token().await,
+            Tokens::Keyed(cache) => cache.token().await,
+        }
+    }
+
+    fn invalidate(&self, token: &Token) -> bool {
+        match self {
+            Tokens::Default(cache, _) => cache.invalidate(token),
+            Tokens::Keyed(cache) => cache.invalidate(token),
+        }
+    }
+
+    #[inline]
+    fn is_token_rejected(&self, status: StatusCode, headers: &HeaderMap) -> bool {
+        match self {
+            Tokens::Default(cache, _) => cache.source().is_token_rejected(status, headers),
+            Tokens::Keyed(cache) => cache.source().is_token_rejected(status, headers),
+        }
+    }
+
     /// After a rejection of `used`: see [`BearerAuth`]'s "Redirects" for when the token is
     /// dropped and the request sent once more. Any failure on the way hands the caller the
     /// original rejection.
@@ -212,7 +335,7 @@ impl<S: TokenSource + 'static> BearerAuth<S> {
         next: Next<'_>,
     ) -> reqwest_middleware::Result<Response> {
         let status = rejection.status();
-        match sent_to.arrival(rejection.url(), self.origins.admit(rejection.url())) {
+        match sent_to.arrival(rejection.url(), self.origins().admit(rejection.url())) {
             Arrival::SameUrl => {}
             Arrival::Elsewhere => {
                 // A redirect took the request to another origin: reqwest did not send the
@@ -221,23 +344,29 @@ impl<S: TokenSource + 'static> BearerAuth<S> {
                 return Ok(rejection);
             }
             Arrival::SameOrigin => {
-                self.cache.invalidate(&used);
+                self.invalidate(&used);
                 tracing::debug!(%status, "token rejected after a redirect; dropped, but the request is not retried");
                 return Ok(rejection);
             }
         }
-        self.cache.invalidate(&used);
+        self.invalidate(&used);
         let Some(replay) = replay else {
             tracing::debug!(%status, "token rejected; the request body is a stream and cannot be replayed");
             return Ok(rejection);
         };
-        let fresh = match self.cache.token().await {
+        let fresh = match self.token().await {
             Ok(fresh) => fresh,
             Err(error) => {
                 tracing::warn!(%error, %status, "token rejected and no new token could be had; returning the rejection");
                 return Ok(rejection);
             }
         };
+        if fresh.secret() == used.secret() {
+            // The cache kept the token (rejections refresh at most once per interval): the same
+            // request with the same token would get the same answer.
+            tracing::debug!(%status, "token rejected again within the rejection interval; returning the rejection");
+            return Ok(rejection);
+        }
         if fresh.secret() == used.secret() {
             // The cache kept the token (rejections refresh at most once per interval): the same
             // request with the same token would get the same answer.
@@ -254,7 +383,11 @@ impl<S: TokenSource + 'static> BearerAuth<S> {
 
 impl<S> std::fmt::Debug for BearerAuth<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BearerAuth").field("cache", &self.cache).field("origins", &self.origins).finish()
+        f.debug_struct("BearerAuth")
+            .field("cache", &self.cache)
+            .field("origins", &self.origins)
+            .field("keys", &self.keys.as_ref().map(|keys| keys.len()))
+            .finish()
     }
 }
 
@@ -265,6 +398,7 @@ impl<S> std::fmt::Debug for BearerAuthBuilder<S> {
             .field("origins", &self.origins.iter().map(|o| without_user_info(o)).collect::<Vec<_>>())
             .field("any_https", &self.any_https)
             .field("http_loopback", &self.http_loopback)
+            .field("keyed", &self.keys.is_some())
             .finish_non_exhaustive()
     }
 }

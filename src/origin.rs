@@ -170,6 +170,22 @@ impl OriginPolicy {
     }
 }
 
+/// What the user configured, to work out the policy of each source's tokens: the default
+/// source's, and with per-request keys, each key's.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct OriginRules {
+    pub(crate) named: Vec<String>,
+    pub(crate) any_https: bool,
+    pub(crate) http_loopback: bool,
+}
+
+impl OriginRules {
+    /// The policy for a source that names `suggested`; an error says what to write instead.
+    pub(crate) fn policy(&self, suggested: &[String]) -> Result<OriginPolicy, std::sync::Arc<str>> {
+        OriginPolicy::build(&self.named, suggested, self.any_https, self.http_loopback).map_err(Into::into)
+    }
+}
+
 /// A URL that may carry the token: which allowed origin it is on, and where its path starts
 /// (the length of its `scheme://host[:port]`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,6 +6,8 @@
 //! - [`TokenCache`]: serves the current token lock-free, checked against the clock on every
 //!   call, refreshes ahead of expiry, never runs two refreshes at once, bounds how often it
 //!   calls the token endpoint, and survives cancelled callers, outages and runtime shutdowns.
+//! - [`KeyedTokenCache`]: one `TokenCache` per key (a [`Scopes`] set, a [`Tenant`], any
+//!   hashable key), created on first use from a factory of sources, bounded, idle keys evicted.
 //! - [`TimeSource`]: the clock the cache reads ([`TokioClock`] by default).
 //! - [`RefreshPolicy`]: the knobs of the cache, with documented `DEFAULT_*` values.
 //! - [`Error`]: typed, cloneable, and honest about whether retrying can help.
@@ -34,6 +36,7 @@
 mod cache;
 mod clock;
 mod error;
+mod keyed;
 mod policy;
 mod secret;
 mod source;
@@ -43,6 +46,7 @@ pub use async_trait::async_trait;
 pub use cache::{TokenCache, TokenFuture};
 pub use clock::{TimeSource, TokioClock};
 pub use error::{Error, InvalidParam, RateLimit, Rejection, TransportError};
+pub use keyed::{KeyedTokenCache, KeyedTokenCacheBuilder, Scopes, Tenant, DEFAULT_KEY_IDLE_TIMEOUT, DEFAULT_MAX_KEYS};
 pub use policy::{
     RefreshPolicy, TokenStanding, DEFAULT_BACKOFF_CEILING, DEFAULT_BACKOFF_FLOOR, DEFAULT_FETCH_TIMEOUT,
     DEFAULT_HARD_MARGIN, DEFAULT_JITTER, DEFAULT_MIN_FETCH_INTERVAL, DEFAULT_MIN_HARD_MARGIN,

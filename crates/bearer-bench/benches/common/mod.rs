@@ -1,9 +1,11 @@
 //! The hot paths measured by `hot_path.rs` (criterion) and `probe.rs` (instruction counts
 //! under callgrind): ours and the floors (`ours.rs`, also used by the root package's
-//! allocation test), and the peer, reqwest-auth 1.0.0 on reqwest-middleware 0.4 and
+//! allocation test), the keyed ones (`keyed.rs`, also used by the root package's keyed
+//! allocation and memory tests), and the peer, reqwest-auth 1.0.0 on reqwest-middleware 0.4 and
 //! reqwest 0.12, built the same way.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod keyed;
 pub mod ours;
 
 use std::sync::Arc;

@@ -1,0 +1,323 @@
+//! Many tokens per process: one [`TokenCache`] per key (a scope set, an audience, a tenant),
+//! created on first use, bounded in number, idle keys evicted.
+
+use std::borrow::Borrow;
+use std::hash::{BuildHasher, Hash};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::{Error, RefreshPolicy, Token, TokenCache, TokenSource};
+
+mod keys;
+mod shard;
+#[cfg(test)]
+mod tests;
+
+pub use keys::{Scopes, Tenant};
+use shard::Shard;
+
+/// How many keys a [`KeyedTokenCache`] holds at most unless told otherwise.
+pub const DEFAULT_MAX_KEYS: usize = 10_000;
+/// A key unused for this long is evicted by the next sweep of its shard. Sweeps run when a
+/// key is created (at most every half idle timeout, or when the shard is full) and on
+/// [`KeyedTokenCache::evict_idle`]; use is sampled by them, so a key may outlive its idle
+/// timeout by the gap between two sweeps.
+pub const DEFAULT_KEY_IDLE_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+/// At most this many shards: each shard is a lock and a map, and more than a few per core
+/// buys nothing.
+const MAX_SHARDS: usize = 64;
+
+/// Builds the source for a key the first time the key is used.
+type Factory<K, S> = dyn Fn(&K) -> Result<S, Error> + Send + Sync;
+
+/// One [`TokenCache`] per key, created on first use from a factory of sources.
+///
+/// Each key's cache is a full [`TokenCache`], so every key has its guarantees: single flight
+/// (10,000 concurrent first requests over 1,000 new keys make exactly 1,000 fetches: racing
+/// callers of a new key end up sharing one cache), refresh ahead, invalidation, backoff.
+///
+/// - **Hit** ([`try_token`](Self::try_token), and [`token`](Self::token) when the key's token is
+///   fresh): one hash of the key, a shard read lock, a map lookup and the key's own
+///   [`TokenCache::try_token`]. No allocation, however many keys.
+/// - **Bounded**: at most [`max_keys`](KeyedTokenCacheBuilder::max_keys) keys
+///   ([`DEFAULT_MAX_KEYS`]). The keys are spread over a few shards, each holding its share;
+///   creating a key in a full shard first evicts the keys idle since the shard was last
+///   swept, then, if the shard is still full, keys chosen by a clock sweep (keys used since
+///   the last sweep get a second chance).
+/// - **Idle keys** (unused for [`idle_timeout`](KeyedTokenCacheBuilder::idle_timeout),
+///   [`DEFAULT_KEY_IDLE_TIMEOUT`]) are evicted when a key is created in their shard, or on
+///   [`evict_idle`](Self::evict_idle). Nothing runs for an idle key: no task, no timer.
+/// - **Eviction never fails a request**: a caller holds its key's cache (a clone, a
+///   reference count) for as long as it needs it; an evicted cache lives on until its last
+///   user is done. The next caller of an evicted key gets a new cache, which fetches anew.
+///
+/// The factory runs under the lock of one shard, exactly once per created key: keep it
+/// cheap and free of I/O (share one `reqwest::Client` between the sources it builds).
+///
+/// ```
+/// use bearer_core::{async_trait, AccessToken, Error, KeyedTokenCache, Tenant, Token, TokenSource};
+/// use std::time::Duration;
+///
+/// struct TenantSource(String);
+///
+/// #[async_trait]
+/// impl TokenSource for TenantSource {
+///     async fn fetch(&self) -> Result<Token, Error> {
+///         let value = format!("token-for-{}", self.0);
+///         Token::builder(AccessToken::new(value)).expires_in(Duration::from_secs(3600)).build()
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Error> {
+/// let tokens = KeyedTokenCache::builder(|tenant: &Tenant| Ok(TenantSource(tenant.as_str().to_owned())))
+///     .max_keys(50_000)
+///     .build();
+/// let acme = tokens.token(&Tenant::new("acme")).await?;
+/// assert_eq!(acme.secret().secret(), "token-for-acme");
+/// assert!(tokens.try_token(&Tenant::new("acme")).is_some());
+/// # Ok(()) }
+/// ```
+pub struct KeyedTokenCache<K, S> {
+    inner: Arc<KeyedInner<K, S>>,
+}
+
+struct KeyedInner<K, S> {
+    factory: Box<Factory<K, S>>,
+    policy: RefreshPolicy,
+    idle_timeout: Duration,
+    max_keys: usize,
+    hasher: foldhash::fast::RandomState,
+    /// A power of two in number, picked by middle bits of the key's hash (the map in each
+    /// shard uses the low bits for the bucket and the top bits for its tags).
+    shards: Box<[Shard<K, S>]>,
+    shard_mask: usize,
+}
+
+impl<K, S> Clone for KeyedTokenCache<K, S> {
+    fn clone(&self) -> Self {
+        Self { inner: Arc::clone(&self.inner) }
+    }
+}
+
+/// Configures a [`KeyedTokenCache`]; see [`KeyedTokenCache::builder`].
+pub struct KeyedTokenCacheBuilder<K, S> {
+    factory: Box<Factory<K, S>>,
+    policy: RefreshPolicy,
+    idle_timeout: Duration,
+    max_keys: usize,
+    /// Fixed by tests that need to know which keys share a shard; else from the cores.
+    shards: Option<usize>,
+}
+
+impl<K, S> KeyedTokenCache<K, S>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    S: TokenSource + 'static,
+{
+    /// Starts a builder: `factory` builds the source of a key when the key is first used
+    /// (an error there is returned to that caller, and the key is not created).
+    pub fn builder(factory: impl Fn(&K) -> Result<S, Error> + Send + Sync + 'static) -> KeyedTokenCacheBuilder<K, S> {
+        KeyedTokenCacheBuilder {
+            factory: Box::new(factory),
+            policy: RefreshPolicy::default(),
+            idle_timeout: DEFAULT_KEY_IDLE_TIMEOUT,
+            max_keys: DEFAULT_MAX_KEYS,
+            shards: None,
+        }
+    }
+
+    /// The token of `key` if its cache exists and its token is fresh, without waiting,
+    /// fetching or creating anything; `None` means "call [`token`](Self::token)".
+    #[inline]
+    pub fn try_token<Q>(&self, key: &Q) -> Option<Arc<Token>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let (hash, shard) = self.shard(key);
+        shard.try_token(hash, key)
+    }
+
+    /// The token of `key`, creating the key's cache on first use and fetching or refreshing
+    /// as its policy says.
+    pub async fn token(&self, key: &K) -> Result<Arc<Token>, Error> {
+        if let Some(token) = self.try_token(key) {
+            return Ok(token);
+        }
+        let cache = self.cache(key)?;
+        cache.token().await
+    }
+
+    /// The cache of `key`, created (without I/O) on first use. Hold it for as long as a
+    /// request needs its token: eviction of the key does not affect a cache already handed out.
+    pub fn cache(&self, key: &K) -> Result<TokenCache<S>, Error> {
+        let (hash, shard) = self.shard(key);
+        match shard.get(hash, key) {
+            Some(cache) => Ok(cache),
+            None => shard.get_or_create(hash, key, Instant::now(), &self.inner),
+        }
+    }
+
+    /// The cache of `key` if it exists; never creates one.
+    pub fn get<Q>(&self, key: &Q) -> Option<TokenCache<S>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let (hash, shard) = self.shard(key);
+        shard.get(hash, key)
+    }
+
+    /// Marks `token` as rejected in `key`'s cache (see [`TokenCache::invalidate`]). Returns
+    /// whether this call invalidated it; `false` too when the key has no cache (any more).
+    pub fn invalidate<Q>(&self, key: &Q, token: &Token) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.get(key).is_some_and(|cache| cache.invalidate(token))
+    }
+
+    /// Forgets `key`'s cache now. Returns whether there was one.
+    pub fn remove<Q>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let (hash, shard) = self.shard(key);
+        shard.remove(hash, key)
+    }
+
+    /// Evicts every key idle for the idle timeout, now rather than when a key is next
+    /// created. Returns how many keys were evicted.
+    pub fn evict_idle(&self) -> usize {
+        let now = Instant::now();
+        self.inner.shards.iter().map(|shard| shard.sweep(now, self.inner.idle_timeout)).sum()
+    }
+
+    /// How many keys have a cache.
+    pub fn len(&self) -> usize {
+        self.inner.shards.iter().map(Shard::len).sum()
+    }
+
+    /// Whether no key has a cache.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The most keys this cache holds.
+    pub fn max_keys(&self) -> usize {
+        self.inner.max_keys
+    }
+
+    /// The key's hash, computed once, and its shard.
+    #[inline]
+    fn shard<Q: Hash + ?Sized>(&self, key: &Q) -> (u64, &Shard<K, S>) {
+        let hash = self.inner.hasher.hash_one(key);
+        let index = (hash >> 32) as usize & self.inner.shard_mask;
+        (hash, &self.inner.shards[index])
+    }
+}
+
+impl<K, S> KeyedInner<K, S>
+where
+    S: TokenSource + 'static,
+{
+    /// A new cache for `key`, from the factory.
+    fn create(&self, key: &K) -> Result<TokenCache<S>, Error> {
+        let source = (self.factory)(key)?;
+        Ok(TokenCache::with_policy(source, self.policy.clone()))
+    }
+}
+
+impl<K, S> KeyedTokenCacheBuilder<K, S>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    S: TokenSource + 'static,
+{
+    /// The policy of every key's cache.
+    pub fn policy(mut self, policy: RefreshPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// The most keys held at once (at least 1; default [`DEFAULT_MAX_KEYS`]).
+    pub fn max_keys(mut self, max_keys: usize) -> Self {
+        self.max_keys = max_keys.max(1);
+        self
+    }
+
+    /// How long a key may go unused before it is evicted (default
+    /// [`DEFAULT_KEY_IDLE_TIMEOUT`]).
+    pub fn idle_timeout(mut self, idle_timeout: Duration) -> Self {
+        self.idle_timeout = idle_timeout;
+        self
+    }
+
+    /// Wraps every source the factory builds, e.g. to attach per-key data the caller needs
+    /// next to the source. `wrap` runs where the factory does, once per created key.
+    pub fn map_source<T>(
+        self,
+        wrap: impl Fn(&K, S) -> Result<T, Error> + Send + Sync + 'static,
+    ) -> KeyedTokenCacheBuilder<K, T> {
+        let factory = self.factory;
+        KeyedTokenCacheBuilder {
+            factory: Box::new(move |key: &K| wrap(key, factory(key)?)),
+            policy: self.policy,
+            idle_timeout: self.idle_timeout,
+            max_keys: self.max_keys,
+            shards: self.shards,
+        }
+    }
+
+    /// One shard (or `count`, a power of two), so tests know which keys compete.
+    #[cfg(test)]
+    pub(crate) fn shards(mut self, count: usize) -> Self {
+        self.shards = Some(count);
+        self
+    }
+
+    /// Builds the cache. Does no I/O and creates no key.
+    pub fn build(self) -> KeyedTokenCache<K, S> {
+        let parallelism = std::thread::available_parallelism().map_or(1, usize::from);
+        // A power of two no larger than the key bound, so each shard holds at least one key.
+        let wanted = self.shards.unwrap_or(parallelism * 4).clamp(1, MAX_SHARDS).min(self.max_keys);
+        let count = if wanted.is_power_of_two() { wanted } else { wanted.next_power_of_two() / 2 };
+        let per_shard = self.max_keys / count;
+        let now = Instant::now();
+        KeyedTokenCache {
+            inner: Arc::new(KeyedInner {
+                factory: self.factory,
+                policy: self.policy,
+                idle_timeout: self.idle_timeout,
+                max_keys: per_shard * count,
+                hasher: foldhash::fast::RandomState::default(),
+                shards: (0..count).map(|_| Shard::new(per_shard, shard::later(now, self.idle_timeout))).collect(),
+                shard_mask: count - 1,
+            }),
+        }
+    }
+}
+
+impl<K, S> std::fmt::Debug for KeyedTokenCache<K, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyedTokenCache")
+            .field("keys", &self.inner.shards.iter().map(Shard::len).sum::<usize>())
+            .field("max_keys", &self.inner.max_keys)
+            .field("idle_timeout", &self.inner.idle_timeout)
+            .field("policy", &self.inner.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<K, S> std::fmt::Debug for KeyedTokenCacheBuilder<K, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyedTokenCacheBuilder")
+            .field("max_keys", &self.max_keys)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}

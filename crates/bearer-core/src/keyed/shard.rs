@@ -1,0 +1,191 @@
+//! One shard of a [`KeyedTokenCache`](super::KeyedTokenCache): a lock, a map of keys to
+//! caches, and the clock sweep that keeps the map within its share of the key bound.
+
+use std::borrow::Borrow;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
+
+use hashbrown::HashTable;
+use tokio::time::Instant;
+
+use super::KeyedInner;
+use crate::{Error, Token, TokenCache, TokenSource};
+
+pub(super) struct Shard<K, S> {
+    map: RwLock<ShardMap<K, S>>,
+}
+
+struct ShardMap<K, S> {
+    /// Keyed by the hash the keyed cache computed once (it picked the shard with it too).
+    slots: HashTable<Slot<K, S>>,
+    /// This shard's share of the key bound.
+    capacity: usize,
+    /// Creating a key at or after this instant sweeps idle keys first.
+    next_sweep: Instant,
+}
+
+/// A key's cache and what the clock sweep knows of its use.
+struct Slot<K, S> {
+    hash: u64,
+    key: K,
+    cache: TokenCache<S>,
+    /// Set by every use, cleared by every sweep: the sweep's only view of use, so a hit
+    /// reads no clock (and writes nothing when the flag is already up).
+    used: AtomicBool,
+    /// The last sweep that found the key used, or its creation.
+    seen_at: Instant,
+}
+
+impl<K, S> Slot<K, S> {
+    #[inline]
+    fn touch(&self) {
+        if !self.used.load(Ordering::Relaxed) {
+            self.used.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+impl<K: Eq, S: TokenSource + 'static> Shard<K, S> {
+    pub(super) fn new(capacity: usize, next_sweep: Instant) -> Self {
+        Self { map: RwLock::new(ShardMap { slots: HashTable::new(), capacity, next_sweep }) }
+    }
+
+    /// The hit path: the key's fresh token, under the read lock, without cloning its cache.
+    #[inline]
+    pub(super) fn try_token<Q>(&self, hash: u64, key: &Q) -> Option<Arc<Token>>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let map = self.read();
+        let slot = map.find(hash, key)?;
+        slot.touch();
+        slot.cache.try_token()
+    }
+
+    pub(super) fn get<Q>(&self, hash: u64, key: &Q) -> Option<TokenCache<S>>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let map = self.read();
+        let slot = map.find(hash, key)?;
+        slot.touch();
+        Some(slot.cache.clone())
+    }
+
+    /// The cache of `key`, created under the write lock if no caller has created it yet, so
+    /// callers racing to create one key all get the same cache.
+    #[cold]
+    pub(super) fn get_or_create(
+        &self,
+        hash: u64,
+        key: &K,
+        now: Instant,
+        keyed: &KeyedInner<K, S>,
+    ) -> Result<TokenCache<S>, Error>
+    where
+        K: Clone,
+    {
+        let mut map = self.write();
+        if let Some(slot) = map.find(hash, key) {
+            slot.touch();
+            return Ok(slot.cache.clone());
+        }
+        if map.slots.len() >= map.capacity || now >= map.next_sweep {
+            map.sweep(now, keyed.idle_timeout, true);
+        }
+        let cache = keyed.create(key)?;
+        let slot = Slot { hash, key: key.clone(), cache: cache.clone(), used: AtomicBool::new(false), seen_at: now };
+        map.slots.insert_unique(hash, slot, |slot| slot.hash);
+        Ok(cache)
+    }
+
+    pub(super) fn remove<Q>(&self, hash: u64, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let mut map = self.write();
+        match map.slots.find_entry(hash, |slot| slot.key.borrow() == key) {
+            Ok(found) => {
+                found.remove();
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Evicts the keys idle for `idle_timeout`; returns how many.
+    pub(super) fn sweep(&self, now: Instant, idle_timeout: Duration) -> usize {
+        self.write().sweep(now, idle_timeout, false)
+    }
+}
+
+impl<K, S> Shard<K, S> {
+    pub(super) fn len(&self) -> usize {
+        self.read().slots.len()
+    }
+
+    // The map stays consistent if a holder panicked (a factory, under the write lock, runs
+    // before the map is touched).
+    #[inline]
+    fn read(&self) -> RwLockReadGuard<'_, ShardMap<K, S>> {
+        self.map.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, ShardMap<K, S>> {
+        self.map.write().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl<K, S> ShardMap<K, S> {
+    #[inline]
+    fn find<Q>(&self, hash: u64, key: &Q) -> Option<&Slot<K, S>>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        self.slots.find(hash, |slot| slot.key.borrow() == key)
+    }
+
+    /// Evicts idle keys, and with `make_room` when the shard is full, room for one more: first keys
+    /// unused since the last sweep, then (every key having been used) keys in map order,
+    /// down to 7/8 of the capacity so a full shard is not swept on every creation.
+    /// Returns how many keys were evicted.
+    fn sweep(&mut self, now: Instant, idle_timeout: Duration, make_room: bool) -> usize {
+        let before = self.slots.len();
+        let mut excess = if make_room && before >= self.capacity {
+            before - (self.capacity - (self.capacity / 8).max(1))
+        } else {
+            0
+        };
+        self.slots.retain(|slot| {
+            if std::mem::replace(slot.used.get_mut(), false) {
+                slot.seen_at = now;
+                return true;
+            }
+            let idle = now.saturating_duration_since(slot.seen_at) >= idle_timeout;
+            if idle || excess > 0 {
+                excess = excess.saturating_sub(1);
+                return false;
+            }
+            true
+        });
+        if excess > 0 {
+            self.slots.retain(|_| {
+                let keep = excess == 0;
+                excess = excess.saturating_sub(1);
+                keep
+            });
+        }
+        self.next_sweep = later(now, idle_timeout / 2);
+        before - self.slots.len()
+    }
+}
+
+/// `now + wait`, or a far future instant when that does not fit.
+pub(super) fn later(now: Instant, wait: Duration) -> Instant {
+    now.checked_add(wait).unwrap_or_else(crate::token::far_future)
+}

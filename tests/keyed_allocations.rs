@@ -1,0 +1,59 @@
+//! Allocation counts on the keyed hit path at 10 and at 100,000 keys, with a counting global
+//! allocator. The tests of this binary take turns, so no other test's allocations are counted.
+
+#[path = "../crates/bearer-bench/benches/common/keyed.rs"]
+mod keyed;
+#[path = "../crates/bearer-bench/benches/common/ours.rs"]
+mod ours;
+
+use std::alloc::System;
+use std::hint::black_box;
+use std::sync::{Mutex, PoisonError};
+
+use keyed::{tenant, KeyedHotPaths};
+use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
+
+#[global_allocator]
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+const N: usize = 10_000;
+
+/// Allocations per run of `f(i)`, over `N` runs after one warm-up run of each.
+fn allocations_per_op(mut f: impl FnMut(usize)) -> f64 {
+    (0..N).for_each(&mut f);
+    let region = Region::new(GLOBAL);
+    (0..N).for_each(f);
+    region.change().allocations as f64 / N as f64
+}
+
+/// The tests of this binary run one at a time: the counting allocator is process-wide.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+#[test]
+fn keyed_hits_on_one_key_allocate_nothing_at_10_and_100_000_keys() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
+    for keys in [10, 100_000] {
+        let hot = KeyedHotPaths::new(keys);
+        let equal_key = tenant(0);
+        let same = allocations_per_op(|_| drop(black_box(hot.keyed_fresh(0))));
+        let equal = allocations_per_op(|_| drop(black_box(hot.keyed_fresh_equal_key(&equal_key))));
+        let token = allocations_per_op(|_| drop(black_box(hot.keyed_token(0))));
+        println!("{keys} keys: allocations per hit on one key: same key {same}, equal key {equal}, token() {token}");
+        assert_eq!(same, 0.0, "{keys} keys: a hit on one key allocates nothing");
+        assert_eq!(equal, 0.0, "{keys} keys: a hit with an equal key of its own allocates nothing");
+        assert_eq!(token, 0.0, "{keys} keys: a keyed token() hit allocates nothing");
+    }
+}
+
+#[test]
+fn keyed_hits_spread_over_the_keys_allocate_nothing_at_10_and_100_000_keys() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
+    for keys in [10, 100_000] {
+        let hot = KeyedHotPaths::new(keys);
+        let rotating = allocations_per_op(|i| drop(black_box(hot.keyed_fresh(i))));
+        let token = allocations_per_op(|i| drop(black_box(hot.keyed_token(i))));
+        println!("{keys} keys: allocations per hit, each on the next key: fresh {rotating}, token() {token}");
+        assert_eq!(rotating, 0.0, "{keys} keys: hits spread over the keys allocate nothing");
+        assert_eq!(token, 0.0, "{keys} keys: keyed token() hits spread over the keys allocate nothing");
+    }
+}
