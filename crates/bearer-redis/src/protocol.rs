@@ -79,11 +79,7 @@ pub(crate) async fn acquire(
         .arg(if skip.delete { "1" } else { "0" })
         .arg(owner)
         .arg(millis(lease).max(1));
-    let answer = link.query(&cmd).await?;
-    parse_acquired(answer).ok_or_else(|| {
-        link.garbage();
-        Unavailable
-    })
+    link.query(&cmd, parse_acquired).await
 }
 
 /// One round trip: stores `value` for `ttl` and releases the caller's lease.
@@ -96,7 +92,7 @@ pub(crate) async fn store(
 ) -> Result<(), Unavailable> {
     let mut cmd = script(STORE, &[&keys.entry, &keys.lease]);
     cmd.arg(value).arg(millis(ttl).max(1)).arg(owner);
-    link.query(&cmd).await.map(drop)
+    link.query(&cmd, |answer| matches!(answer, Value::Int(1)).then_some(())).await
 }
 
 /// One round trip: releases the caller's lease after a failed fetch, so others need not
@@ -104,7 +100,7 @@ pub(crate) async fn store(
 pub(crate) async fn release(link: &RedisLink, keys: &SharedKeys, owner: &str) -> Result<(), Unavailable> {
     let mut cmd = script(RELEASE, &[&keys.lease]);
     cmd.arg(owner);
-    link.query(&cmd).await.map(drop)
+    link.query(&cmd, |answer| matches!(answer, Value::Int(0 | 1)).then_some(())).await
 }
 
 fn script(body: &str, keys: &[&str]) -> Cmd {

@@ -50,7 +50,7 @@ async fn a_redis_that_never_answers_costs_one_timeout_then_local_fetches() {
 #[tokio::test]
 async fn a_redis_answering_garbage_is_an_outage_not_an_error() {
     let sim = Simulator::oauth2().start().await;
-    let url = fake_redis(Some(b"+OK\r\n")).await;
+    let url = garbage_redis().await;
     let shared = sim_source(&sim, &url, Duration::from_millis(500));
     shared.fetch().await.expect("a token despite garbage answers");
     let metrics = shared.metrics();
@@ -122,4 +122,63 @@ async fn a_lease_never_released_ends_the_wait_with_a_local_fetch() {
     let metrics = waiter.metrics();
     assert_eq!((metrics.lease_waits, metrics.local_fallbacks, metrics.shared_fetches), (1, 1, 0), "{metrics:?}");
     assert_eq!(sim.counters().token_requests, 2);
+}
+
+/// A loopback server that speaks just enough RESP: `+OK` to every command but `EVAL`, which
+/// it answers with the integer 3 (no answer the scripts give).
+async fn garbage_redis() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("redis://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buffer = [0u8; 4096];
+                while let Ok(n) = socket.read(&mut buffer).await {
+                    if n == 0 {
+                        break;
+                    }
+                    // One reply per command: each starts with `*` at the start of a line.
+                    let text = String::from_utf8_lossy(&buffer[..n]).into_owned();
+                    let mut reply = Vec::new();
+                    for command in text.split("\r\n*").filter(|c| !c.is_empty()) {
+                        reply.extend_from_slice(if command.contains("EVAL") { b":3\r\n" } else { b"+OK\r\n" });
+                    }
+                    if socket.write_all(&reply).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    url
+}
+
+/// A Redis that answers every script with garbage stays one outage: an answer that does not
+/// parse is no sign of recovery, so it neither warns again nor resets the backoff. Garbage is
+/// noticed at once, not after the (here very long) timeout.
+#[tokio::test]
+async fn garbage_answers_on_every_try_count_as_one_outage() {
+    let sim = Simulator::oauth2().start().await;
+    let url = garbage_redis().await;
+    let creds = sim.credentials();
+    // No backoff, so each fetch tries Redis again.
+    let shared = bearer_redis::SharedTokenSource::builder(
+        support::worker::oauth2_source(&sim.token_url(), &creds.client_id, &creds.client_secret),
+        bearer_redis::TokenIdentity::new(sim.token_url(), creds.client_id.clone()),
+    )
+    .redis_url(&url)
+    .redis_timeout(Duration::from_secs(60))
+    .reconnect_backoff(Duration::ZERO, Duration::ZERO)
+    .store_plaintext()
+    .build()
+    .expect("valid shared source");
+    for _ in 0..3 {
+        tokio::time::timeout(Duration::from_secs(20), shared.fetch())
+            .await
+            .expect("garbage is noticed without waiting for the timeout")
+            .expect("a token despite garbage answers");
+    }
+    let metrics = shared.metrics();
+    assert_eq!((metrics.local_fallbacks, metrics.redis_errors, metrics.round_trips), (3, 3, 3), "{metrics:?}");
+    assert_eq!(metrics.outages, 1, "garbage every time is one outage: {metrics:?}");
 }
