@@ -125,8 +125,13 @@ fn parse_acquired(answer: Value) -> Option<Acquired> {
         b"lease" => Some(Acquired::Lease),
         b"held" => {
             let Value::Int(pttl) = items.next()? else { return None };
-            // -1 (no expiry) cannot happen with our leases; -2 means it just went away.
-            let lease_left = Duration::from_millis(u64::try_from(pttl).unwrap_or(0));
+            // -2: it just went away, look again at once. -1: a lease without expiry (not one of
+            // ours): its end is unknown, so it is polled like any other, never in a tight loop.
+            let lease_left = match u64::try_from(pttl) {
+                Ok(millis) => Duration::from_millis(millis),
+                Err(_) if pttl == -1 => Duration::MAX,
+                Err(_) => Duration::ZERO,
+            };
             let current = match items.next() {
                 Some(value) => Some(bytes(value)?),
                 None => None,

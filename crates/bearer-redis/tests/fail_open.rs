@@ -182,3 +182,39 @@ async fn garbage_answers_on_every_try_count_as_one_outage() {
     assert_eq!((metrics.local_fallbacks, metrics.redis_errors, metrics.round_trips), (3, 3, 3), "{metrics:?}");
     assert_eq!(metrics.outages, 1, "garbage every time is one outage: {metrics:?}");
 }
+
+/// A lease without expiry (written by someone else, or made persistent) reads as PTTL -1:
+/// the wait polls it with the usual backoff until it gives up, not in a tight loop.
+#[tokio::test]
+async fn a_lease_without_expiry_is_polled_with_backoff_not_in_a_tight_loop() {
+    let redis = RedisServer::start();
+    let sim = Simulator::oauth2().start().await;
+    let creds = sim.credentials();
+    let source = || {
+        support::worker::shared_source(
+            &sim.token_url(),
+            &creds.client_id,
+            &creds.client_secret,
+            &redis.url(),
+            support::TEST_KEY,
+            Duration::from_millis(300),
+            Duration::from_millis(500),
+        )
+    };
+    source().fetch().await.expect("a first token, to learn the keys");
+    let client = redis::Client::open(redis.url()).expect("url");
+    let mut conn = client.get_multiplexed_async_connection().await.expect("connect");
+    let keys: Vec<String> = redis::cmd("KEYS").arg("bearer:*:token").query_async(&mut conn).await.expect("KEYS");
+    let entry = keys.first().expect("the entry").clone();
+    let lease = entry.replace(":token", ":lease");
+    let () = redis::cmd("DEL").arg(&entry).query_async(&mut conn).await.expect("DEL");
+    let () = redis::cmd("SET").arg(&lease).arg("foreign").query_async(&mut conn).await.expect("SET");
+
+    let waiter = source();
+    waiter.fetch().await.expect("a token despite the lease without expiry");
+    let metrics = waiter.metrics();
+    assert_eq!((metrics.lease_waits, metrics.local_fallbacks), (1, 1), "{metrics:?}");
+    // About 1.1 s of waiting at 5, 10, 20, ... 100 ms between looks is under 20 round trips;
+    // a 1 ms loop makes hundreds.
+    assert!(metrics.round_trips < 40, "the wait spun: {metrics:?}");
+}
