@@ -117,22 +117,22 @@ impl<S: TokenSource> SharedTokenSource<S> {
                 return self.fetch_local().await;
             };
             match found {
-                Acquired::Hit(value) => match self.sealer.open(&value, &self.keys.entry) {
+                Acquired::Hit(entry) => match self.sealer.open(&entry.value, &self.keys.entry, entry.ttl) {
                     Some(opened) if opened.usable => {
                         self.counters.bump(Counter::SharedHit);
                         return Ok(opened.token);
                     }
-                    Some(_) => skip.value = Some(value),
+                    Some(_) => skip.value = Some(entry.value),
                     None => {
                         self.counters.bump(Counter::UnreadableValue);
-                        skip.value = Some(value);
+                        skip.value = Some(entry.value);
                     }
                 },
                 Acquired::Lease => return self.fetch_for_fleet(&owner).await,
                 Acquired::Held { lease_left, current } => {
                     // The token this process holds is due, not dead: serve it while another
                     // process replaces it (never a rejected one: that entry was deleted).
-                    if let Some(opened) = current.and_then(|v| self.sealer.open(&v, &self.keys.entry)) {
+                    if let Some(opened) = current.and_then(|e| self.sealer.open(&e.value, &self.keys.entry, e.ttl)) {
                         if opened.usable {
                             self.counters.bump(Counter::SharedHit);
                             return Ok(opened.token);
