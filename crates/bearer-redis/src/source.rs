@@ -176,6 +176,14 @@ impl<S: TokenSource> SharedTokenSource<S> {
         self.inner.fetch().await
     }
 
+    async fn fetch_once(&self) -> Result<Token, Error> {
+        if self.link.available() {
+            self.fetch_shared().await
+        } else {
+            self.fetch_local().await
+        }
+    }
+
     fn link_timeout(&self) -> Duration {
         self.link.timeout()
     }
@@ -188,7 +196,21 @@ impl<S: TokenSource> SharedTokenSource<S> {
 #[async_trait::async_trait]
 impl<S: TokenSource> TokenSource for SharedTokenSource<S> {
     async fn fetch(&self) -> Result<Token, Error> {
-        let fetched = if self.link.available() { self.fetch_shared().await } else { self.fetch_local().await };
+        let rejected_before = self.skip_state().rejected;
+        let mut fetched = self.fetch_once().await;
+        if let Ok(token) = &fetched {
+            // The API rejected the held token while this fetch ran, and the fetch read that
+            // very token from Redis (it was due, another process is replacing it): look again,
+            // now dropping it. Once: a source may itself hand the same token back.
+            let fingerprint = Some(self.sealer.fingerprint(token));
+            let rejected_meanwhile = {
+                let state = self.skip_state();
+                !rejected_before && state.rejected && state.held == fingerprint
+            };
+            if rejected_meanwhile {
+                fetched = self.fetch_once().await;
+            }
+        }
         if let Ok(token) = &fetched {
             let mut state = self.skip_state();
             state.held = Some(self.sealer.fingerprint(token));

@@ -3,6 +3,7 @@
 
 mod support;
 
+use std::future::Future;
 use std::time::Duration;
 
 use bearer_core::TokenSource;
@@ -217,4 +218,46 @@ async fn a_lease_without_expiry_is_polled_with_backoff_not_in_a_tight_loop() {
     // About 1.1 s of waiting at 5, 10, 20, ... 100 ms between looks is under 20 round trips;
     // a 1 ms loop makes hundreds.
     assert!(metrics.round_trips < 40, "the wait spun: {metrics:?}");
+}
+
+/// A token rejected while this process's due refresh is in flight (the refresh read the
+/// shared entry, still that token, as another process holds the lease) is not handed back by
+/// that refresh: it looks again, dropping the entry.
+#[tokio::test]
+async fn a_token_rejected_during_a_refresh_is_not_what_the_refresh_returns() {
+    let redis = RedisServer::start();
+    let sim = Simulator::oauth2().start().await;
+    let creds = sim.credentials();
+    let source = || {
+        support::worker::shared_source(
+            &sim.token_url(),
+            &creds.client_id,
+            &creds.client_secret,
+            &redis.url(),
+            support::TEST_KEY,
+            Duration::from_millis(300),
+            Duration::from_millis(500),
+        )
+    };
+    let process = source();
+    let first = process.fetch().await.expect("the first token");
+    // Another process is refreshing: it holds the lease, the entry still holds `first`.
+    let client = redis::Client::open(redis.url()).expect("url");
+    let mut conn = client.get_multiplexed_async_connection().await.expect("connect");
+    let keys: Vec<String> = redis::cmd("KEYS").arg("bearer:*:token").query_async(&mut conn).await.expect("KEYS");
+    let lease = keys.first().expect("the entry").replace(":token", ":lease");
+    let () =
+        redis::cmd("SET").arg(&lease).arg("another").arg("PX").arg(60_000).query_async(&mut conn).await.expect("SET");
+
+    // The cache finds `first` due and refreshes; the API rejects `first` meanwhile.
+    let mut refresh = Box::pin(process.fetch());
+    // One poll: the refresh has sent its Redis command and waits for the answer.
+    std::future::poll_fn(|cx| {
+        assert!(refresh.as_mut().poll(cx).is_pending(), "the refresh waits for Redis");
+        std::task::Poll::Ready(())
+    })
+    .await;
+    process.token_rejected(&first);
+    let token = refresh.await.expect("a token");
+    assert_ne!(token.secret(), first.secret(), "the refresh handed back the token just rejected");
 }
