@@ -7,13 +7,15 @@ use std::future::Future;
 use std::time::Duration;
 
 use bearer_core::TokenSource;
+use bearer_oauth2::OAuth2TokenSource;
+use bearer_redis::SharedTokenSource;
 use bearer_testkit::{Fault, RedisServer, Simulator};
 use support::sim_source;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// A loopback server that accepts connections and answers every read with `reply` (or
-/// never answers, for `None`).
-async fn fake_redis(reply: Option<&'static [u8]>) -> String {
+/// A loopback server that accepts connections and answers what each read brings with
+/// `reply` (nothing, for an empty answer).
+async fn fake_redis(reply: fn(&str) -> Vec<u8>) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("redis://{}", listener.local_addr().expect("addr"));
     tokio::spawn(async move {
@@ -24,10 +26,9 @@ async fn fake_redis(reply: Option<&'static [u8]>) -> String {
                     if n == 0 {
                         break;
                     }
-                    if let Some(reply) = reply {
-                        if socket.write_all(reply).await.is_err() {
-                            break;
-                        }
+                    let answer = reply(&String::from_utf8_lossy(&buffer[..n]));
+                    if !answer.is_empty() && socket.write_all(&answer).await.is_err() {
+                        break;
                     }
                 }
             });
@@ -36,10 +37,29 @@ async fn fake_redis(reply: Option<&'static [u8]>) -> String {
     url
 }
 
+/// A Redis that accepts connections and never answers.
+async fn silent_redis() -> String {
+    fake_redis(|_| Vec::new()).await
+}
+
+/// A Redis that speaks just enough RESP: `+OK` to every command but `EVAL`, which it answers
+/// with the integer 3 (no answer the scripts give).
+async fn garbage_redis() -> String {
+    fake_redis(|commands| {
+        // One reply per command: each starts with `*` at the start of a line.
+        let mut reply = Vec::new();
+        for command in commands.split("\r\n*").filter(|c| !c.is_empty()) {
+            reply.extend_from_slice(if command.contains("EVAL") { b":3\r\n" } else { b"+OK\r\n" });
+        }
+        reply
+    })
+    .await
+}
+
 #[tokio::test]
 async fn a_redis_that_never_answers_costs_one_timeout_then_local_fetches() {
     let sim = Simulator::oauth2().start().await;
-    let url = fake_redis(None).await;
+    let url = silent_redis().await;
     let shared = sim_source(&sim, &url, Duration::from_millis(200));
     let token = shared.fetch().await.expect("a token despite a silent Redis");
     assert!(!token.secret().secret().is_empty());
@@ -91,67 +111,52 @@ async fn a_rejected_token_is_dropped_fleet_wide_only_while_redis_still_holds_it(
     assert_eq!(sim.counters().token_requests, 2);
 }
 
-#[tokio::test]
-async fn a_lease_never_released_ends_the_wait_with_a_local_fetch() {
-    let redis = RedisServer::start();
-    let sim = Simulator::oauth2().start().await;
+/// A process's source with a 300 ms lease and a 500 ms Redis timeout.
+fn short_lease_source(sim: &Simulator, redis: &RedisServer) -> SharedTokenSource<OAuth2TokenSource> {
     let creds = sim.credentials();
-    let source = || {
-        support::worker::shared_source(
-            &sim.token_url(),
-            &creds.client_id,
-            &creds.client_secret,
-            &redis.url(),
-            support::TEST_KEY,
-            Duration::from_millis(300),
-            Duration::from_millis(500),
-        )
-    };
-    source().fetch().await.expect("a first token, to learn the keys");
-    // A stalled holder: the entry is gone and a lease is held far longer than `lease_ttl`.
+    support::worker::shared_source(
+        &sim.token_url(),
+        &creds.client_id,
+        &creds.client_secret,
+        &redis.url(),
+        support::TEST_KEY,
+        Duration::from_millis(300),
+        Duration::from_millis(500),
+    )
+}
+
+/// Another process holds the lease of the one entry (for `px` ms, or without expiry);
+/// `drop_entry` deletes the entry too.
+async fn hold_lease(redis: &RedisServer, px: Option<u64>, drop_entry: bool) {
     let client = redis::Client::open(redis.url()).expect("url");
     let mut conn = client.get_multiplexed_async_connection().await.expect("connect");
     let keys: Vec<String> = redis::cmd("KEYS").arg("bearer:*:token").query_async(&mut conn).await.expect("KEYS");
     let entry = keys.first().expect("the entry").clone();
-    let lease = entry.replace(":token", ":lease");
-    let () = redis::cmd("DEL").arg(&entry).query_async(&mut conn).await.expect("DEL");
-    let () =
-        redis::cmd("SET").arg(&lease).arg("stalled").arg("PX").arg(60_000).query_async(&mut conn).await.expect("SET");
+    if drop_entry {
+        let () = redis::cmd("DEL").arg(&entry).query_async(&mut conn).await.expect("DEL");
+    }
+    let mut set = redis::cmd("SET");
+    set.arg(entry.replace(":token", ":lease")).arg("another");
+    if let Some(px) = px {
+        set.arg("PX").arg(px);
+    }
+    let () = set.query_async(&mut conn).await.expect("SET");
+}
+
+#[tokio::test]
+async fn a_lease_never_released_ends_the_wait_with_a_local_fetch() {
+    let redis = RedisServer::start();
+    let sim = Simulator::oauth2().start().await;
+    let source = || short_lease_source(&sim, &redis);
+    source().fetch().await.expect("a first token, to learn the keys");
+    // A stalled holder: the entry is gone and a lease is held far longer than `lease_ttl`.
+    hold_lease(&redis, Some(60_000), true).await;
 
     let waiter = source();
     waiter.fetch().await.expect("a token despite the stalled lease");
     let metrics = waiter.metrics();
     assert_eq!((metrics.lease_waits, metrics.local_fallbacks, metrics.shared_fetches), (1, 1, 0), "{metrics:?}");
     assert_eq!(sim.counters().token_requests, 2);
-}
-
-/// A loopback server that speaks just enough RESP: `+OK` to every command but `EVAL`, which
-/// it answers with the integer 3 (no answer the scripts give).
-async fn garbage_redis() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("redis://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut buffer = [0u8; 4096];
-                while let Ok(n) = socket.read(&mut buffer).await {
-                    if n == 0 {
-                        break;
-                    }
-                    // One reply per command: each starts with `*` at the start of a line.
-                    let text = String::from_utf8_lossy(&buffer[..n]).into_owned();
-                    let mut reply = Vec::new();
-                    for command in text.split("\r\n*").filter(|c| !c.is_empty()) {
-                        reply.extend_from_slice(if command.contains("EVAL") { b":3\r\n" } else { b"+OK\r\n" });
-                    }
-                    if socket.write_all(&reply).await.is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-    });
-    url
 }
 
 /// A Redis that answers every script with garbage stays one outage: an answer that does not
@@ -190,26 +195,9 @@ async fn garbage_answers_on_every_try_count_as_one_outage() {
 async fn a_lease_without_expiry_is_polled_with_backoff_not_in_a_tight_loop() {
     let redis = RedisServer::start();
     let sim = Simulator::oauth2().start().await;
-    let creds = sim.credentials();
-    let source = || {
-        support::worker::shared_source(
-            &sim.token_url(),
-            &creds.client_id,
-            &creds.client_secret,
-            &redis.url(),
-            support::TEST_KEY,
-            Duration::from_millis(300),
-            Duration::from_millis(500),
-        )
-    };
+    let source = || short_lease_source(&sim, &redis);
     source().fetch().await.expect("a first token, to learn the keys");
-    let client = redis::Client::open(redis.url()).expect("url");
-    let mut conn = client.get_multiplexed_async_connection().await.expect("connect");
-    let keys: Vec<String> = redis::cmd("KEYS").arg("bearer:*:token").query_async(&mut conn).await.expect("KEYS");
-    let entry = keys.first().expect("the entry").clone();
-    let lease = entry.replace(":token", ":lease");
-    let () = redis::cmd("DEL").arg(&entry).query_async(&mut conn).await.expect("DEL");
-    let () = redis::cmd("SET").arg(&lease).arg("foreign").query_async(&mut conn).await.expect("SET");
+    hold_lease(&redis, None, true).await;
 
     let waiter = source();
     waiter.fetch().await.expect("a token despite the lease without expiry");
@@ -227,27 +215,11 @@ async fn a_lease_without_expiry_is_polled_with_backoff_not_in_a_tight_loop() {
 async fn a_token_rejected_during_a_refresh_is_not_what_the_refresh_returns() {
     let redis = RedisServer::start();
     let sim = Simulator::oauth2().start().await;
-    let creds = sim.credentials();
-    let source = || {
-        support::worker::shared_source(
-            &sim.token_url(),
-            &creds.client_id,
-            &creds.client_secret,
-            &redis.url(),
-            support::TEST_KEY,
-            Duration::from_millis(300),
-            Duration::from_millis(500),
-        )
-    };
+    let source = || short_lease_source(&sim, &redis);
     let process = source();
     let first = process.fetch().await.expect("the first token");
     // Another process is refreshing: it holds the lease, the entry still holds `first`.
-    let client = redis::Client::open(redis.url()).expect("url");
-    let mut conn = client.get_multiplexed_async_connection().await.expect("connect");
-    let keys: Vec<String> = redis::cmd("KEYS").arg("bearer:*:token").query_async(&mut conn).await.expect("KEYS");
-    let lease = keys.first().expect("the entry").replace(":token", ":lease");
-    let () =
-        redis::cmd("SET").arg(&lease).arg("another").arg("PX").arg(60_000).query_async(&mut conn).await.expect("SET");
+    hold_lease(&redis, Some(60_000), false).await;
 
     // The cache finds `first` due and refreshes; the API rejects `first` meanwhile.
     let mut refresh = Box::pin(process.fetch());
