@@ -70,8 +70,10 @@ impl RedisLink {
         health.retry_at.is_none_or(|at| Instant::now() >= at)
     }
 
-    /// Runs one command (one round trip), bounded by the timeout.
-    pub(crate) async fn query(&self, cmd: &Cmd) -> Result<Value, Unavailable> {
+    /// Runs one command (one round trip), bounded by the timeout, and reads its answer with
+    /// `parse`. An answer `parse` refuses is garbage: an outage like an error, and no sign that
+    /// Redis is back.
+    pub(crate) async fn query<T>(&self, cmd: &Cmd, parse: impl FnOnce(Value) -> Option<T>) -> Result<T, Unavailable> {
         self.counters.bump(Counter::RoundTrip);
         let attempt = async {
             let connection = self.connection.get_or_try_init(|| self.connect()).await?;
@@ -82,7 +84,7 @@ impl RedisLink {
         };
         let outcome = match tokio::time::timeout(self.settings.timeout, attempt).await {
             Ok(Ok(Value::ServerError(error))) => Err(Failure::Redis(error.kind().map(|k| format!("{k:?}")))),
-            Ok(Ok(value)) => Ok(value),
+            Ok(Ok(value)) => parse(value).ok_or(Failure::Garbage),
             Ok(Err(error)) => Err(Failure::Redis(Some(format!("{:?}", error.kind())))),
             Err(_) => Err(Failure::Timeout),
         };
@@ -96,11 +98,6 @@ impl RedisLink {
                 Err(Unavailable)
             }
         }
-    }
-
-    /// Reports an answer that was not what the scripts return (garbage): an outage too.
-    pub(crate) fn garbage(&self) {
-        self.failed(Failure::Garbage);
     }
 
     async fn connect(&self) -> redis::RedisResult<Connection> {
@@ -184,7 +181,7 @@ mod tests {
         assert!(link.available());
         let mut waits = Vec::new();
         for _ in 0..5 {
-            link.garbage();
+            link.failed(Failure::Garbage);
             assert!(!link.available());
             let start = Instant::now();
             while !link.available() {
@@ -196,7 +193,7 @@ mod tests {
         let metrics = counters.snapshot();
         assert_eq!((metrics.outages, metrics.redis_errors), (1, 5));
         link.succeeded();
-        link.garbage();
+        link.failed(Failure::Garbage);
         assert_eq!(counters.snapshot().outages, 2, "a failure after a success is a new outage");
     }
 }

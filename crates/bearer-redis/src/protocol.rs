@@ -12,9 +12,10 @@ use crate::sealing::Fingerprint;
 /// KEYS: entry, lease. ARGV: fingerprint to skip (or ''), exact value to skip (or ''),
 /// '1' to delete a skipped entry, lease owner, lease milliseconds.
 ///
-/// Returns `{'hit', value}`, `{'lease'}` (the caller now holds it), or
-/// `{'held', pttl[, value]}` (another process fetches; `value` is the skipped entry, still
-/// there, which the caller may serve while it waits).
+/// Returns `{'hit', value, entry pttl}`, `{'lease'}` (the caller now holds it), or
+/// `{'held', pttl[, value, entry pttl]}` (another process fetches; `value` is the skipped
+/// entry, still there, which the caller may serve while it waits). The entry's PTTL is the
+/// token's remaining life on Redis's clock, the one clock every process shares.
 const ACQUIRE: &str = r"
 local v = redis.call('GET', KEYS[1])
 local skipped = false
@@ -24,9 +25,9 @@ if v then
     v = false
   end
 end
-if v then return {'hit', v} end
+if v then return {'hit', v, redis.call('PTTL', KEYS[1])} end
 if redis.call('SET', KEYS[2], ARGV[4], 'NX', 'PX', ARGV[5]) then return {'lease'} end
-if skipped then return {'held', redis.call('PTTL', KEYS[2]), skipped} end
+if skipped then return {'held', redis.call('PTTL', KEYS[2]), skipped, redis.call('PTTL', KEYS[1])} end
 return {'held', redis.call('PTTL', KEYS[2])}
 ";
 
@@ -58,11 +59,19 @@ pub(crate) struct Skip {
 /// What [`acquire`] found.
 pub(crate) enum Acquired {
     /// An entry the caller did not skip.
-    Hit(Vec<u8>),
+    Hit(Entry),
     /// The caller holds the lease: it fetches for the fleet.
     Lease,
     /// Another process holds the lease for this long; the skipped entry, if still there.
-    Held { lease_left: Duration, current: Option<Vec<u8>> },
+    Held { lease_left: Duration, current: Option<Entry> },
+}
+
+/// A shared entry as read from Redis.
+pub(crate) struct Entry {
+    /// The stored value.
+    pub(crate) value: Vec<u8>,
+    /// How long Redis keeps it (its PTTL), if it said.
+    pub(crate) ttl: Option<Duration>,
 }
 
 /// One round trip: the entry, or the lease, or who holds it.
@@ -79,11 +88,7 @@ pub(crate) async fn acquire(
         .arg(if skip.delete { "1" } else { "0" })
         .arg(owner)
         .arg(millis(lease).max(1));
-    let answer = link.query(&cmd).await?;
-    parse_acquired(answer).ok_or_else(|| {
-        link.garbage();
-        Unavailable
-    })
+    link.query(&cmd, parse_acquired).await
 }
 
 /// One round trip: stores `value` for `ttl` and releases the caller's lease.
@@ -96,7 +101,7 @@ pub(crate) async fn store(
 ) -> Result<(), Unavailable> {
     let mut cmd = script(STORE, &[&keys.entry, &keys.lease]);
     cmd.arg(value).arg(millis(ttl).max(1)).arg(owner);
-    link.query(&cmd).await.map(drop)
+    link.query(&cmd, |answer| matches!(answer, Value::Int(1)).then_some(())).await
 }
 
 /// One round trip: releases the caller's lease after a failed fetch, so others need not
@@ -104,7 +109,7 @@ pub(crate) async fn store(
 pub(crate) async fn release(link: &RedisLink, keys: &SharedKeys, owner: &str) -> Result<(), Unavailable> {
     let mut cmd = script(RELEASE, &[&keys.lease]);
     cmd.arg(owner);
-    link.query(&cmd).await.map(drop)
+    link.query(&cmd, |answer| matches!(answer, Value::Int(0 | 1)).then_some(())).await
 }
 
 fn script(body: &str, keys: &[&str]) -> Cmd {
@@ -125,20 +130,36 @@ fn parse_acquired(answer: Value) -> Option<Acquired> {
     let mut items = items.into_iter();
     let tag = bytes(items.next()?)?;
     match tag.as_slice() {
-        b"hit" => Some(Acquired::Hit(bytes(items.next()?)?)),
+        b"hit" => Some(Acquired::Hit(entry(&mut items)?)),
         b"lease" => Some(Acquired::Lease),
         b"held" => {
             let Value::Int(pttl) = items.next()? else { return None };
-            // -1 (no expiry) cannot happen with our leases; -2 means it just went away.
-            let lease_left = Duration::from_millis(u64::try_from(pttl).unwrap_or(0));
-            let current = match items.next() {
-                Some(value) => Some(bytes(value)?),
-                None => None,
+            // -2: it just went away, look again at once. -1: a lease without expiry (not one of
+            // ours): its end is unknown, so it is polled like any other, never in a tight loop.
+            let lease_left = match u64::try_from(pttl) {
+                Ok(millis) => Duration::from_millis(millis),
+                Err(_) if pttl == -1 => Duration::MAX,
+                Err(_) => Duration::ZERO,
+            };
+            let current = match items.len() {
+                0 => None,
+                _ => Some(entry(&mut items)?),
             };
             Some(Acquired::Held { lease_left, current })
         }
         _ => None,
     }
+}
+
+/// A value and, if given, its PTTL (negative: no TTL known).
+fn entry(items: &mut std::vec::IntoIter<Value>) -> Option<Entry> {
+    let value = bytes(items.next()?)?;
+    let ttl = match items.next() {
+        None => None,
+        Some(Value::Int(pttl)) => u64::try_from(pttl).ok().map(Duration::from_millis),
+        Some(_) => return None,
+    };
+    Some(Entry { value, ttl })
 }
 
 fn bytes(value: Value) -> Option<Vec<u8>> {
@@ -156,7 +177,13 @@ mod tests {
     #[test]
     fn answers_the_scripts_give_parse() {
         let hit = Value::Array(vec![Value::BulkString(b"hit".to_vec()), Value::BulkString(b"v".to_vec())]);
-        assert!(matches!(parse_acquired(hit), Some(Acquired::Hit(v)) if v == b"v"));
+        assert!(matches!(parse_acquired(hit), Some(Acquired::Hit(e)) if e.value == b"v" && e.ttl.is_none()));
+        let hit =
+            Value::Array(vec![Value::BulkString(b"hit".to_vec()), Value::BulkString(b"v".to_vec()), Value::Int(2500)]);
+        assert!(matches!(
+            parse_acquired(hit),
+            Some(Acquired::Hit(e)) if e.ttl == Some(Duration::from_millis(2500))
+        ));
         assert!(matches!(
             parse_acquired(Value::Array(vec![Value::BulkString(b"lease".to_vec())])),
             Some(Acquired::Lease)

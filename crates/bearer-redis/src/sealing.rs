@@ -148,10 +148,15 @@ impl Sealer {
         Some((value, remaining.unwrap_or(no_expiry_ttl)))
     }
 
-    /// Opens a value read from `key_name`. `None` for anything that is not a value this
-    /// sealer wrote for that key: corrupted, sealed with another key, plain when sealing is
-    /// on (or sealed when it is off), copied from another key, or already expired.
-    pub(crate) fn open(&self, value: &[u8], key_name: &str) -> Option<OpenedToken> {
+    /// Opens a value read from `key_name`, which Redis keeps for `entry_ttl` more (its PTTL,
+    /// if known). `None` for anything that is not a value this sealer wrote for that key:
+    /// corrupted, sealed with another key, plain when sealing is on (or sealed when it is
+    /// off), copied from another key, or already expired.
+    ///
+    /// A token's remaining life is the entry's TTL, which [`seal`](Self::seal) set to it: that
+    /// is Redis's clock, shared by the fleet. The writer's wall-clock expiry is only the
+    /// fallback, as processes' wall clocks may disagree.
+    pub(crate) fn open(&self, value: &[u8], key_name: &str, entry_ttl: Option<Duration>) -> Option<OpenedToken> {
         let (&format, rest) = value.split_first()?;
         let (fingerprint, body) = rest.split_at_checked(FINGERPRINT_LEN)?;
         let fingerprint = Fingerprint(fingerprint.try_into().ok()?);
@@ -171,7 +176,13 @@ impl Sealer {
         let mut builder = Token::builder(secret);
         let mut usable = true;
         if let Some(expires) = payload.e {
-            let remaining = expires.checked_sub(now_ms).filter(|r| *r > 0)?;
+            let remaining = match entry_ttl {
+                Some(ttl) => u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX),
+                None => expires.checked_sub(now_ms)?,
+            };
+            if remaining == 0 {
+                return None;
+            }
             builder = builder.expires_in(Duration::from_millis(remaining));
             // Close to its end, a token is due: the next process to look replaces it.
             let lifetime = expires.saturating_sub(payload.i);

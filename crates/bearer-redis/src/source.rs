@@ -117,22 +117,22 @@ impl<S: TokenSource> SharedTokenSource<S> {
                 return self.fetch_local().await;
             };
             match found {
-                Acquired::Hit(value) => match self.sealer.open(&value, &self.keys.entry) {
+                Acquired::Hit(entry) => match self.sealer.open(&entry.value, &self.keys.entry, entry.ttl) {
                     Some(opened) if opened.usable => {
                         self.counters.bump(Counter::SharedHit);
                         return Ok(opened.token);
                     }
-                    Some(_) => skip.value = Some(value),
+                    Some(_) => skip.value = Some(entry.value),
                     None => {
                         self.counters.bump(Counter::UnreadableValue);
-                        skip.value = Some(value);
+                        skip.value = Some(entry.value);
                     }
                 },
                 Acquired::Lease => return self.fetch_for_fleet(&owner).await,
                 Acquired::Held { lease_left, current } => {
                     // The token this process holds is due, not dead: serve it while another
                     // process replaces it (never a rejected one: that entry was deleted).
-                    if let Some(opened) = current.and_then(|v| self.sealer.open(&v, &self.keys.entry)) {
+                    if let Some(opened) = current.and_then(|e| self.sealer.open(&e.value, &self.keys.entry, e.ttl)) {
                         if opened.usable {
                             self.counters.bump(Counter::SharedHit);
                             return Ok(opened.token);
@@ -176,6 +176,14 @@ impl<S: TokenSource> SharedTokenSource<S> {
         self.inner.fetch().await
     }
 
+    async fn fetch_once(&self) -> Result<Token, Error> {
+        if self.link.available() {
+            self.fetch_shared().await
+        } else {
+            self.fetch_local().await
+        }
+    }
+
     fn link_timeout(&self) -> Duration {
         self.link.timeout()
     }
@@ -188,7 +196,21 @@ impl<S: TokenSource> SharedTokenSource<S> {
 #[async_trait::async_trait]
 impl<S: TokenSource> TokenSource for SharedTokenSource<S> {
     async fn fetch(&self) -> Result<Token, Error> {
-        let fetched = if self.link.available() { self.fetch_shared().await } else { self.fetch_local().await };
+        let rejected_before = self.skip_state().rejected;
+        let mut fetched = self.fetch_once().await;
+        if let Ok(token) = &fetched {
+            // The API rejected the held token while this fetch ran, and the fetch read that
+            // very token from Redis (it was due, another process is replacing it): look again,
+            // now dropping it. Once: a source may itself hand the same token back.
+            let fingerprint = Some(self.sealer.fingerprint(token));
+            let rejected_meanwhile = {
+                let state = self.skip_state();
+                !rejected_before && state.rejected && state.held == fingerprint
+            };
+            if rejected_meanwhile {
+                fetched = self.fetch_once().await;
+            }
+        }
         if let Ok(token) = &fetched {
             let mut state = self.skip_state();
             state.held = Some(self.sealer.fingerprint(token));

@@ -3,16 +3,19 @@
 
 mod support;
 
+use std::future::Future;
 use std::time::Duration;
 
 use bearer_core::TokenSource;
+use bearer_oauth2::OAuth2TokenSource;
+use bearer_redis::SharedTokenSource;
 use bearer_testkit::{Fault, RedisServer, Simulator};
 use support::sim_source;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// A loopback server that accepts connections and answers every read with `reply` (or
-/// never answers, for `None`).
-async fn fake_redis(reply: Option<&'static [u8]>) -> String {
+/// A loopback server that accepts connections and answers what each read brings with
+/// `reply` (nothing, for an empty answer).
+async fn fake_redis(reply: fn(&str) -> Vec<u8>) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("redis://{}", listener.local_addr().expect("addr"));
     tokio::spawn(async move {
@@ -23,10 +26,9 @@ async fn fake_redis(reply: Option<&'static [u8]>) -> String {
                     if n == 0 {
                         break;
                     }
-                    if let Some(reply) = reply {
-                        if socket.write_all(reply).await.is_err() {
-                            break;
-                        }
+                    let answer = reply(&String::from_utf8_lossy(&buffer[..n]));
+                    if !answer.is_empty() && socket.write_all(&answer).await.is_err() {
+                        break;
                     }
                 }
             });
@@ -35,10 +37,29 @@ async fn fake_redis(reply: Option<&'static [u8]>) -> String {
     url
 }
 
+/// A Redis that accepts connections and never answers.
+async fn silent_redis() -> String {
+    fake_redis(|_| Vec::new()).await
+}
+
+/// A Redis that speaks just enough RESP: `+OK` to every command but `EVAL`, which it answers
+/// with the integer 3 (no answer the scripts give).
+async fn garbage_redis() -> String {
+    fake_redis(|commands| {
+        // One reply per command: each starts with `*` at the start of a line.
+        let mut reply = Vec::new();
+        for command in commands.split("\r\n*").filter(|c| !c.is_empty()) {
+            reply.extend_from_slice(if command.contains("EVAL") { b":3\r\n" } else { b"+OK\r\n" });
+        }
+        reply
+    })
+    .await
+}
+
 #[tokio::test]
 async fn a_redis_that_never_answers_costs_one_timeout_then_local_fetches() {
     let sim = Simulator::oauth2().start().await;
-    let url = fake_redis(None).await;
+    let url = silent_redis().await;
     let shared = sim_source(&sim, &url, Duration::from_millis(200));
     let token = shared.fetch().await.expect("a token despite a silent Redis");
     assert!(!token.secret().secret().is_empty());
@@ -50,7 +71,7 @@ async fn a_redis_that_never_answers_costs_one_timeout_then_local_fetches() {
 #[tokio::test]
 async fn a_redis_answering_garbage_is_an_outage_not_an_error() {
     let sim = Simulator::oauth2().start().await;
-    let url = fake_redis(Some(b"+OK\r\n")).await;
+    let url = garbage_redis().await;
     let shared = sim_source(&sim, &url, Duration::from_millis(500));
     shared.fetch().await.expect("a token despite garbage answers");
     let metrics = shared.metrics();
@@ -90,36 +111,125 @@ async fn a_rejected_token_is_dropped_fleet_wide_only_while_redis_still_holds_it(
     assert_eq!(sim.counters().token_requests, 2);
 }
 
-#[tokio::test]
-async fn a_lease_never_released_ends_the_wait_with_a_local_fetch() {
-    let redis = RedisServer::start();
-    let sim = Simulator::oauth2().start().await;
+/// A process's source with a 300 ms lease and a 500 ms Redis timeout.
+fn short_lease_source(sim: &Simulator, redis: &RedisServer) -> SharedTokenSource<OAuth2TokenSource> {
     let creds = sim.credentials();
-    let source = || {
-        support::worker::shared_source(
-            &sim.token_url(),
-            &creds.client_id,
-            &creds.client_secret,
-            &redis.url(),
-            support::TEST_KEY,
-            Duration::from_millis(300),
-            Duration::from_millis(500),
-        )
-    };
-    source().fetch().await.expect("a first token, to learn the keys");
-    // A stalled holder: the entry is gone and a lease is held far longer than `lease_ttl`.
+    support::worker::shared_source(
+        &sim.token_url(),
+        &creds.client_id,
+        &creds.client_secret,
+        &redis.url(),
+        support::TEST_KEY,
+        Duration::from_millis(300),
+        Duration::from_millis(500),
+    )
+}
+
+/// Another process holds the lease of the one entry (for `px` ms, or without expiry);
+/// `drop_entry` deletes the entry too.
+async fn hold_lease(redis: &RedisServer, px: Option<u64>, drop_entry: bool) {
     let client = redis::Client::open(redis.url()).expect("url");
     let mut conn = client.get_multiplexed_async_connection().await.expect("connect");
     let keys: Vec<String> = redis::cmd("KEYS").arg("bearer:*:token").query_async(&mut conn).await.expect("KEYS");
     let entry = keys.first().expect("the entry").clone();
-    let lease = entry.replace(":token", ":lease");
-    let () = redis::cmd("DEL").arg(&entry).query_async(&mut conn).await.expect("DEL");
-    let () =
-        redis::cmd("SET").arg(&lease).arg("stalled").arg("PX").arg(60_000).query_async(&mut conn).await.expect("SET");
+    if drop_entry {
+        let () = redis::cmd("DEL").arg(&entry).query_async(&mut conn).await.expect("DEL");
+    }
+    let mut set = redis::cmd("SET");
+    set.arg(entry.replace(":token", ":lease")).arg("another");
+    if let Some(px) = px {
+        set.arg("PX").arg(px);
+    }
+    let () = set.query_async(&mut conn).await.expect("SET");
+}
+
+#[tokio::test]
+async fn a_lease_never_released_ends_the_wait_with_a_local_fetch() {
+    let redis = RedisServer::start();
+    let sim = Simulator::oauth2().start().await;
+    let source = || short_lease_source(&sim, &redis);
+    source().fetch().await.expect("a first token, to learn the keys");
+    // A stalled holder: the entry is gone and a lease is held far longer than `lease_ttl`.
+    hold_lease(&redis, Some(60_000), true).await;
 
     let waiter = source();
     waiter.fetch().await.expect("a token despite the stalled lease");
     let metrics = waiter.metrics();
     assert_eq!((metrics.lease_waits, metrics.local_fallbacks, metrics.shared_fetches), (1, 1, 0), "{metrics:?}");
     assert_eq!(sim.counters().token_requests, 2);
+}
+
+/// A Redis that answers every script with garbage stays one outage: an answer that does not
+/// parse is no sign of recovery, so it neither warns again nor resets the backoff. Garbage is
+/// noticed at once, not after the (here very long) timeout.
+#[tokio::test]
+async fn garbage_answers_on_every_try_count_as_one_outage() {
+    let sim = Simulator::oauth2().start().await;
+    let url = garbage_redis().await;
+    let creds = sim.credentials();
+    // No backoff, so each fetch tries Redis again.
+    let shared = bearer_redis::SharedTokenSource::builder(
+        support::worker::oauth2_source(&sim.token_url(), &creds.client_id, &creds.client_secret),
+        bearer_redis::TokenIdentity::new(sim.token_url(), creds.client_id.clone()),
+    )
+    .redis_url(&url)
+    .redis_timeout(Duration::from_secs(60))
+    .reconnect_backoff(Duration::ZERO, Duration::ZERO)
+    .store_plaintext()
+    .build()
+    .expect("valid shared source");
+    for _ in 0..3 {
+        tokio::time::timeout(Duration::from_secs(20), shared.fetch())
+            .await
+            .expect("garbage is noticed without waiting for the timeout")
+            .expect("a token despite garbage answers");
+    }
+    let metrics = shared.metrics();
+    assert_eq!((metrics.local_fallbacks, metrics.redis_errors, metrics.round_trips), (3, 3, 3), "{metrics:?}");
+    assert_eq!(metrics.outages, 1, "garbage every time is one outage: {metrics:?}");
+}
+
+/// A lease without expiry (written by someone else, or made persistent) reads as PTTL -1:
+/// the wait polls it with the usual backoff until it gives up, not in a tight loop.
+#[tokio::test]
+async fn a_lease_without_expiry_is_polled_with_backoff_not_in_a_tight_loop() {
+    let redis = RedisServer::start();
+    let sim = Simulator::oauth2().start().await;
+    let source = || short_lease_source(&sim, &redis);
+    source().fetch().await.expect("a first token, to learn the keys");
+    hold_lease(&redis, None, true).await;
+
+    let waiter = source();
+    waiter.fetch().await.expect("a token despite the lease without expiry");
+    let metrics = waiter.metrics();
+    assert_eq!((metrics.lease_waits, metrics.local_fallbacks), (1, 1), "{metrics:?}");
+    // About 1.1 s of waiting at 5, 10, 20, ... 100 ms between looks is under 20 round trips;
+    // a 1 ms loop makes hundreds.
+    assert!(metrics.round_trips < 40, "the wait spun: {metrics:?}");
+}
+
+/// A token rejected while this process's due refresh is in flight (the refresh read the
+/// shared entry, still that token, as another process holds the lease) is not handed back by
+/// that refresh: it looks again, dropping the entry.
+#[tokio::test]
+async fn a_token_rejected_during_a_refresh_is_not_what_the_refresh_returns() {
+    let redis = RedisServer::start();
+    let sim = Simulator::oauth2().start().await;
+    let source = || short_lease_source(&sim, &redis);
+    let process = source();
+    let first = process.fetch().await.expect("the first token");
+    // Another process is refreshing: it holds the lease, the entry still holds `first`.
+    hold_lease(&redis, Some(60_000), false).await;
+
+    // The cache finds `first` due and refreshes; the API rejects `first` meanwhile.
+    let mut refresh = Box::pin(process.fetch());
+    // One poll: the refresh has sent its Redis command and waits for the answer.
+    std::future::poll_fn(|cx| {
+        assert!(refresh.as_mut().poll(cx).is_pending(), "the refresh waits for Redis");
+        std::task::Poll::Ready(())
+    })
+    .await;
+    process.token_rejected(&first);
+    let token = refresh.await.expect("a token");
+    assert_ne!(token.secret(), first.secret(), "the refresh handed back the token just rejected");
 }

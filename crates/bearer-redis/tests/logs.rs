@@ -59,3 +59,38 @@ async fn no_secret_in_debug_or_logs() {
     }
     assert!(logged.contains("shared_hit"), "the counters are traced: {logged}");
 }
+
+#[tokio::test]
+async fn a_redis_password_never_shows_in_debug_or_logs() {
+    let sim = Simulator::oauth2().start().await;
+    let logs = support::capture_logs();
+    let password = "hunter2-redis-password";
+    // Nothing listens on port 1: the fetch falls back, warning about the outage.
+    let url = format!("redis://:{password}@127.0.0.1:1");
+    let creds = sim.credentials();
+    let builder = bearer_redis::SharedTokenSource::builder(
+        support::worker::oauth2_source(&sim.token_url(), &creds.client_id, &creds.client_secret),
+        bearer_redis::TokenIdentity::new(sim.token_url(), creds.client_id.clone()),
+    )
+    .redis_url(&url)
+    .redis_timeout(Duration::from_secs(1))
+    .encryption_key(support::worker::parse_key(KEY));
+    let builder_shown = format!("{builder:?}");
+    let shared = builder.build().expect("valid shared source");
+    shared.fetch().await.expect("a token with Redis unreachable");
+    assert_eq!(shared.metrics().outages, 1, "{:?}", shared.metrics());
+    let invalid = bearer_redis::SharedTokenSource::builder(
+        support::worker::oauth2_source(&sim.token_url(), &creds.client_id, &creds.client_secret),
+        bearer_redis::TokenIdentity::new(sim.token_url(), creds.client_id.clone()),
+    )
+    .redis_url(&format!("redis://:{password}@[::1"))
+    .store_plaintext()
+    .build()
+    .expect_err("an invalid URL");
+    let shown = format!("{builder_shown} {shared:?} {invalid:?} {invalid}");
+    let logged = logs.contents();
+    assert!(logged.contains("shared token cache unavailable"), "{logged}");
+    for text in [&shown, &logged] {
+        assert!(!text.contains(password), "the Redis password leaked: {text}");
+    }
+}

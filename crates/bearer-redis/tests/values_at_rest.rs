@@ -113,3 +113,46 @@ fn building_without_a_key_or_the_opt_out_fails() {
         .expect_err("bad url");
     assert!(!error.to_string().contains("hunter2"), "{error}");
 }
+
+/// Rewrites a plaintext entry as a writer whose wall clock is off by `skew_ms` would have
+/// written it (its issue and expiry instants shifted), keeping the entry's Redis TTL.
+async fn shift_writer_clock(redis: &RedisServer, skew_ms: i64) {
+    let (key, value) = the_entry(redis).await;
+    let (header, json) = value.split_at(33);
+    let text = String::from_utf8(json.to_vec()).expect("a plaintext payload");
+    let shift = |field: &str, text: &str| -> String {
+        let start = text.find(&format!("\"{field}\":")).expect("the field") + field.len() + 3;
+        let end = start + text[start..].find(|c: char| !c.is_ascii_digit()).expect("its end");
+        let at: i64 = text[start..end].parse().expect("unix ms");
+        format!("{}{}{}", &text[..start], at + skew_ms, &text[end..])
+    };
+    let shifted = shift("e", &shift("i", &text));
+    let mut rewritten = header.to_vec();
+    rewritten.extend_from_slice(shifted.as_bytes());
+    let mut conn = connection(redis).await;
+    let () = redis::cmd("SET").arg(&key).arg(&rewritten).arg("KEEPTTL").query_async(&mut conn).await.expect("SET");
+}
+
+/// The remaining life of a shared token comes from its Redis TTL (one clock, Redis's), not
+/// from the writer's wall clock compared with the reader's: a writer an hour behind does not
+/// make the token look expired (a fetch per skewed process), and a writer an hour ahead does
+/// not make it look alive an hour past its end.
+#[tokio::test]
+async fn clock_skew_between_processes_changes_neither_fetches_nor_expiry() {
+    let redis = RedisServer::start();
+    let sim = Simulator::oauth2().ttl(Duration::from_secs(60)).start().await;
+    source(&sim, &redis, "plain").fetch().await.expect("first token");
+
+    shift_writer_clock(&redis, -3_600_000).await;
+    let reader = source(&sim, &redis, "plain");
+    reader.fetch().await.expect("the shared token");
+    assert_eq!(reader.metrics().shared_hits, 1, "a writer behind made it look expired: {:?}", reader.metrics());
+    assert_eq!(sim.counters().token_requests, 1);
+
+    shift_writer_clock(&redis, 2 * 3_600_000).await;
+    let reader = source(&sim, &redis, "plain");
+    let token = reader.fetch().await.expect("the shared token");
+    assert_eq!(reader.metrics().shared_hits, 1, "{:?}", reader.metrics());
+    let left = token.expires_at().expect("an expiry") - tokio::time::Instant::now();
+    assert!(left <= Duration::from_secs(60), "a writer ahead stretched its life to {left:?}");
+}

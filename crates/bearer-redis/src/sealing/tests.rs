@@ -19,15 +19,15 @@ async fn a_sealed_token_opens_with_its_key_only() {
     let (value, ttl) = sealer.seal(&original, "k", Duration::from_secs(1)).expect("sealed");
     assert!(ttl <= Duration::from_secs(600) && ttl > Duration::from_secs(590), "{ttl:?}");
     assert!(!value.windows(16).any(|w| w == b"secret-token-123"), "the token is in the clear");
-    let opened = sealer.open(&value, "k").expect("opens");
+    let opened = sealer.open(&value, "k", None).expect("opens");
     assert_eq!(opened.token.secret(), original.secret());
     assert_eq!(opened.token.scope(), Some("read"));
     assert!(opened.usable);
     let left = opened.token.expires_at().expect("expiry").saturating_duration_since(tokio::time::Instant::now());
     assert!(left > Duration::from_secs(590) && left <= Duration::from_secs(600), "{left:?}");
-    assert!(Sealer::sealed(&key(2)).open(&value, "k").is_none(), "another key opened it");
-    assert!(sealer.open(&value, "other-key").is_none(), "a value copied under another key opened");
-    assert!(Sealer::plain("k").open(&value, "k").is_none(), "plain mode took a sealed value");
+    assert!(Sealer::sealed(&key(2)).open(&value, "k", None).is_none(), "another key opened it");
+    assert!(sealer.open(&value, "other-key", None).is_none(), "a value copied under another key opened");
+    assert!(Sealer::plain("k").open(&value, "k", None).is_none(), "plain mode took a sealed value");
 }
 
 #[tokio::test]
@@ -37,10 +37,10 @@ async fn corruption_anywhere_is_a_miss() {
     for at in 0..value.len() {
         let mut bad = value.clone();
         bad[at] ^= 0x01;
-        assert!(sealer.open(&bad, "k").is_none(), "a flip at byte {at} went unnoticed");
+        assert!(sealer.open(&bad, "k", None).is_none(), "a flip at byte {at} went unnoticed");
     }
     for garbage in [&b""[..], b"e", b"p{}", &value[..value.len() - 1]] {
-        assert!(sealer.open(garbage, "k").is_none());
+        assert!(sealer.open(garbage, "k", None).is_none());
     }
 }
 
@@ -49,10 +49,10 @@ async fn plaintext_round_trips_and_refuses_a_forged_header() {
     let sealer = Sealer::plain("k");
     let original = token("plain-token", Duration::from_secs(60));
     let (value, _) = sealer.seal(&original, "k", Duration::ZERO).expect("stored");
-    assert_eq!(sealer.open(&value, "k").expect("opens").token.secret(), original.secret());
+    assert_eq!(sealer.open(&value, "k", None).expect("opens").token.secret(), original.secret());
     let mut forged = value.clone();
     forged[1] ^= 0xff;
-    assert!(sealer.open(&forged, "k").is_none());
+    assert!(sealer.open(&forged, "k", None).is_none());
 }
 
 #[tokio::test]
@@ -73,7 +73,7 @@ async fn a_token_near_its_end_is_not_usable_by_others() {
     value.extend_from_slice(&fingerprint.0);
     value.extend_from_slice(&json);
     let plain = Sealer { cipher: None, fingerprint_key: sealer.fingerprint_key.clone() };
-    let opened = plain.open(&value, "k").expect("opens");
+    let opened = plain.open(&value, "k", None).expect("opens");
     assert!(!opened.usable);
 }
 
