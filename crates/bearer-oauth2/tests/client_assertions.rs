@@ -415,6 +415,11 @@ async fn hs256_assertion_keyed_with_the_public_key_is_refused() {
     assert_eq!(body["error_description"], "client assertion alg is not the registered one");
 }
 
+#[tokio::test]
+async fn assertion_not_yet_valid_is_refused() {
+    refused_with(|c, _| c["nbf"] = (unix_now() + 600).into(), false, "client assertion is not valid yet").await;
+}
+
 #[test]
 fn a_public_key_or_a_key_of_another_type_is_a_configuration_error_not_a_panic() {
     let (ec, rsa, ed) = (TestKey::generate("ES256"), TestKey::generate("RS256"), TestKey::generate("EdDSA"));
