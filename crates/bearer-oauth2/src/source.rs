@@ -24,8 +24,8 @@ pub enum ClientAuth {
     /// `client_secret_post`: `client_id` and `client_secret` as request parameters; no
     /// `Authorization` header.
     ClientSecretPost,
-    /// `client_secret_jwt`: an HS256 assertion keyed by the client secret (RFC 7523 §2.2;
-    /// feature `jwt-auth`).
+    /// `client_secret_jwt`: an HS256 assertion keyed by the client secret, which must be at
+    /// least 32 bytes (RFC 7523 §2.2, RFC 7518 §3.2; feature `jwt-auth`).
     ClientSecretJwt,
     /// `private_key_jwt`: an assertion signed with the client's private key
     /// ([`signing_key`](crate::OAuth2TokenSourceBuilder::signing_key), feature `jwt-auth`)

@@ -436,3 +436,22 @@ fn a_public_key_or_a_key_of_another_type_is_a_configuration_error_not_a_panic() 
         assert!(matches!(error, Error::Config(_)), "{alg:?}: {error}");
     }
 }
+
+/// RFC 7518 §3.2: an HS256 key of at least 256 bits MUST be used. A short client secret is
+/// refused when the source is built (servers such as Nimbus-based ones refuse it anyway,
+/// with a bare invalid_client), and the error does not show it.
+#[test]
+fn client_secret_jwt_with_a_secret_shorter_than_256_bits_is_a_configuration_error() {
+    let build = |secret: &str| {
+        OAuth2TokenSource::builder("https://auth.example.com/token")
+            .client_id(CLIENT)
+            .client_secret(secret)
+            .client_auth(ClientAuth::ClientSecretJwt)
+            .build()
+    };
+    let error = build("short-secret-0123456789abcdef01").expect_err("31 bytes is under 256 bits");
+    assert!(matches!(error, Error::Config(_)), "{error}");
+    assert!(!format!("{error} {error:?}").contains("short-secret"), "{error}");
+    assert!(matches!(build(""), Err(Error::Config(_))), "an empty secret");
+    build("a-secret-of-exactly-32-bytes-000").expect("32 bytes is 256 bits");
+}
