@@ -455,3 +455,19 @@ fn client_secret_jwt_with_a_secret_shorter_than_256_bits_is_a_configuration_erro
     assert!(matches!(build(""), Err(Error::Config(_))), "an empty secret");
     build("a-secret-of-exactly-32-bytes-000").expect("32 bytes is 256 bits");
 }
+
+/// RFC 6749 §4.4: client_credentials is for confidential clients only; a public client that
+/// names itself gets no token of its own.
+#[tokio::test]
+async fn a_public_client_gets_no_client_credentials_token() {
+    let server = AuthorizationServer::builder().client("spa", ClientRegistration::Public).start().await;
+    let source = OAuth2TokenSource::builder(server.token_url())
+        .allow_http_loopback()
+        .client_id("spa")
+        .client_auth(ClientAuth::None)
+        .build()
+        .expect("source");
+    let error = source.fetch().await.expect_err("a public client has no credentials of its own");
+    assert_eq!(rejection_code(&error).0, Some("unauthorized_client"));
+    assert_eq!(server.counters().primary_grants, 0);
+}

@@ -63,6 +63,12 @@ fn answer(
     let client = authenticate(st, headers, fields, peer)?;
     let field = |name: &str| fields.get(name).map(String::as_str);
     match field("grant_type") {
+        Some("client_credentials")
+            if client.as_ref().is_some_and(|id| matches!(st.clients.get(id), Some(ClientRegistration::Public))) =>
+        {
+            // RFC 6749 §4.4: only confidential clients may use client_credentials.
+            Err(bad_request("unauthorized_client", "a public client cannot use client_credentials"))
+        }
         Some("client_credentials") if client.is_some() => {
             AtomicCounters::bump(&st.sim.counters.primary_grants);
             Ok(issue_token(st, fields, st.issue_refresh_tokens))
