@@ -252,8 +252,18 @@ fn token_exchange(st: &AuthzState, fields: &Fields, body: &[u8]) -> Result<Respo
     Ok(issue_token(st, fields, false))
 }
 
-/// Every value of a repeatable parameter (`audience`, `resource`), in order.
+/// Every value of a repeatable parameter (`audience`, `resource`), in order: repeated form
+/// pairs, or in a JSON body a string or an array of strings.
 fn all_values(body: &[u8], name: &str) -> Vec<String> {
+    if let Ok(serde_json::Value::Object(members)) = serde_json::from_slice::<serde_json::Value>(body) {
+        return match members.get(name) {
+            Some(serde_json::Value::Array(values)) => {
+                values.iter().map(|v| v.as_str().unwrap_or("").to_owned()).collect()
+            }
+            Some(value) => vec![value.as_str().map(str::to_owned).unwrap_or_else(|| value.to_string())],
+            None => Vec::new(),
+        };
+    }
     url::form_urlencoded::parse(body).filter(|(k, _)| k == name).map(|(_, v)| v.into_owned()).collect()
 }
 
