@@ -143,6 +143,18 @@ async fn jwt_bearer_refusals_are_invalid_grant() {
         ("expired", f.k8s.sign(&claims(K8S_ISSUER, Some("x"), STS_AUDIENCE, now - 120)), "assertion: expired"),
         ("no subject", f.k8s.sign(&claims(K8S_ISSUER, None, STS_AUDIENCE, now + 60)), "assertion: no sub"),
         ("not a JWT", "opaque-value".to_owned(), "assertion: not a JWT"),
+        (
+            "no exp",
+            f.k8s.sign(&serde_json::json!({ "iss": K8S_ISSUER, "sub": "x", "aud": STS_AUDIENCE, "iat": now })),
+            "assertion: no exp",
+        ),
+        (
+            "not valid yet",
+            f.k8s.sign(&serde_json::json!({
+                "iss": K8S_ISSUER, "sub": "x", "aud": STS_AUDIENCE, "iat": now, "nbf": now + 600, "exp": now + 900,
+            })),
+            "assertion: not valid yet",
+        ),
     ];
     for (case, assertion, expected) in cases {
         let source =
