@@ -115,6 +115,11 @@ fn authenticate(
     let Some(id) = client_id else { return Ok(None) };
     match (st.clients.get(&id), &peer.0) {
         (Some(ClientRegistration::Public), _) => Ok(Some(id)),
+        (Some(ClientRegistration::TlsCertificate { .. }), Some(der)) if crate::tls::is_self_issued(der) => {
+            // RFC 8705 §2.1: PKI; a self-signed certificate the TLS layer trusts for another
+            // client proves nothing about this one.
+            Err(invalid_client("tls_client_auth needs a CA-issued certificate, not a self-signed one"))
+        }
         (Some(ClientRegistration::TlsCertificate { common_name }), Some(der)) => {
             if crate::tls::certificate_common_name(der).as_deref() == Some(common_name.as_str()) {
                 Ok(Some(id))
