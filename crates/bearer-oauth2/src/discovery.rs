@@ -204,4 +204,18 @@ mod tests {
         let metadata = parse_metadata(body, &issuer, false).expect("metadata");
         assert_eq!(metadata.token_endpoint_auth_methods_supported, ["client_secret_basic"], "RFC 8414 default");
     }
+
+    #[test]
+    fn plain_http_issuers_and_endpoints_are_refused_off_loopback() {
+        assert!(matches!(Discovery::new("http://login.example.com", true), Err(Error::Config(_))));
+        assert!(matches!(Discovery::new("http://127.0.0.1:8080", false), Err(Error::Config(_))));
+        let issuer = reqwest::Url::parse("https://a.example.com").expect("url");
+        for body in [
+            &br#"{"issuer":"https://a.example.com","token_endpoint":"http://a.example.com/token"}"#[..],
+            br#"{"issuer":"https://a.example.com","token_endpoint":"https://a.example.com/token","revocation_endpoint":"http://a.example.com/revoke"}"#,
+            br#"{"issuer":"https://a.example.com","token_endpoint":"http://127.0.0.1/token"}"#,
+        ] {
+            assert!(matches!(parse_metadata(body, &issuer, false), Err(Error::Malformed(_))), "{body:?}");
+        }
+    }
 }

@@ -24,8 +24,8 @@ pub enum ClientAuth {
     /// `client_secret_post`: `client_id` and `client_secret` as request parameters; no
     /// `Authorization` header.
     ClientSecretPost,
-    /// `client_secret_jwt`: an HS256 assertion keyed by the client secret (RFC 7523 §2.2;
-    /// feature `jwt-auth`).
+    /// `client_secret_jwt`: an HS256 assertion keyed by the client secret, which must be at
+    /// least 32 bytes (RFC 7523 §2.2, RFC 7518 §3.2; feature `jwt-auth`).
     ClientSecretJwt,
     /// `private_key_jwt`: an assertion signed with the client's private key
     /// ([`signing_key`](crate::OAuth2TokenSourceBuilder::signing_key), feature `jwt-auth`)
@@ -45,7 +45,8 @@ pub enum Encoding {
     /// `application/x-www-form-urlencoded`, as RFC 6749 says.
     #[default]
     Form,
-    /// `application/json`, which some providers accept or demand.
+    /// `application/json`, which some providers accept or demand; a repeated parameter
+    /// (token exchange's `audience`, `resource`) becomes an array.
     Json,
 }
 
@@ -190,8 +191,24 @@ impl OAuth2TokenSource {
         Ok(match encoding {
             Encoding::Form => request.form(&fields),
             Encoding::Json => {
-                let object: serde_json::Map<String, serde_json::Value> =
-                    fields.iter().map(|(k, v)| ((*k).to_owned(), serde_json::Value::from(*v))).collect();
+                // JSON has no repeated keys: a parameter given several times (RFC 8693's
+                // `audience` and `resource`) becomes an array instead of keeping the last.
+                let mut object = serde_json::Map::new();
+                for (name, value) in &fields {
+                    match object.get_mut(*name) {
+                        Some(existing) => {
+                            let mut values = match existing.take() {
+                                serde_json::Value::Array(values) => values,
+                                single => vec![single],
+                            };
+                            values.push((*value).into());
+                            *existing = serde_json::Value::Array(values);
+                        }
+                        None => {
+                            object.insert((*name).to_owned(), (*value).into());
+                        }
+                    }
+                }
                 request
                     .header(http::header::CONTENT_TYPE, "application/json")
                     .body(serde_json::Value::Object(object).to_string())

@@ -379,3 +379,95 @@ async fn the_client_sees_invalid_client_when_its_key_is_not_registered() {
     let assertion = server.captured()[0].fields().get("client_assertion").cloned().expect("assertion");
     assert!(!error.to_string().contains(&assertion), "the assertion never appears in errors");
 }
+
+/// `header.claims.signature`, each part base64url of what is given (forged by hand).
+fn compact(header: &serde_json::Value, claims: &serde_json::Value, signature: &[u8]) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+    let part = |v: &serde_json::Value| URL_SAFE_NO_PAD.encode(v.to_string());
+    format!("{}.{}.{}", part(header), part(claims), URL_SAFE_NO_PAD.encode(signature))
+}
+
+#[tokio::test]
+async fn unsigned_assertion_with_alg_none_is_refused() {
+    let key = TestKey::generate("ES256");
+    let server = server_for(&key).await;
+    let forged = compact(&serde_json::json!({ "alg": "none", "typ": "JWT" }), &good_claims(&server), b"");
+    let (status, body) = post_assertion(&server, &forged, bearer_oauth2::CLIENT_ASSERTION_TYPE).await;
+    assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")), "{body}");
+    assert_eq!(server.counters().primary_grants, 0, "no token for an unsigned assertion");
+}
+
+/// The classic confusion: HS256 keyed with the registered public key's PEM.
+#[tokio::test]
+async fn hs256_assertion_keyed_with_the_public_key_is_refused() {
+    let key = TestKey::generate("RS256");
+    let server = server_for(&key).await;
+    let secret = jsonwebtoken::EncodingKey::from_secret(key.public_pem().as_bytes()).expect("hmac key");
+    let forged = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &good_claims(&server),
+        &secret,
+    )
+    .expect("forged");
+    let (status, body) = post_assertion(&server, &forged, bearer_oauth2::CLIENT_ASSERTION_TYPE).await;
+    assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")), "{body}");
+    assert_eq!(body["error_description"], "client assertion alg is not the registered one");
+}
+
+#[tokio::test]
+async fn assertion_not_yet_valid_is_refused() {
+    refused_with(|c, _| c["nbf"] = (unix_now() + 600).into(), false, "client assertion is not valid yet").await;
+}
+
+#[test]
+fn a_public_key_or_a_key_of_another_type_is_a_configuration_error_not_a_panic() {
+    let (ec, rsa, ed) = (TestKey::generate("ES256"), TestKey::generate("RS256"), TestKey::generate("EdDSA"));
+    for (alg, pem) in [
+        (SigningAlgorithm::ES256, rsa.private_pem()),
+        (SigningAlgorithm::ES256, ed.private_pem()),
+        (SigningAlgorithm::PS256, ed.private_pem()),
+        (SigningAlgorithm::RS256, rsa.public_pem()),
+        (SigningAlgorithm::ES256, ec.public_pem()),
+        (SigningAlgorithm::EdDSA, ed.public_pem()),
+        (SigningAlgorithm::EdDSA, ""),
+    ] {
+        let error = SigningKey::from_pem(alg, pem).expect_err("not a private key for the algorithm");
+        assert!(matches!(error, Error::Config(_)), "{alg:?}: {error}");
+    }
+}
+
+/// RFC 7518 §3.2: an HS256 key of at least 256 bits MUST be used. A short client secret is
+/// refused when the source is built (servers such as Nimbus-based ones refuse it anyway,
+/// with a bare invalid_client), and the error does not show it.
+#[test]
+fn client_secret_jwt_with_a_secret_shorter_than_256_bits_is_a_configuration_error() {
+    let build = |secret: &str| {
+        OAuth2TokenSource::builder("https://auth.example.com/token")
+            .client_id(CLIENT)
+            .client_secret(secret)
+            .client_auth(ClientAuth::ClientSecretJwt)
+            .build()
+    };
+    let error = build("short-secret-0123456789abcdef01").expect_err("31 bytes is under 256 bits");
+    assert!(matches!(error, Error::Config(_)), "{error}");
+    assert!(!format!("{error} {error:?}").contains("short-secret"), "{error}");
+    assert!(matches!(build(""), Err(Error::Config(_))), "an empty secret");
+    build("a-secret-of-exactly-32-bytes-000").expect("32 bytes is 256 bits");
+}
+
+/// RFC 6749 §4.4: client_credentials is for confidential clients only; a public client that
+/// names itself gets no token of its own.
+#[tokio::test]
+async fn a_public_client_gets_no_client_credentials_token() {
+    let server = AuthorizationServer::builder().client("spa", ClientRegistration::Public).start().await;
+    let source = OAuth2TokenSource::builder(server.token_url())
+        .allow_http_loopback()
+        .client_id("spa")
+        .client_auth(ClientAuth::None)
+        .build()
+        .expect("source");
+    let error = source.fetch().await.expect_err("a public client has no credentials of its own");
+    assert_eq!(rejection_code(&error).0, Some("unauthorized_client"));
+    assert_eq!(server.counters().primary_grants, 0);
+}

@@ -143,6 +143,18 @@ async fn jwt_bearer_refusals_are_invalid_grant() {
         ("expired", f.k8s.sign(&claims(K8S_ISSUER, Some("x"), STS_AUDIENCE, now - 120)), "assertion: expired"),
         ("no subject", f.k8s.sign(&claims(K8S_ISSUER, None, STS_AUDIENCE, now + 60)), "assertion: no sub"),
         ("not a JWT", "opaque-value".to_owned(), "assertion: not a JWT"),
+        (
+            "no exp",
+            f.k8s.sign(&serde_json::json!({ "iss": K8S_ISSUER, "sub": "x", "aud": STS_AUDIENCE, "iat": now })),
+            "assertion: no exp",
+        ),
+        (
+            "not valid yet",
+            f.k8s.sign(&serde_json::json!({
+                "iss": K8S_ISSUER, "sub": "x", "aud": STS_AUDIENCE, "iat": now, "nbf": now + 600, "exp": now + 900,
+            })),
+            "assertion: not valid yet",
+        ),
     ];
     for (case, assertion, expected) in cases {
         let source =
@@ -301,4 +313,41 @@ async fn a_missing_token_file_is_a_configuration_error() {
     );
     assert!(matches!(source.fetch().await, Err(Error::Config(_))));
     assert_eq!(f.server.counters().token_requests, 0, "nothing sent without an assertion");
+}
+
+/// JSON has no repeated keys: several audiences or resources travel as an array, not as the
+/// last one alone; and the server checks every one of them whatever the encoding.
+#[tokio::test]
+async fn token_exchange_in_json_sends_every_audience_and_resource() {
+    let f = fixture("exchange-json").await;
+    let json_source = |exchange: TokenExchange| {
+        OAuth2TokenSource::builder(f.server.token_url())
+            .allow_http_loopback()
+            .client_id("workload")
+            .client_auth(ClientAuth::None)
+            .encoding(bearer_oauth2::Encoding::Json)
+            .grant(Grant::TokenExchange(exchange))
+            .build()
+            .expect("source")
+    };
+    let exchange = TokenExchange::new(ExternalToken::from_file(&f.token_file), token_types::JWT)
+        .audience("https://api.example.com")
+        .resource("https://api.example.com/orders")
+        .resource("https://api.example.com/invoices");
+    json_source(exchange).fetch().await.expect("token");
+    let body: serde_json::Value = serde_json::from_slice(&f.server.captured()[0].body).expect("a JSON body");
+    assert_eq!(body["audience"], "https://api.example.com", "a single value stays a string");
+    assert_eq!(
+        body["resource"],
+        serde_json::json!(["https://api.example.com/orders", "https://api.example.com/invoices"])
+    );
+    let record = f.server.exchanges().pop().expect("an exchange");
+    assert_eq!(record.audiences, ["https://api.example.com"]);
+    assert_eq!(record.resources, ["https://api.example.com/orders", "https://api.example.com/invoices"]);
+
+    let exchange = TokenExchange::new(ExternalToken::from_file(&f.token_file), token_types::JWT)
+        .audience("https://api.example.com")
+        .audience("https://not-allowed.example");
+    let error = json_source(exchange).fetch().await.expect_err("one audience is not allowed");
+    assert_eq!(oauth_error_of(&error).0, Some("invalid_target"));
 }

@@ -142,3 +142,23 @@ fn client_certificates_never_show_in_debug() {
     let certificate = self_signed_client_certificate("x");
     assert!(!format!("{certificate:?}").contains("PRIVATE KEY"));
 }
+
+/// RFC 8705 §2.1: `tls_client_auth` is PKI. A self-signed certificate the TLS layer accepts
+/// (it is registered for another, self-signed client) does not make its subject a PKI client.
+#[tokio::test]
+async fn a_self_signed_certificate_with_the_subject_of_a_pki_client_is_invalid_client() {
+    let ca = TestCa::new();
+    let impostor = self_signed_client_certificate("svc-a");
+    let server = AuthorizationServer::builder()
+        .client("svc-a", ClientRegistration::TlsCertificate { common_name: "svc-a".into() })
+        .client("device-9", ClientRegistration::SelfSignedCertificate(impostor.cert_der.clone()))
+        .tls(ca.server_tls().trust_self_signed(&impostor))
+        .start()
+        .await;
+    let error = source(&server, "svc-a", ClientAuth::TlsClientAuth, client(&ca, Some(&impostor)))
+        .fetch()
+        .await
+        .expect_err("a self-signed certificate is not a CA-issued one");
+    assert_eq!(oauth_error_of(&error).0, Some("invalid_client"));
+    assert_eq!(server.issued_tokens().len(), 0);
+}

@@ -256,3 +256,50 @@ async fn github_actions_over_plain_http_needs_the_loopback_opt_in() {
     assert!(matches!(source.fetch().await, Err(Error::Config(_))), "no request token sent over http by default");
     assert!(GitHubActionsOidc::new("http://runner.example/token", "t").is_err(), "never to a remote http host");
 }
+
+/// A metadata endpoint on loopback that answers 503 `failures` times, then the metadata.
+fn flaky_metadata_server(failures: usize) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read as _, Write as _};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let issuer = format!("http://{}", listener.local_addr().expect("address"));
+    let served = std::sync::Arc::new(AtomicUsize::new(0));
+    let (origin, count) = (issuer.clone(), std::sync::Arc::clone(&served));
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let _ = stream.read(&mut [0u8; 4096]);
+            let (status, body) = if count.fetch_add(1, Ordering::SeqCst) < failures {
+                ("503 Service Unavailable", String::new())
+            } else {
+                (
+                    "200 OK",
+                    serde_json::json!({ "issuer": origin, "token_endpoint": format!("{origin}/token") }).to_string(),
+                )
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (issuer, served)
+}
+
+#[tokio::test]
+async fn a_failed_discovery_is_not_cached() {
+    let (issuer, served) = flaky_metadata_server(2);
+    let source = OAuth2TokenSource::discover(&issuer)
+        .allow_http_loopback()
+        .client_id("disc")
+        .client_secret("disc-secret")
+        .build()
+        .expect("source");
+    assert!(source.server_metadata().await.is_err(), "both well-known documents answer 503");
+    let metadata = source.server_metadata().await.expect("asked again, not the cached failure").expect("discovered");
+    assert_eq!(metadata.token_endpoint.as_str(), format!("{issuer}/token"));
+    assert_eq!(served.load(std::sync::atomic::Ordering::SeqCst), 3, "two failures, then one success, kept");
+    source.server_metadata().await.expect("cached");
+    assert_eq!(served.load(std::sync::atomic::Ordering::SeqCst), 3);
+}

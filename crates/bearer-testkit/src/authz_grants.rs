@@ -63,6 +63,12 @@ fn answer(
     let client = authenticate(st, headers, fields, peer)?;
     let field = |name: &str| fields.get(name).map(String::as_str);
     match field("grant_type") {
+        Some("client_credentials")
+            if client.as_ref().is_some_and(|id| matches!(st.clients.get(id), Some(ClientRegistration::Public))) =>
+        {
+            // RFC 6749 §4.4: only confidential clients may use client_credentials.
+            Err(bad_request("unauthorized_client", "a public client cannot use client_credentials"))
+        }
         Some("client_credentials") if client.is_some() => {
             AtomicCounters::bump(&st.sim.counters.primary_grants);
             Ok(issue_token(st, fields, st.issue_refresh_tokens))
@@ -109,6 +115,11 @@ fn authenticate(
     let Some(id) = client_id else { return Ok(None) };
     match (st.clients.get(&id), &peer.0) {
         (Some(ClientRegistration::Public), _) => Ok(Some(id)),
+        (Some(ClientRegistration::TlsCertificate { .. }), Some(der)) if crate::tls::is_self_issued(der) => {
+            // RFC 8705 §2.1: PKI; a self-signed certificate the TLS layer trusts for another
+            // client proves nothing about this one.
+            Err(invalid_client("tls_client_auth needs a CA-issued certificate, not a self-signed one"))
+        }
         (Some(ClientRegistration::TlsCertificate { common_name }), Some(der)) => {
             if crate::tls::certificate_common_name(der).as_deref() == Some(common_name.as_str()) {
                 Ok(Some(id))
@@ -246,8 +257,18 @@ fn token_exchange(st: &AuthzState, fields: &Fields, body: &[u8]) -> Result<Respo
     Ok(issue_token(st, fields, false))
 }
 
-/// Every value of a repeatable parameter (`audience`, `resource`), in order.
+/// Every value of a repeatable parameter (`audience`, `resource`), in order: repeated form
+/// pairs, or in a JSON body a string or an array of strings.
 fn all_values(body: &[u8], name: &str) -> Vec<String> {
+    if let Ok(serde_json::Value::Object(members)) = serde_json::from_slice::<serde_json::Value>(body) {
+        return match members.get(name) {
+            Some(serde_json::Value::Array(values)) => {
+                values.iter().map(|v| v.as_str().unwrap_or("").to_owned()).collect()
+            }
+            Some(value) => vec![value.as_str().map(str::to_owned).unwrap_or_else(|| value.to_string())],
+            None => Vec::new(),
+        };
+    }
     url::form_urlencoded::parse(body).filter(|(k, _)| k == name).map(|(_, v)| v.into_owned()).collect()
 }
 

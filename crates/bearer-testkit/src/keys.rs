@@ -53,6 +53,11 @@ impl TestKey {
         &self.private_pem
     }
 
+    /// The public key, SPKI PEM (what a server registers; tests also forge with it).
+    pub fn public_pem(&self) -> &str {
+        &self.public_pem
+    }
+
     /// The private key as a JWK with `alg` and `kid`.
     pub fn private_jwk(&self) -> String {
         self.private_jwk.to_string()

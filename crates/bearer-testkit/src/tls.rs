@@ -159,11 +159,23 @@ pub(crate) async fn serve(listener: tokio::net::TcpListener, tls: TlsSetup, app:
     }
 }
 
+const CN_OID: [u8; 5] = [0x06, 0x03, 0x55, 0x04, 0x03];
+
 /// The subject common name of a certificate: the last CN attribute in the DER (the
 /// subject follows the issuer in a TBSCertificate). Enough for certificates made here.
 pub(crate) fn certificate_common_name(der: &[u8]) -> Option<String> {
-    const CN_OID: [u8; 5] = [0x06, 0x03, 0x55, 0x04, 0x03];
-    let at = der.windows(CN_OID.len()).rposition(|w| w == CN_OID)? + CN_OID.len();
+    common_name_at(der, der.windows(CN_OID.len()).rposition(|w| w == CN_OID)?)
+}
+
+/// Whether the certificate names itself as issuer (self-signed): its first CN attribute
+/// (the issuer's) is its last (the subject's). Enough for certificates made here.
+pub(crate) fn is_self_issued(der: &[u8]) -> bool {
+    let issuer = der.windows(CN_OID.len()).position(|w| w == CN_OID).and_then(|at| common_name_at(der, at));
+    issuer.is_none() || issuer == certificate_common_name(der)
+}
+
+fn common_name_at(der: &[u8], oid_at: usize) -> Option<String> {
+    let at = oid_at + CN_OID.len();
     let (len, value) = (*der.get(at + 1)? as usize, der.get(at + 2..)?);
     String::from_utf8(value.get(..len)?.to_vec()).ok()
 }

@@ -29,8 +29,8 @@ pub(crate) fn peek_claims(jwt: &str) -> Option<Value> {
     Some(crate::jwt_part(jwt, 1)).filter(Value::is_object)
 }
 
-/// Verifies signature (with exactly `algorithm`), `exp` (required, 5 s leeway) and that
-/// `aud` names one of `audiences`.
+/// Verifies signature (with exactly `algorithm`), `exp` (required, 5 s leeway), `nbf` when
+/// present (RFC 7519 §4.1.5, RFC 7523 §3 item 5) and that `aud` names one of `audiences`.
 pub(crate) fn verify(
     jwt: &str,
     key: &DecodingKey,
@@ -39,6 +39,7 @@ pub(crate) fn verify(
 ) -> Result<Verified, Refusal> {
     let mut validation = Validation::new(algorithm);
     validation.leeway = 5;
+    validation.validate_nbf = true;
     validation.set_audience(audiences);
     validation.set_required_spec_claims(&["exp", "aud"]);
     match jsonwebtoken::decode::<Value>(jwt, key, &validation) {
@@ -47,6 +48,7 @@ pub(crate) fn verify(
             ErrorKind::InvalidSignature => "signature does not verify",
             ErrorKind::InvalidAlgorithm => "algorithm not registered for this key",
             ErrorKind::ExpiredSignature => "expired",
+            ErrorKind::ImmatureSignature => "not valid yet",
             ErrorKind::InvalidAudience => "audience is not this server",
             ErrorKind::MissingRequiredClaim(claim) if claim == "exp" => "no exp",
             ErrorKind::MissingRequiredClaim(_) => "missing aud",
@@ -69,6 +71,7 @@ pub(crate) fn client_assertion(
         "signature does not verify" => "client assertion signature does not verify",
         "algorithm not registered for this key" => "client assertion alg is not the registered one",
         "expired" => "client assertion expired",
+        "not valid yet" => "client assertion is not valid yet",
         "audience is not this server" => "client assertion aud is not this server",
         "no exp" => "client assertion has no exp",
         _ => "client assertion is not a valid JWT",

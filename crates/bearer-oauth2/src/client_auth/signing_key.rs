@@ -154,8 +154,15 @@ impl SigningKey {
         Self::checked(algorithm, parsed.key, parsed.kid)
     }
 
-    /// The shared-secret key of `client_secret_jwt`.
+    /// The shared-secret key of `client_secret_jwt`: at least 256 bits, as RFC 7518 §3.2
+    /// requires of an HS256 key.
     pub(crate) fn hmac(secret: &[u8]) -> Result<Self, Error> {
+        if secret.len() < 32 {
+            return Err(Error::Config(
+                "client_secret_jwt needs a client secret of at least 32 bytes (RFC 7518 §3.2: 256 bits for HS256)"
+                    .into(),
+            ));
+        }
         let key =
             EncodingKey::from_secret(secret).map_err(|_| Error::Config("the client secret cannot key HS256".into()))?;
         Self::checked(SigningAlgorithm::HS256, key, None)
