@@ -54,6 +54,22 @@ async fn refresh_rotates_and_falls_back_to_password() {
 }
 
 #[tokio::test]
+async fn the_source_hands_out_the_refresh_token_it_holds() {
+    let sim = Simulator::akeneo().start().await;
+    let source = builder(&sim).build().expect("source");
+    assert!(source.held_refresh_token().is_none(), "nothing held before a fetch");
+    let token = source.fetch().await.expect("password grant");
+    let held = source.held_refresh_token().expect("the simulator issued a refresh token");
+    assert_ne!(held.secret(), token.secret().secret());
+    assert!(sim.issued_tokens().iter().any(|issued| issued == held.secret()), "the one the simulator issued");
+    assert!(!format!("{held:?}").contains(held.secret()), "Debug is redacted");
+
+    source.fetch().await.expect("refresh grant rotates it");
+    let rotated = source.held_refresh_token().expect("still held after rotation");
+    assert_ne!(rotated.secret(), held.secret());
+}
+
+#[tokio::test]
 async fn form_encoding_is_accepted_too() {
     let sim = Simulator::akeneo().start().await;
     builder(&sim).encoding(Encoding::Form).build().expect("source").fetch().await.expect("token");

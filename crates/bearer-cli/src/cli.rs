@@ -89,12 +89,17 @@ pub(crate) struct SourceArgs {
 pub(crate) enum Command {
     /// Prints the access token.
     #[command(
-        after_help = "Example:\n  TOKEN=$(bearer --profile acme token)\n  bearer token --format json | jq .expires_in"
+        after_help = "Example:\n  TOKEN=$(bearer --profile acme token)\n  bearer token --format json | jq .expires_in\n  \
+                      bearer --profile akeneo token --format json --show-refresh-token | jq -r .refresh_token"
     )]
     Token {
         /// What to print.
         #[arg(long, value_enum, default_value_t = TokenFormat::Bare)]
         format: TokenFormat,
+        /// Adds the refresh token the source holds to the JSON (`--format json` only). Always
+        /// fetches: refresh tokens are never cached.
+        #[arg(long)]
+        show_refresh_token: bool,
     },
     /// Prints `Authorization: Bearer <token>`.
     #[command(after_help = "Example:\n  curl -H @<(bearer --profile acme header) https://api.acme.example/v1/me")]

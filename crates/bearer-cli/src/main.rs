@@ -20,7 +20,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, TokenFormat};
 use crate::failure::Failure;
 use crate::token_store::TokenStore;
 use crate::tokens::{CacheUse, Tokens};
@@ -39,6 +39,11 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode, Failure> {
     let Cli { source, command } = cli;
+    if let Command::Token { format, show_refresh_token: true } = command {
+        if format != TokenFormat::Json {
+            return Err(Failure::usage("--show-refresh-token needs --format json"));
+        }
+    }
     if let Command::Completions { shell } = command {
         let mut out = Vec::new();
         clap_complete::generate(shell, &mut Cli::command(), "bearer", &mut out);
@@ -63,9 +68,14 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         (false, false) => CacheUse::Normal,
     };
     let tokens = Tokens::new(&settings, store, cache)?;
+    if let Command::Token { show_refresh_token: true, .. } = command {
+        let (record, refresh) = tokens.fetch_with_refresh_token()?;
+        output::emit(&output::token_with_refresh(&record, refresh.as_ref()))?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let record = tokens.get()?;
     match command {
-        Command::Token { format } => output::emit(&output::token(&record, format))?,
+        Command::Token { format, .. } => output::emit(&output::token(&record, format))?,
         Command::Header => output::emit(&output::header_line(&record))?,
         Command::Curl { args } => return curl::run(&record, &args),
         Command::Info { json } => {

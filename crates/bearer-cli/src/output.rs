@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::time::{Duration, SystemTime};
 
+use bearer_core::RefreshToken;
 use serde_json::json;
 
 use crate::cli::TokenFormat;
@@ -60,16 +61,25 @@ pub(crate) fn token(record: &TokenRecord, format: TokenFormat) -> String {
     match format {
         TokenFormat::Bare => record.access_token.clone(),
         TokenFormat::Header => header_line(record),
-        TokenFormat::Json => {
-            let expires_at = record.expires_at();
-            json!({
-                "access_token": record.access_token,
-                "token_type": "Bearer",
-                "expires_at": expires_at.map(rfc3339),
-                "expires_in": expires_at.map(seconds_left),
-                "scope": record.scope,
-            })
-            .to_string()
-        }
+        TokenFormat::Json => token_json(record).to_string(),
     }
+}
+
+/// `bearer token --format json --show-refresh-token`: the JSON of [`token`] with
+/// `refresh_token` added (`null` when the source holds none).
+pub(crate) fn token_with_refresh(record: &TokenRecord, refresh: Option<&RefreshToken>) -> String {
+    let mut value = token_json(record);
+    value["refresh_token"] = json!(refresh.map(RefreshToken::secret));
+    value.to_string()
+}
+
+fn token_json(record: &TokenRecord) -> serde_json::Value {
+    let expires_at = record.expires_at();
+    json!({
+        "access_token": record.access_token,
+        "token_type": "Bearer",
+        "expires_at": expires_at.map(rfc3339),
+        "expires_in": expires_at.map(seconds_left),
+        "scope": record.scope,
+    })
 }

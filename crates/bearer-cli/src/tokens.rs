@@ -3,7 +3,7 @@
 
 use std::time::SystemTime;
 
-use bearer_core::TokenStanding;
+use bearer_core::{RefreshToken, TokenStanding};
 
 use crate::config::Settings;
 use crate::failure::Failure;
@@ -77,6 +77,13 @@ impl<'a> Tokens<'a> {
     }
 
     fn fetch(&self) -> Result<TokenRecord, Failure> {
+        self.fetch_with_refresh_token().map(|(record, _)| record)
+    }
+
+    /// A token fetched now, whatever the cache holds (`--show-refresh-token`: a refresh token
+    /// is only ever held by a source that just fetched), with the refresh token the source
+    /// holds afterwards. Only the access token goes to the cache.
+    pub(crate) fn fetch_with_refresh_token(&self) -> Result<(TokenRecord, Option<RefreshToken>), Failure> {
         let source = providers::build(self.settings)?;
         let endpoint = providers::endpoint(self.settings).unwrap_or_else(|| self.settings.provider.name().to_owned());
         let token = {
@@ -89,6 +96,6 @@ impl<'a> Tokens<'a> {
                 eprintln!("warning: {}", failure.message);
             }
         }
-        Ok(record)
+        Ok((record, source.held_refresh_token()))
     }
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use http::{HeaderMap, StatusCode};
 
-use crate::{Error, Token};
+use crate::{Error, RefreshToken, Token};
 
 /// One acquisition of an access token: a round trip to a token endpoint, no caching.
 ///
@@ -46,6 +46,14 @@ pub trait TokenSource: Send + Sync {
     fn token_rejected(&self, token: &Token) {
         let _ = token;
     }
+
+    /// The refresh token the source currently holds, for tools that must hand it to a user
+    /// (a command-line tool asked to show it). [`RefreshToken`]'s `Debug` is redacted; read
+    /// the value with its `secret()` accessor only where it is meant to be shown. The default
+    /// is `None`: the source holds no refresh token.
+    fn held_refresh_token(&self) -> Option<RefreshToken> {
+        None
+    }
 }
 
 #[async_trait::async_trait]
@@ -65,6 +73,10 @@ impl<S: TokenSource + ?Sized> TokenSource for Arc<S> {
     fn token_rejected(&self, token: &Token) {
         (**self).token_rejected(token)
     }
+
+    fn held_refresh_token(&self) -> Option<RefreshToken> {
+        (**self).held_refresh_token()
+    }
 }
 
 #[async_trait::async_trait]
@@ -83,5 +95,9 @@ impl<S: TokenSource + ?Sized> TokenSource for Box<S> {
 
     fn token_rejected(&self, token: &Token) {
         (**self).token_rejected(token)
+    }
+
+    fn held_refresh_token(&self) -> Option<RefreshToken> {
+        (**self).held_refresh_token()
     }
 }

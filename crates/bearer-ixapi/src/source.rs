@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use bearer_core::{ClientSecret, Error, Token, TokenSource};
+use bearer_core::{ClientSecret, Error, RefreshToken, Token, TokenSource};
 use bearer_oauth2::provider_kit::{self, check_endpoint, exchange, EnvLookup, RefreshSlot, TokenHttpClient};
 use bearer_oauth2::{DEFAULT_TIMEOUT, DEFAULT_UNKNOWN_LIFETIME};
 use http::header::{ACCEPT, CONTENT_TYPE};
@@ -117,6 +117,10 @@ impl TokenSource for IxApiTokenSource {
 
     fn api_origins(&self) -> Vec<String> {
         vec![self.api_origin.clone()]
+    }
+
+    fn held_refresh_token(&self) -> Option<RefreshToken> {
+        self.refresh_token.get()
     }
 }
 

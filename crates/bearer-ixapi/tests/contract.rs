@@ -146,3 +146,13 @@ async fn documented_problem_shapes_are_typed() {
     assert!(error.is_transient());
     assert_eq!(error.retry_after(), Some(Duration::from_secs(2)));
 }
+
+#[tokio::test]
+async fn the_source_hands_out_the_refresh_token_it_holds() {
+    let sim = Simulator::ixapi().start().await;
+    let source = builder(&sim).build().expect("source");
+    assert!(source.held_refresh_token().is_none(), "nothing held before a fetch");
+    source.fetch().await.expect("create");
+    let held = source.held_refresh_token().expect("the simulator issued a refresh token");
+    assert!(sim.issued_tokens().iter().any(|issued| issued == held.secret()), "the one the simulator issued");
+}

@@ -96,6 +96,10 @@ macro_rules! __delegate_token_source {
             fn api_origins(&self) -> Vec<String> {
                 $crate::provider_kit::__macro_support::TokenSource::api_origins(&self.inner)
             }
+
+            fn held_refresh_token(&self) -> Option<$crate::provider_kit::__macro_support::RefreshToken> {
+                $crate::provider_kit::__macro_support::TokenSource::held_refresh_token(&self.inner)
+            }
         }
     };
 }
@@ -150,7 +154,7 @@ pub use crate::__delegate_token_source as delegate_token_source;
 #[doc(hidden)]
 pub mod __macro_support {
     pub use async_trait::async_trait;
-    pub use bearer_core::{ClientSecret, Error, Token, TokenSource};
+    pub use bearer_core::{ClientSecret, Error, RefreshToken, Token, TokenSource};
     pub use http::{HeaderMap, StatusCode};
     pub use reqwest;
 }

@@ -280,6 +280,10 @@ impl TokenSource for OAuth2TokenSource {
     fn api_origins(&self) -> Vec<String> {
         self.api_origins.clone()
     }
+
+    fn held_refresh_token(&self) -> Option<RefreshToken> {
+        self.refresh_token.get()
+    }
 }
 
 /// `Basic base64(urlencode(id):urlencode(secret))`, marked sensitive. RFC 6749 §2.3.1 has the

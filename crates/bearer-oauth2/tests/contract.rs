@@ -44,6 +44,14 @@ async fn client_credentials_with_basic_auth_and_form() {
 }
 
 #[tokio::test]
+async fn a_client_credentials_source_holds_no_refresh_token() {
+    let sim = Simulator::oauth2().start().await;
+    let source = builder(&sim).build().expect("source");
+    source.fetch().await.expect("token");
+    assert!(source.held_refresh_token().is_none());
+}
+
+#[tokio::test]
 async fn client_credentials_in_the_body() {
     let sim = Simulator::oauth2().start().await;
     builder(&sim).client_auth(ClientAuth::ClientSecretPost).build().expect("source").fetch().await.expect("token");
