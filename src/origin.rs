@@ -201,14 +201,9 @@ pub(crate) struct Admitted {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct OriginId(u64);
 
-/// `127.0.0.0/8`, `::1` or `localhost` (which the resolver maps to loopback).
+/// `127.0.0.0/8`, `::1` or `localhost`: the rule token endpoints follow too.
 fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
-        None => false,
-    }
+    url.host_str().is_some_and(bearer_core::is_loopback_host)
 }
 
 #[cfg(test)]

@@ -37,6 +37,7 @@ mod cache;
 mod clock;
 mod error;
 mod keyed;
+mod loopback;
 mod policy;
 mod secret;
 mod source;
@@ -47,6 +48,7 @@ pub use cache::{TokenCache, TokenFuture};
 pub use clock::{TimeSource, TokioClock};
 pub use error::{Error, InvalidParam, RateLimit, Rejection, TransportError};
 pub use keyed::{KeyedTokenCache, KeyedTokenCacheBuilder, Scopes, Tenant, DEFAULT_KEY_IDLE_TIMEOUT, DEFAULT_MAX_KEYS};
+pub use loopback::is_loopback_host;
 pub use policy::{
     RefreshPolicy, TokenStanding, DEFAULT_BACKOFF_CEILING, DEFAULT_BACKOFF_FLOOR, DEFAULT_FETCH_TIMEOUT,
     DEFAULT_HARD_MARGIN, DEFAULT_JITTER, DEFAULT_MIN_FETCH_INTERVAL, DEFAULT_MIN_HARD_MARGIN,

@@ -291,14 +291,9 @@ pub fn check_endpoint(url: &str, what: &str, allow_http_loopback: bool) -> Resul
     Ok(parsed)
 }
 
-/// `127.0.0.0/8`, `::1` or `localhost`.
+/// `127.0.0.0/8`, `::1` or `localhost`: the rule the middleware applies to API origins too.
 fn is_loopback(url: &reqwest::Url) -> bool {
-    match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
-        None => false,
-    }
+    url.host_str().is_some_and(bearer_core::is_loopback_host)
 }
 
 #[cfg(test)]
