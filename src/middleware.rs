@@ -367,12 +367,6 @@ impl<S: TokenSource + 'static> Tokens<'_, S> {
             tracing::debug!(%status, "token rejected again within the rejection interval; returning the rejection");
             return Ok(rejection);
         }
-        if fresh.secret() == used.secret() {
-            // The cache kept the token (rejections refresh at most once per interval): the same
-            // request with the same token would get the same answer.
-            tracing::debug!(%status, "token rejected again within the rejection interval; returning the rejection");
-            return Ok(rejection);
-        }
         tracing::debug!(%status, "token rejected; retrying once with a fresh token");
         let mut request = replay.into_request(rejection.url());
         drop(rejection);

@@ -152,6 +152,15 @@ async fn the_origin_rules_apply_per_key() {
     assert!(unknown.to_string().contains("unknown tenant"), "{unknown}");
 }
 
+#[tokio::test]
+async fn a_key_whose_origins_forbid_the_url_sends_no_token_even_where_the_default_may() {
+    let (acme, globex, client) = two_tenants().await;
+    let response = client.get(acme.api_url()).with_extension(Tenant::new("globex")).send().await.expect("sent");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "sent without a token");
+    assert_eq!(acme.api_authorizations(), vec![None::<String>], "neither globex's token nor the default's");
+    assert_eq!((acme.counters().token_requests, globex.counters().token_requests), (0, 0));
+}
+
 /// Holds acme's request between the middleware and the API until a permit is added to
 /// `release`; says it arrived with a permit on `arrived`.
 struct HoldAcme {
