@@ -1,24 +1,31 @@
-//! Where a request went, in 16 bytes.
+//! Where a request went, kept exactly.
 
 use reqwest::Url;
 use url::Position;
 
-use crate::origin::{Admitted, OriginId};
+/// URLs up to this many bytes (without their fragment) are kept inline, without an
+/// allocation; longer ones are copied to the heap.
+const INLINE: usize = 128;
 
-/// Where a request was sent: the allowed origin it was on, and a fingerprint of the rest of
-/// its URL (path and query; the fragment is never sent).
+/// Where a request was sent: the bytes of its URL up to any fragment (a fragment is never
+/// sent), and how many of them are its origin (`scheme://host[:port]`).
 ///
 /// A rejection's URL ([`reqwest::Response::url`]) is where the request ended up after any
-/// redirects. Comparing it with the destination tells whether that is the URL the request was
-/// sent to, another URL on its origin, or another origin, without keeping a copy of the URL
-/// (which would allocate on every request). Two different paths get the same 64-bit
-/// fingerprint with a chance of about one in 2^64; a server that would forge a collision must
-/// be on the allowed origin, which receives the token anyway, and a retry still goes only to
-/// a URL on that origin.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// redirects. Comparing its bytes with these tells whether that is the URL the request was
+/// sent to, another URL on its origin, or another origin. The comparison is exact: a
+/// fingerprint could be forged by a server the request is redirected to (an open redirect on
+/// the API sends it anywhere), and a rejection it forged as coming "from the same URL" would
+/// get a fresh token sent to it.
 pub(crate) struct Destination {
-    origin: OriginId,
-    rest: u64,
+    origin_len: usize,
+    url: UrlBytes,
+}
+
+/// The kept bytes: inline for most URLs (copying them into the request's future is cheaper
+/// than an allocation), on the heap past [`INLINE`] bytes.
+enum UrlBytes {
+    Inline { len: u8, bytes: [u8; INLINE] },
+    Heap(Box<str>),
 }
 
 /// Where a rejection came from, seen from where its request was sent.
@@ -28,104 +35,76 @@ pub(crate) enum Arrival {
     SameUrl,
     /// Another URL on the same origin: a redirect that reqwest followed with the token.
     SameOrigin,
-    /// Another origin, or one that may not have the token: reqwest did not forward it there.
+    /// Another origin: reqwest did not forward the token there.
     Elsewhere,
 }
 
 impl Destination {
-    /// A request to `url`, which the origin policy admitted.
+    /// A request to `url`.
     #[inline]
-    pub(crate) fn new(url: &Url, admitted: Admitted) -> Self {
-        Self { origin: admitted.origin, rest: fingerprint(SEED, rest_of(url, admitted)) }
+    pub(crate) fn new(url: &Url) -> Self {
+        let sent = &url[..Position::AfterQuery];
+        let origin_len = url[..Position::BeforePath].len();
+        let url = if sent.len() <= INLINE {
+            let mut bytes = [0; INLINE];
+            bytes[..sent.len()].copy_from_slice(sent.as_bytes());
+            UrlBytes::Inline { len: sent.len() as u8, bytes }
+        } else {
+            UrlBytes::Heap(sent.into())
+        };
+        Self { origin_len, url }
     }
 
-    /// Where a response from `url` came from, given what the same policy says of `url`.
-    pub(crate) fn arrival(self, url: &Url, admitted: Option<Admitted>) -> Arrival {
-        match admitted {
-            Some(there) if there.origin == self.origin => {
-                if fingerprint(SEED, rest_of(url, there)) == self.rest {
-                    Arrival::SameUrl
-                } else {
-                    Arrival::SameOrigin
-                }
-            }
-            _ => Arrival::Elsewhere,
+    /// The URL the request was sent to, without its fragment.
+    fn sent(&self) -> &[u8] {
+        match &self.url {
+            UrlBytes::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            UrlBytes::Heap(text) => text.as_bytes(),
+        }
+    }
+
+    /// Where a response from `url` came from. Origins compare as the URL parser writes them
+    /// (host lower-cased, default port left out), user info included: a URL with user info is
+    /// never the same origin as one without.
+    pub(crate) fn arrival(&self, url: &Url) -> Arrival {
+        let sent = self.sent();
+        if url[..Position::AfterQuery].as_bytes() == sent {
+            Arrival::SameUrl
+        } else if url[..Position::BeforePath].as_bytes() == &sent[..self.origin_len] {
+            Arrival::SameOrigin
+        } else {
+            Arrival::Elsewhere
         }
     }
 }
 
-/// The bytes of `url` after its origin, up to any fragment: a fragment is never sent, and
-/// reqwest leaves it out of the response's URL.
-#[inline(always)]
-fn rest_of(url: &Url, admitted: Admitted) -> &[u8] {
-    url[..Position::AfterQuery].as_bytes().get(admitted.path_start..).unwrap_or_default()
-}
-
-pub(crate) const SEED: u64 = 0x243f_6a88_85a3_08d3;
-/// FxHash's multiplier: odd, so each step is a bijection of the state, and two inputs that
-/// differ in one word never collide.
-const K: u64 = 0x517c_c1b7_2722_0a95;
-
-#[inline(always)]
-fn mix(state: u64, word: u64) -> u64 {
-    (state.rotate_left(5) ^ word).wrapping_mul(K)
-}
-
-/// `bytes` and their length folded into `state`, eight bytes at a time.
-#[inline(always)]
-pub(crate) fn fingerprint(state: u64, bytes: &[u8]) -> u64 {
-    let len = bytes.len();
-    let mut state = mix(state, len as u64);
-    let mut at = 0;
-    while at + 8 <= len {
-        state = mix(state, word(bytes, at));
-        at += 8;
-    }
-    if at == len {
-        state
-    } else if len >= 8 {
-        // The last eight bytes, overlapping a word already folded: one load, not a byte loop.
-        mix(state, word(bytes, len - 8))
-    } else {
-        bytes.iter().fold(state, |state, &byte| mix(state, u64::from(byte)))
-    }
-}
-
-/// The eight bytes at `at` (which the callers keep in bounds).
-#[inline(always)]
-fn word(bytes: &[u8], at: usize) -> u64 {
-    let mut word = [0; 8];
-    if let Some(eight) = bytes.get(at..at + 8) {
-        word.copy_from_slice(eight);
-    }
-    u64::from_le_bytes(word)
-}
+#[cfg(test)]
+#[path = "../tests/support/forged_fingerprint.rs"]
+mod forged_fingerprint;
 
 #[cfg(test)]
 mod tests {
+    use super::forged_fingerprint;
     use super::*;
-    use crate::origin::OriginPolicy;
 
-    /// Where `answered` comes from for a request to `sent`, under a policy allowing two
-    /// named origins, or any https origin.
-    fn arrival(any_https: bool, sent: &str, answered: &str) -> Arrival {
-        let named = ["https://api.example.com".to_owned(), "https://api.example.org".to_owned()];
-        let policy = OriginPolicy::build(&named, &[], any_https, false).expect("policy");
+    /// Where `answered` comes from for a request to `sent`.
+    fn arrival(sent: &str, answered: &str) -> Arrival {
         let parse = |text: &str| Url::parse(text).expect("url");
-        let (sent, answered) = (parse(sent), parse(answered));
-        let destination = Destination::new(&sent, policy.admit(&sent).expect("sent with the token"));
-        destination.arrival(&answered, policy.admit(&answered))
+        Destination::new(&parse(sent)).arrival(&parse(answered))
     }
 
     #[test]
     fn the_same_url_is_the_same_destination() {
-        for any_https in [false, true] {
-            let sent = "https://api.example.com/v1/things?a=1";
-            assert_eq!(arrival(any_https, sent, "https://API.example.com:443/v1/things?a=1"), Arrival::SameUrl);
-            assert_eq!(arrival(any_https, "https://api.example.com", "https://api.example.com/"), Arrival::SameUrl);
-            // The fragment is never sent (reqwest's response URL has none).
-            assert_eq!(arrival(any_https, &format!("{sent}#part"), sent), Arrival::SameUrl);
-        }
+        let sent = "https://api.example.com/v1/things?a=1";
+        assert_eq!(arrival(sent, "https://API.example.com:443/v1/things?a=1"), Arrival::SameUrl);
+        assert_eq!(arrival("https://api.example.com", "https://api.example.com/"), Arrival::SameUrl);
+        // The fragment is never sent (reqwest's response URL has none).
+        assert_eq!(arrival(&format!("{sent}#part"), sent), Arrival::SameUrl);
+        // Past the inline bytes, on the heap.
+        let long = format!("https://api.example.com/{}", "a".repeat(2 * INLINE));
+        assert_eq!(arrival(&long, &long), Arrival::SameUrl);
+        assert_eq!(arrival(&long, &format!("{long}b")), Arrival::SameOrigin);
+        assert_eq!(arrival(&long, "https://api.example.org/"), Arrival::Elsewhere);
     }
 
     #[test]
@@ -138,9 +117,7 @@ mod tests {
             "https://api.example.com/",
             "https://api.example.com/v1/Orders",
         ] {
-            for any_https in [false, true] {
-                assert_eq!(arrival(any_https, sent, answered), Arrival::SameOrigin, "{answered}");
-            }
+            assert_eq!(arrival(sent, answered), Arrival::SameOrigin, "{answered}");
         }
     }
 
@@ -153,11 +130,10 @@ mod tests {
             "https://api.example.com:8443/v1/orders",
             "https://user@api.example.com/v1/orders",
             "https://other.example.com/v1/orders",
+            "https://api.example.co/m/v1/orders",
             "http://no.url.provided.local/",
         ] {
-            for any_https in [false, true] {
-                assert_eq!(arrival(any_https, sent, answered), Arrival::Elsewhere, "{answered}");
-            }
+            assert_eq!(arrival(sent, answered), Arrival::Elsewhere, "{answered}");
         }
     }
 
@@ -170,10 +146,36 @@ mod tests {
                 let mut changed = sent.clone().into_bytes();
                 changed[i] = if changed[i] == b'x' { b'y' } else { b'x' };
                 let changed = String::from_utf8(changed).expect("ascii");
-                assert_eq!(arrival(false, &sent, &changed), Arrival::SameOrigin, "{changed}");
+                assert_eq!(arrival(&sent, &changed), Arrival::SameOrigin, "{changed}");
             }
-            assert_eq!(arrival(false, &sent, &format!("{sent}a")), Arrival::SameOrigin);
-            assert_eq!(arrival(false, &format!("{sent}/"), &sent), Arrival::SameOrigin);
+            assert_eq!(arrival(&sent, &format!("{sent}a")), Arrival::SameOrigin);
+            assert_eq!(arrival(&format!("{sent}/"), &sent), Arrival::SameOrigin);
         }
+    }
+
+    /// The attack on the fingerprints this module once compared: an open redirect on the API
+    /// sends the request to a host and path crafted to fingerprint like the request's, which
+    /// answers 401; taken for the same URL, the request would be retried there with a fresh
+    /// token.
+    #[test]
+    fn a_forged_fingerprint_is_not_the_same_url() {
+        let sent = "https://good.example/x";
+        let forged = format!(
+            "{}{}",
+            forged_fingerprint::https_origin_like("https://good.example"),
+            forged_fingerprint::path_like("/x")
+        );
+        let parsed = Url::parse(&forged).expect("a URL");
+        // The parser leaves the forged bytes as they are, so the old fingerprints collide.
+        assert_eq!(parsed.as_str(), forged);
+        let old = |text: &str| forged_fingerprint::old_fingerprint(text.as_bytes());
+        let sent_url = Url::parse(sent).expect("url");
+        assert_eq!(old(&parsed[..Position::BeforePath]), old(&sent_url[..Position::BeforePath]));
+        assert_eq!(old(&parsed[Position::BeforePath..]), old(&sent_url[Position::BeforePath..]));
+        assert_eq!(arrival(sent, &forged), Arrival::Elsewhere, "{forged}");
+
+        // On the request's own origin, a forged path: another URL, so no retry there.
+        let same_origin = format!("https://good.example{}", forged_fingerprint::path_like("/x"));
+        assert_eq!(arrival(sent, &same_origin), Arrival::SameOrigin, "{same_origin}");
     }
 }

@@ -256,10 +256,10 @@ impl<S: TokenSource + 'static> Middleware for BearerAuth<S> {
             None => Tokens::Default(&self.cache, &self.origins),
             Some(keyed) => Tokens::Keyed(keyed.map_err(reqwest_middleware::Error::middleware)?),
         };
-        let Some(admitted) = tokens.origins().admit(request.url()) else {
+        if !tokens.origins().permits(request.url()) {
             return next.run(request, extensions).await;
-        };
-        let destination = Destination::new(request.url(), admitted);
+        }
+        let destination = Destination::new(request.url());
         let token = match tokens.try_token() {
             Some(token) => token,
             None => tokens.token().await.map_err(reqwest_middleware::Error::middleware)?,
@@ -335,7 +335,7 @@ impl<S: TokenSource + 'static> Tokens<'_, S> {
         next: Next<'_>,
     ) -> reqwest_middleware::Result<Response> {
         let status = rejection.status();
-        match sent_to.arrival(rejection.url(), self.origins().admit(rejection.url())) {
+        match sent_to.arrival(rejection.url()) {
             Arrival::SameUrl => {}
             Arrival::Elsewhere => {
                 // A redirect took the request to another origin: reqwest did not send the
@@ -368,6 +368,7 @@ impl<S: TokenSource + 'static> Tokens<'_, S> {
             return Ok(rejection);
         }
         tracing::debug!(%status, "token rejected; retrying once with a fresh token");
+        // The rejection's URL is, byte for byte, the one the request was sent to.
         let mut request = replay.into_request(rejection.url());
         drop(rejection);
         request.headers_mut().insert(AUTHORIZATION, fresh.header_value().clone());

@@ -5,9 +5,6 @@
 //! sentence that ends in what to write instead.
 
 use reqwest::Url;
-use url::Position;
-
-use crate::destination::{fingerprint, SEED};
 
 /// The origins the middleware sends the token to.
 #[derive(Debug, Clone)]
@@ -143,30 +140,16 @@ impl OriginPolicy {
         Ok(Self { origins, any_https, http_loopback })
     }
 
-    /// Whether a request to `url` may carry the token.
-    #[cfg(test)]
-    pub(crate) fn permits(&self, url: &Url) -> bool {
-        self.admit(url).is_some()
-    }
-
-    /// Which allowed origin `url` is on, when it may carry the token: an https origin that
-    /// is allowed, or plain http to a loopback address when that was explicitly allowed.
+    /// Whether a request to `url` may carry the token: an https origin that is allowed, or
+    /// plain http to a loopback address when that was explicitly allowed.
     #[inline]
-    pub(crate) fn admit(&self, url: &Url) -> Option<Admitted> {
+    pub(crate) fn permits(&self, url: &Url) -> bool {
         let allowed = match url.scheme() {
             "https" => true,
             "http" => self.http_loopback && is_loopback(url),
             _ => false,
         };
-        if !allowed {
-            None
-        } else if self.any_https {
-            let origin = &url[..Position::BeforePath];
-            Some(Admitted { origin: OriginId(fingerprint(SEED, origin.as_bytes())), path_start: origin.len() })
-        } else {
-            let (index, origin) = self.origins.iter().enumerate().find(|(_, o)| o.matches(url))?;
-            Some(Admitted { origin: OriginId(index as u64), path_start: origin.serialized.len() })
-        }
+        allowed && (self.any_https || self.origins.iter().any(|origin| origin.matches(url)))
     }
 }
 
@@ -185,21 +168,6 @@ impl OriginRules {
         OriginPolicy::build(&self.named, suggested, self.any_https, self.http_loopback).map_err(Into::into)
     }
 }
-
-/// A URL that may carry the token: which allowed origin it is on, and where its path starts
-/// (the length of its `scheme://host[:port]`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Admitted {
-    pub(crate) origin: OriginId,
-    pub(crate) path_start: usize,
-}
-
-/// Which allowed origin a URL is on: the index of the named origin it matches, or, when any
-/// https origin is allowed, a fingerprint of its origin. Two URLs admitted by the same
-/// policy have the same id exactly when they are on the same origin (the same scheme, host
-/// and port: what reqwest checks before it forwards `Authorization` on a redirect).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct OriginId(u64);
 
 /// `127.0.0.0/8`, `::1` or `localhost`: the rule token endpoints follow too.
 fn is_loopback(url: &Url) -> bool {

@@ -8,9 +8,9 @@ use reqwest::{Request, Url};
 /// Enough of a request to send it again.
 ///
 /// A request without a body (most of them) is kept minus its URL: cloning the URL costs an
-/// allocation on every request. A retry goes only to the URL the request was sent to, which
-/// the rejection names ([`reqwest::Response::url`]) when it came from there, as its
-/// [`Destination`](crate::destination::Destination) tells. Copying the rest of a body-less
+/// allocation on every request. A retry goes only to the URL the request was sent to: the
+/// rejection's URL ([`reqwest::Response::url`]) when its bytes are exactly those the request's
+/// [`Destination`](crate::destination::Destination) kept. Copying the rest of a body-less
 /// request allocates nothing (unless it carries headers of its own). A request with a bytes
 /// body is cloned whole; a streaming body cannot be replayed at all.
 pub(crate) enum Replay {
@@ -40,13 +40,13 @@ impl Replay {
         })
     }
 
-    /// The request again, to the URL it was sent to, which `rejected_at` (the URL the
-    /// rejection came from) must be.
-    pub(crate) fn into_request(self, rejected_at: &Url) -> Request {
+    /// The request again, to the URL it was sent to, which `sent_to` must be, byte for byte
+    /// (the rejection's URL, after [`Arrival::SameUrl`](crate::destination::Arrival::SameUrl)).
+    pub(crate) fn into_request(self, sent_to: &Url) -> Request {
         match self {
             Replay::Whole(request) => *request,
             Replay::Bodyless { method, headers, version, timeout } => {
-                let mut request = Request::new(method, rejected_at.clone());
+                let mut request = Request::new(method, sent_to.clone());
                 if let Some(headers) = headers {
                     *request.headers_mut() = headers;
                 }

@@ -106,6 +106,34 @@ async fn a_307_on_the_origin_drops_the_rejected_token_but_is_not_retried() {
     assert_eq!(sim.counters().token_requests, 2);
 }
 
+/// An open redirect on the API's origin sends the request to a path crafted so that the 64-bit
+/// fingerprint the middleware once compared URLs with equals the request's: taken for the
+/// same URL, the request was sent again with a fresh token (a GET straight to the crafted
+/// path, a POST to its own URL and redirected there again). URLs now compare exactly.
+#[tokio::test]
+async fn a_redirect_to_a_path_forged_to_fingerprint_like_the_request_is_not_retried() {
+    let forged = support::forged_fingerprint::path_like("/from");
+    for (method, body) in [("GET", ""), ("POST", "order #1")] {
+        let sim = Simulator::oauth2().start().await;
+        let api = Redirector::start(307, &forged);
+        let client = client_allowing(&sim, &[api.origin()]);
+        let mut request = client.request(method.parse().expect("method"), api.url("/from"));
+        if !body.is_empty() {
+            request = request.body(body);
+        }
+        let response = request.send().await.expect("request");
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{method}: the caller gets the rejection");
+        let seen_now = api.seen();
+        let token = seen_now[0].authorization.clone().expect("the request carried the token");
+        assert_eq!(
+            seen_now,
+            vec![seen(method, "/from", Some(&token), body), seen(method, &forged, Some(&token), body)],
+            "{method}: the request and reqwest's 307 to {forged}; nothing sent again"
+        );
+        assert_eq!(sim.counters().token_requests, 1, "{method}: no fresh token fetched for a retry");
+    }
+}
+
 /// A client whose cached token the simulator has just revoked.
 async fn client_with_a_revoked_token(sim: &Simulator) -> ClientWithMiddleware {
     let client = support::client_for(sim, TokenCache::new(support::oauth2_source(sim)));

@@ -1,6 +1,7 @@
 //! What the end-to-end tests of this crate share.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod forged_fingerprint;
 pub mod redirector;
 
 use std::sync::{Arc, Mutex};
