@@ -8,7 +8,7 @@ use url::Position;
 const INLINE: usize = 128;
 
 /// Where a request was sent: the bytes of its URL up to any fragment (a fragment is never
-/// sent), and how many of them are its origin (`scheme://host[:port]`).
+/// sent).
 ///
 /// A rejection's URL ([`reqwest::Response::url`]) is where the request ended up after any
 /// redirects. Comparing its bytes with these tells whether that is the URL the request was
@@ -17,7 +17,6 @@ const INLINE: usize = 128;
 /// the API sends it anywhere), and a rejection it forged as coming "from the same URL" would
 /// get a fresh token sent to it.
 pub(crate) struct Destination {
-    origin_len: usize,
     url: UrlBytes,
 }
 
@@ -43,8 +42,7 @@ impl Destination {
     /// A request to `url`.
     #[inline]
     pub(crate) fn new(url: &Url) -> Self {
-        let sent = &url[..Position::AfterQuery];
-        let origin_len = url[..Position::BeforePath].len();
+        let sent = without_fragment(url);
         let url = if sent.len() <= INLINE {
             let mut bytes = [0; INLINE];
             bytes[..sent.len()].copy_from_slice(sent.as_bytes());
@@ -52,7 +50,7 @@ impl Destination {
         } else {
             UrlBytes::Heap(sent.into())
         };
-        Self { origin_len, url }
+        Self { url }
     }
 
     /// The URL the request was sent to, without its fragment.
@@ -68,13 +66,27 @@ impl Destination {
     /// never the same origin as one without.
     pub(crate) fn arrival(&self, url: &Url) -> Arrival {
         let sent = self.sent();
-        if url[..Position::AfterQuery].as_bytes() == sent {
-            Arrival::SameUrl
-        } else if url[..Position::BeforePath].as_bytes() == &sent[..self.origin_len] {
+        if without_fragment(url).as_bytes() == sent {
+            return Arrival::SameUrl;
+        }
+        // The path of an http(s) URL starts with `/`, and an origin has none: the sent URL is
+        // on `origin` exactly when it starts with it and a `/` follows.
+        let origin = url[..Position::BeforePath].as_bytes();
+        if sent.starts_with(origin) && sent.get(origin.len()) == Some(&b'/') {
             Arrival::SameOrigin
         } else {
             Arrival::Elsewhere
         }
+    }
+}
+
+/// `url` up to its fragment, if it has one.
+#[inline]
+fn without_fragment(url: &Url) -> &str {
+    let text = url.as_str();
+    match url.fragment() {
+        Some(fragment) => text.get(..text.len() - fragment.len() - 1).unwrap_or(text),
+        None => text,
     }
 }
 

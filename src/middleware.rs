@@ -1,11 +1,14 @@
 //! The `BearerAuth` middleware.
 
+use std::borrow::Borrow;
+use std::future::Future;
 use std::hash::Hash;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use bearer_core::{Error, KeyedTokenCache, KeyedTokenCacheBuilder, Token, TokenCache, TokenSource};
 use http::header::AUTHORIZATION;
-use http::{Extensions, HeaderMap, StatusCode};
+use http::Extensions;
 use reqwest::{Request, Response};
 use reqwest_middleware::{Middleware, Next};
 
@@ -240,140 +243,151 @@ impl<S: TokenSource + 'static> BearerAuthBuilder<S> {
     }
 }
 
-#[async_trait::async_trait]
+/// The future [`Middleware::handle`] returns (what `#[async_trait]` would write).
+type ResponseFuture<'a> = Pin<Box<dyn Future<Output = reqwest_middleware::Result<Response>> + Send + 'a>>;
+
 impl<S: TokenSource + 'static> Middleware for BearerAuth<S> {
-    async fn handle(
-        &self,
-        mut request: Request,
-        extensions: &mut Extensions,
-        next: Next<'_>,
-    ) -> reqwest_middleware::Result<Response> {
-        if request.headers().contains_key(AUTHORIZATION) || extensions.get::<SkipAuth>().is_some() {
-            return next.run(request, extensions).await;
+    // Written out rather than with `#[async_trait]`: the checks and the cache hit run before
+    // anything is boxed, a request that gets no token is handed on without a future of ours,
+    // and the one boxed for the rest holds only what the response needs (a smaller future is
+    // cheaper to allocate and to move).
+    fn handle<'life0, 'life1, 'life2, 'async_trait>(
+        &'life0 self,
+        request: Request,
+        extensions: &'life1 mut Extensions,
+        next: Next<'life2>,
+    ) -> ResponseFuture<'async_trait>
+    where
+        'life0: 'async_trait,
+        'life1: 'async_trait,
+        'life2: 'async_trait,
+        Self: 'async_trait,
+    {
+        // Most requests carry no headers of their own yet (the client adds its defaults later).
+        let has_authorization = !request.headers().is_empty() && request.headers().contains_key(AUTHORIZATION);
+        if has_authorization || extensions.get::<SkipAuth>().is_some() {
+            return next.run(request, extensions);
         }
-        // Held until the response is in: an eviction of the key meanwhile changes nothing.
-        let tokens = match self.keys.as_ref().and_then(|keys| keys.select(extensions)) {
-            None => Tokens::Default(&self.cache, &self.origins),
-            Some(keyed) => Tokens::Keyed(keyed.map_err(reqwest_middleware::Error::middleware)?),
-        };
-        if !tokens.origins().permits(request.url()) {
-            return next.run(request, extensions).await;
+        if let Some(keyed) = self.keys.as_ref().and_then(|keys| keys.select(extensions)) {
+            // Held until the response is in: an eviction of the key meanwhile changes nothing.
+            let cache = match keyed {
+                Ok(cache) => cache,
+                Err(error) => return Box::pin(std::future::ready(Err(reqwest_middleware::Error::middleware(error)))),
+            };
+            if !cache.source().origins.permits(request.url()) {
+                return next.run(request, extensions);
+            }
+            return authorized::<SourceWithOrigins<S>, _>(cache, request, extensions, next);
         }
-        let destination = Destination::new(request.url());
-        let token = match tokens.try_token() {
-            Some(token) => token,
-            None => tokens.token().await.map_err(reqwest_middleware::Error::middleware)?,
-        };
-        let replay = Replay::of(&request);
-        request.headers_mut().insert(AUTHORIZATION, token.header_value().clone());
+        if !self.origins.permits(request.url()) {
+            return next.run(request, extensions);
+        }
+        authorized::<S, _>(&self.cache, request, extensions, next)
+    }
+}
+
+/// `request`, which may carry `cache`'s token, sent with it, and once more after a
+/// rejection; see [`BearerAuth`]. Generic over how the cache is held: borrowed from the
+/// middleware (the default one), or owned (a key's, which the request keeps however the key
+/// fares).
+fn authorized<'a, T, C>(
+    cache: C,
+    request: Request,
+    extensions: &'a mut Extensions,
+    next: Next<'a>,
+) -> ResponseFuture<'a>
+where
+    T: TokenSource + 'static,
+    C: Borrow<TokenCache<T>> + Send + 'a,
+{
+    match cache.borrow().try_token() {
+        Some(token) => send(cache, token, request, extensions, next),
+        // A future of its own, so that the hit's does not hold the request across this wait.
+        None => Box::pin(async move {
+            let token = cache.borrow().token().await.map_err(reqwest_middleware::Error::middleware)?;
+            send(cache, token, request, extensions, next).await
+        }),
+    }
+}
+
+/// `request` with `token`, sent once more after a rejection. What a retry needs is kept
+/// before the future is made, so the future holds each piece once.
+fn send<'a, T, C>(
+    cache: C,
+    token: Arc<Token>,
+    mut request: Request,
+    extensions: &'a mut Extensions,
+    next: Next<'a>,
+) -> ResponseFuture<'a>
+where
+    T: TokenSource + 'static,
+    C: Borrow<TokenCache<T>> + Send + 'a,
+{
+    let destination = Destination::new(request.url());
+    let replay = Replay::of(&request);
+    request.headers_mut().insert(AUTHORIZATION, token.header_value().clone());
+    Box::pin(async move {
         let response = next.clone().run(request, extensions).await?;
-        if !tokens.is_token_rejected(response.status(), response.headers()) {
+        if !cache.borrow().source().is_token_rejected(response.status(), response.headers()) {
             return Ok(response);
         }
         // Boxed: the retry is rare, and inline it would make every request's future larger.
-        Box::pin(tokens.retry(token, destination, replay, response, extensions, next)).await
-    }
+        Box::pin(retry(cache.borrow(), token, destination, replay, response, extensions, next)).await
+    })
 }
 
-/// Where a request's token comes from: the default cache, or its key's (a clone, so the
-/// request keeps it however the key fares), with the origins that token may go to.
-enum Tokens<'a, S> {
-    Default(&'a TokenCache<S>, &'a OriginPolicy),
-    Keyed(TokenCache<SourceWithOrigins<S>>),
-}
-
-impl<S: TokenSource + 'static> Tokens<'_, S> {
-    #[inline]
-    fn origins(&self) -> &OriginPolicy {
-        match self {
-            Tokens::Default(_, origins) => origins,
-            Tokens::Keyed(cache) => &cache.source().origins,
-        }
-    }
-
-    #[inline]
-    fn try_token(&self) -> Option<Arc<Token>> {
-        match self {
-            Tokens::Default(cache, _) => cache.try_token(),
-            Tokens::Keyed(cache) => cache.try_token(),
-        }
-    }
-
-    async fn token(&self) -> Result<Arc<Token>, Error> {
-        match self {
-            Tokens::Default(cache, _) => cache.token().await,
-            Tokens::Keyed(cache) => cache.token().await,
-        }
-    }
-
-    fn invalidate(&self, token: &Token) -> bool {
-        match self {
-            Tokens::Default(cache, _) => cache.invalidate(token),
-            Tokens::Keyed(cache) => cache.invalidate(token),
-        }
-    }
-
-    #[inline]
-    fn is_token_rejected(&self, status: StatusCode, headers: &HeaderMap) -> bool {
-        match self {
-            Tokens::Default(cache, _) => cache.source().is_token_rejected(status, headers),
-            Tokens::Keyed(cache) => cache.source().is_token_rejected(status, headers),
-        }
-    }
-
-    /// After a rejection of `used`: see [`BearerAuth`]'s "Redirects" for when the token is
-    /// dropped and the request sent once more. Any failure on the way hands the caller the
-    /// original rejection.
-    #[cold]
-    async fn retry(
-        &self,
-        used: Arc<Token>,
-        sent_to: Destination,
-        replay: Option<Replay>,
-        rejection: Response,
-        extensions: &mut Extensions,
-        next: Next<'_>,
-    ) -> reqwest_middleware::Result<Response> {
-        let status = rejection.status();
-        match sent_to.arrival(rejection.url()) {
-            Arrival::SameUrl => {}
-            Arrival::Elsewhere => {
-                // A redirect took the request to another origin: reqwest did not send the
-                // token there, so it is not what was refused.
-                tracing::debug!(%status, "rejected by another origin than the request's (a redirect); not retried");
-                return Ok(rejection);
-            }
-            Arrival::SameOrigin => {
-                self.invalidate(&used);
-                tracing::debug!(%status, "token rejected after a redirect; dropped, but the request is not retried");
-                return Ok(rejection);
-            }
-        }
-        self.invalidate(&used);
-        let Some(replay) = replay else {
-            tracing::debug!(%status, "token rejected; the request body is a stream and cannot be replayed");
-            return Ok(rejection);
-        };
-        let fresh = match self.token().await {
-            Ok(fresh) => fresh,
-            Err(error) => {
-                tracing::warn!(%error, %status, "token rejected and no new token could be had; returning the rejection");
-                return Ok(rejection);
-            }
-        };
-        if fresh.secret() == used.secret() {
-            // The cache kept the token (rejections refresh at most once per interval): the same
-            // request with the same token would get the same answer.
-            tracing::debug!(%status, "token rejected again within the rejection interval; returning the rejection");
+/// After `cache`'s token `used` was rejected: see [`BearerAuth`]'s "Redirects" for when the
+/// token is dropped and the request sent once more. Any failure on the way hands the caller
+/// the original rejection.
+#[cold]
+async fn retry<T: TokenSource + 'static>(
+    cache: &TokenCache<T>,
+    used: Arc<Token>,
+    sent_to: Destination,
+    replay: Option<Replay>,
+    rejection: Response,
+    extensions: &mut Extensions,
+    next: Next<'_>,
+) -> reqwest_middleware::Result<Response> {
+    let status = rejection.status();
+    match sent_to.arrival(rejection.url()) {
+        Arrival::SameUrl => {}
+        Arrival::Elsewhere => {
+            // A redirect took the request to another origin: reqwest did not send the token
+            // there, so it is not what was refused.
+            tracing::debug!(%status, "rejected by another origin than the request's (a redirect); not retried");
             return Ok(rejection);
         }
-        tracing::debug!(%status, "token rejected; retrying once with a fresh token");
-        // The rejection's URL is, byte for byte, the one the request was sent to.
-        let mut request = replay.into_request(rejection.url());
-        drop(rejection);
-        request.headers_mut().insert(AUTHORIZATION, fresh.header_value().clone());
-        next.run(request, extensions).await
+        Arrival::SameOrigin => {
+            cache.invalidate(&used);
+            tracing::debug!(%status, "token rejected after a redirect; dropped, but the request is not retried");
+            return Ok(rejection);
+        }
     }
+    cache.invalidate(&used);
+    let Some(replay) = replay else {
+        tracing::debug!(%status, "token rejected; the request body is a stream and cannot be replayed");
+        return Ok(rejection);
+    };
+    let fresh = match cache.token().await {
+        Ok(fresh) => fresh,
+        Err(error) => {
+            tracing::warn!(%error, %status, "token rejected and no new token could be had; returning the rejection");
+            return Ok(rejection);
+        }
+    };
+    if fresh.secret() == used.secret() {
+        // The cache kept the token (rejections refresh at most once per interval): the same
+        // request with the same token would get the same answer.
+        tracing::debug!(%status, "token rejected again within the rejection interval; returning the rejection");
+        return Ok(rejection);
+    }
+    tracing::debug!(%status, "token rejected; retrying once with a fresh token");
+    // The rejection's URL is, byte for byte, the one the request was sent to.
+    let mut request = replay.into_request(rejection.url());
+    drop(rejection);
+    request.headers_mut().insert(AUTHORIZATION, fresh.header_value().clone());
+    next.run(request, extensions).await
 }
 
 impl<S> std::fmt::Debug for BearerAuth<S> {

@@ -144,12 +144,16 @@ impl OriginPolicy {
     /// plain http to a loopback address when that was explicitly allowed.
     #[inline]
     pub(crate) fn permits(&self, url: &Url) -> bool {
-        let allowed = match url.scheme() {
+        if !self.any_https {
+            // Each named origin was checked when the policy was built: https, or http to a
+            // loopback host with plain http to loopback allowed. Matching one is enough.
+            return self.origins.iter().any(|origin| origin.matches(url));
+        }
+        match url.scheme() {
             "https" => true,
             "http" => self.http_loopback && is_loopback(url),
             _ => false,
-        };
-        allowed && (self.any_https || self.origins.iter().any(|origin| origin.matches(url)))
+        }
     }
 }
 

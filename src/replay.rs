@@ -14,10 +14,11 @@ use reqwest::{Request, Url};
 /// request allocates nothing (unless it carries headers of its own). A request with a bytes
 /// body is cloned whole; a streaming body cannot be replayed at all.
 pub(crate) enum Replay {
-    /// `headers` is `None` when the request had none of its own.
+    /// `headers` is `None` when the request had none of its own (boxed: kept small, the copy
+    /// moves into every request's future).
     Bodyless {
         method: Method,
-        headers: Option<HeaderMap>,
+        headers: Option<Box<HeaderMap>>,
         version: Version,
         timeout: Option<Duration>,
     },
@@ -26,6 +27,7 @@ pub(crate) enum Replay {
 
 impl Replay {
     /// A copy of `request`, or `None` when its body is a stream.
+    #[inline]
     pub(crate) fn of(request: &Request) -> Option<Self> {
         if request.body().is_some() {
             return request.try_clone().map(|whole| Replay::Whole(Box::new(whole)));
@@ -34,7 +36,7 @@ impl Replay {
             method: request.method().clone(),
             // Most requests carry no headers of their own yet (the client adds its defaults
             // later): nothing to copy.
-            headers: (!request.headers().is_empty()).then(|| request.headers().clone()),
+            headers: (!request.headers().is_empty()).then(|| Box::new(request.headers().clone())),
             version: request.version(),
             timeout: request.timeout().copied(),
         })
@@ -48,7 +50,7 @@ impl Replay {
             Replay::Bodyless { method, headers, version, timeout } => {
                 let mut request = Request::new(method, sent_to.clone());
                 if let Some(headers) = headers {
-                    *request.headers_mut() = headers;
+                    *request.headers_mut() = *headers;
                 }
                 *request.version_mut() = version;
                 if timeout.is_some() {
