@@ -142,7 +142,7 @@ impl OriginPolicy {
 
     /// Whether a request to `url` may carry the token: an https origin that is allowed, or
     /// plain http to a loopback address when that was explicitly allowed.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn permits(&self, url: &Url) -> bool {
         if !self.any_https {
             // Each named origin was checked when the policy was built: https, or http to a
