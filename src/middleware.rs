@@ -51,7 +51,8 @@ use crate::SkipAuth;
 /// the request, so the rejection may come from another URL than the one the request was sent
 /// to, and for another method (a `POST` answered `303 See Other` is followed with a `GET`).
 /// The middleware compares the URL the rejection came from with the URL the request was sent
-/// to:
+/// to, byte for byte (a fingerprint could be forged by the server a redirect leads to), and a
+/// retry goes only to the URL the request was sent to:
 ///
 /// - the same URL: refresh and retry, as above;
 /// - another URL on the same origin (reqwest forwarded the token there): the token is

@@ -163,3 +163,15 @@ async fn a_rejected_get_with_a_fragment_is_retried() {
     assert_eq!(response.status(), StatusCode::OK, "retried with a fresh token");
     assert_eq!(sim.counters().token_requests, 2);
 }
+
+#[tokio::test]
+async fn a_rejected_get_to_a_long_url_is_retried() {
+    let sim = Simulator::oauth2().start().await;
+    let client = client_with_a_revoked_token(&sim).await;
+    // Longer than the middleware keeps inline: its copy of the URL is on the heap.
+    let url = format!("{}?filter={}", sim.api_url(), "x".repeat(300));
+    let response = client.get(&url).send().await.expect("request");
+    assert_eq!(response.status(), StatusCode::OK, "retried with a fresh token");
+    let counters = sim.counters();
+    assert_eq!((counters.api_requests, counters.api_rejections, counters.token_requests), (3, 1, 2));
+}
