@@ -52,7 +52,7 @@ fn inverse_of_k() -> u64 {
 /// last 8 are solved for by running the mixing backwards from `target`, and kept when every
 /// byte is in `alphabet` (one try in `(256 / alphabet.len())^8`).
 pub fn forge(target: u64, prefix: &[u8], suffix: &[u8], alphabet: &[u8]) -> Vec<u8> {
-    assert!(prefix.len() % 8 == 0 && suffix.len() % 8 == 0, "whole words around the forged 16 bytes");
+    assert!(prefix.len().is_multiple_of(8) && suffix.len().is_multiple_of(8), "whole words around the forged 16 bytes");
     let k_inverse = inverse_of_k();
     let len = prefix.len() + 16 + suffix.len();
     // The state the solved word must leave, from the target backwards through the suffix.
