@@ -10,6 +10,7 @@ use tokio::time::Instant;
 
 use crate::{Error, RefreshPolicy, Token, TokenCache, TokenSource};
 
+mod evicted;
 mod keys;
 mod shard;
 #[cfg(test)]
@@ -180,14 +181,15 @@ where
         self.get(key).is_some_and(|cache| cache.invalidate(token))
     }
 
-    /// Forgets `key`'s cache now. Returns whether there was one.
+    /// Forgets `key`'s cache now. Returns whether there was one. Its fetch bounds are kept,
+    /// as for an evicted key: using the key again does not fetch sooner than they allow.
     pub fn remove<Q>(&self, key: &Q) -> bool
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
         let (hash, shard) = self.shard(key);
-        shard.remove(hash, key)
+        shard.remove(hash, key, Instant::now())
     }
 
     /// Evicts every key idle for the idle timeout, now rather than when a key is next
@@ -210,6 +212,12 @@ where
     /// The most keys this cache holds.
     pub fn max_keys(&self) -> usize {
         self.inner.max_keys
+    }
+
+    /// How many evicted keys' fetch bounds are remembered.
+    #[cfg(test)]
+    fn evicted_len(&self) -> usize {
+        self.inner.shards.iter().map(Shard::evicted_len).sum()
     }
 
     /// The key's hash, computed once, and its shard.
