@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Instructions per keyed hit, under callgrind, at 10 and at 100,000 keys, next to the single
-# cache's hit. Like callgrind.sh: each scenario runs at two iteration counts and the
-# difference over the difference in iterations cancels set-up (warming 100,000 keys) out.
+# cache's hit. Callgrind counts only inside the probe's measured loop (--toggle-collect), so
+# building the caches and warming 100,000 keys (hashed with a per-process random seed) is not
+# counted; each scenario still runs at two iteration counts and the difference over the
+# difference in iterations cancels the loop's own entry and exit out.
 #
 #   bash crates/bearer-bench/benches/keyed_callgrind.sh            # N1=20000 N2=40000
+#   PROBE=/path/to/keyed_probe bash .../keyed_callgrind.sh          # a probe built elsewhere
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 N1=${N1:-20000}
@@ -13,15 +16,15 @@ if ! command -v valgrind >/dev/null 2>&1; then
   (apt-get update -qq && apt-get install -y -qq valgrind) >/dev/null
 fi
 
-probe=$(cargo bench -p bearer-bench --bench keyed_probe --no-run --message-format=json 2>/dev/null \
-  | sed -n 's/.*"executable":"\([^"]*keyed_probe[^"]*\)".*/\1/p' | tail -n 1)
+probe=${PROBE:-$(cargo bench -p bearer-bench --bench keyed_probe --no-run --message-format=json 2>/dev/null \
+  | sed -n 's/.*"executable":"\([^"]*keyed_probe[^"]*\)".*/\1/p' | tail -n 1)}
 [ -x "$probe" ] || { echo "could not build the keyed probe" >&2; exit 1; }
 
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
 instructions() { # scenario keys iterations -> total instructions
-  valgrind --tool=callgrind --callgrind-out-file="$out/cg" "$probe" "$1" "$2" "$3" >/dev/null 2>"$out/log" \
+  valgrind --tool=callgrind --toggle-collect='*measured_loop*' --callgrind-out-file="$out/cg" "$probe" "$1" "$2" "$3" >/dev/null 2>"$out/log" \
     || { echo "the probe failed: $*" >&2; tail -n 20 "$out/log" >&2; exit 1; }
   sed -n 's/^==[0-9]*== Collected : \([0-9]*\).*/\1/p' "$out/log"
 }
