@@ -1,10 +1,12 @@
 //! Runs one keyed hot path a given number of times, for instruction counting under
-//! callgrind: `keyed_probe <scenario> <keys> <iterations>`. See `keyed_callgrind.sh`, which
-//! collects only inside [`measured_loop`] (`--toggle-collect`), so building the caches and
-//! warming their keys (hashed with a per-process random seed, so never the same twice) is
-//! not counted.
+//! callgrind: `keyed_probe <scenario> <keys> <iterations>`, or `keyed_probe all <keys>
+//! <iterations>` for every scenario in turn, in the order of [`SCENARIOS`], over one set-up
+//! (warming 100,000 keys under callgrind takes minutes). See `keyed_callgrind.sh`, which
+//! collects only inside [`measured_loop`] (`--toggle-collect`) and dumps after each call of it,
+//! so building the caches and warming their keys (hashed with a per-process random seed, so
+//! never the same twice) is not counted.
 //!
-//! Scenarios: `single` (one `TokenCache::try_token()`), `keyed-same` (`KeyedTokenCache::try_token`
+//! Scenarios: `loop` (the loop alone, part of every other scenario's count), `single` (one `TokenCache::try_token()`), `keyed-same` (`KeyedTokenCache::try_token`
 //! on one key, looked up with a clone of the key it was created with),
 //! `keyed-same-equal-key` (the same, with an equal key of another allocation), `keyed-rotate`
 //! (each call on the next key, round the `<keys>` keys), `keyed-token-rotate`
@@ -19,8 +21,21 @@ use std::hint::black_box;
 use common::keyed::KeyedHotPaths;
 use reqwest_bearer::core::Tenant;
 
+/// Every scenario, by name, in the order `all` runs them.
+const SCENARIOS: [(&str, Scenario); 8] = [
+    ("loop", Scenario::Loop),
+    ("single", Scenario::Single),
+    ("keyed-same", Scenario::KeyedSame),
+    ("keyed-same-equal-key", Scenario::KeyedSameEqualKey),
+    ("keyed-rotate", Scenario::KeyedRotate),
+    ("keyed-token-rotate", Scenario::KeyedTokenRotate),
+    ("chain-single", Scenario::ChainSingle),
+    ("chain-keyed", Scenario::ChainKeyed),
+];
+
 #[derive(Clone, Copy)]
 enum Scenario {
+    Loop,
     Single,
     KeyedSame,
     KeyedSameEqualKey,
@@ -37,24 +52,21 @@ fn main() {
         // `cargo bench` runs every bench target; this one only makes sense under the script.
         return;
     }
-    let scenario = match name.as_str() {
-        "single" => Scenario::Single,
-        "keyed-same" => Scenario::KeyedSame,
-        "keyed-same-equal-key" => Scenario::KeyedSameEqualKey,
-        "keyed-rotate" => Scenario::KeyedRotate,
-        "keyed-token-rotate" => Scenario::KeyedTokenRotate,
-        "chain-single" => Scenario::ChainSingle,
-        "chain-keyed" => Scenario::ChainKeyed,
-        other => {
-            eprintln!("unknown scenario {other}");
-            std::process::exit(2);
-        }
+    let scenarios: Vec<Scenario> = if name == "all" {
+        SCENARIOS.iter().map(|(_, scenario)| *scenario).collect()
+    } else if let Some((_, scenario)) = SCENARIOS.iter().find(|(known, _)| *known == name) {
+        vec![*scenario]
+    } else {
+        eprintln!("unknown scenario {name}");
+        std::process::exit(2);
     };
     let keys: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(10);
     let iterations: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(0);
     let hot = KeyedHotPaths::new(keys);
     let equal_key = common::keyed::tenant(0);
-    measured_loop(&hot, scenario, &equal_key, iterations);
+    for scenario in scenarios {
+        measured_loop(&hot, scenario, &equal_key, iterations);
+    }
 }
 
 /// The only code the script's callgrind runs count.
@@ -62,6 +74,7 @@ fn main() {
 fn measured_loop(hot: &KeyedHotPaths, scenario: Scenario, equal_key: &Tenant, iterations: usize) {
     for i in 0..iterations {
         match scenario {
+            Scenario::Loop => drop(black_box(i)),
             Scenario::Single => drop(black_box(hot.single_fresh())),
             Scenario::KeyedSame => drop(black_box(hot.keyed_fresh(0))),
             Scenario::KeyedSameEqualKey => drop(black_box(hot.keyed_fresh_equal_key(equal_key))),
