@@ -62,10 +62,7 @@ impl<K: Eq, S: TokenSource + 'static> Shard<K, S> {
         K: Borrow<Q>,
         Q: Eq + ?Sized,
     {
-        let map = self.read();
-        let slot = map.find(hash, key)?;
-        slot.touch();
-        slot.cache.try_token()
+        self.with_cache(hash, key, TokenCache::try_token).flatten()
     }
 
     pub(super) fn get<Q>(&self, hash: u64, key: &Q) -> Option<TokenCache<S>>
@@ -73,10 +70,20 @@ impl<K: Eq, S: TokenSource + 'static> Shard<K, S> {
         K: Borrow<Q>,
         Q: Eq + ?Sized,
     {
+        self.with_cache(hash, key, TokenCache::clone)
+    }
+
+    /// `f` of `key`'s cache, if the key has one, under the read lock; a use of the key.
+    #[inline]
+    fn with_cache<Q, R>(&self, hash: u64, key: &Q, f: impl FnOnce(&TokenCache<S>) -> R) -> Option<R>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
         let map = self.read();
         let slot = map.find(hash, key)?;
         slot.touch();
-        Some(slot.cache.clone())
+        Some(f(&slot.cache))
     }
 
     /// The cache of `key`, created under the write lock if no caller has created it yet, so
