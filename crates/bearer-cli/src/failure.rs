@@ -71,6 +71,8 @@ impl From<Error> for Failure {
             Error::Transport(_) | Error::Abandoned => Failure::network(message).with_hint(
                 "check the URL, the network and any proxy (HTTPS_PROXY); --base-url or --token-url may be wrong",
             ),
+            Error::StaleOnArrival(_) => Failure::network(message)
+                .with_hint("the endpoint is slower than its tokens live: check the network and the endpoint's load"),
             Error::Malformed(_) => Failure::rejected(message)
                 .with_hint("the endpoint said yes but sent no usable token: is this the token URL of that provider?"),
             Error::Rejected(rejection) => {
@@ -126,5 +128,9 @@ mod tests {
             Rejection::new(StatusCode::TOO_MANY_REQUESTS).with_retry_after(std::time::Duration::from_secs(7)),
         ));
         assert_eq!(throttled.hint.as_deref(), Some("rate limited: try again in 7s"));
+        let second = std::time::Duration::from_secs(1);
+        let stale = Failure::from(Error::stale_on_arrival(2 * second, second, 3 * second));
+        assert_eq!(stale.kind, Kind::Network);
+        assert!(stale.hint.as_deref().is_some_and(|h| h.contains("slower than its tokens live")), "{stale:?}");
     }
 }

@@ -22,7 +22,11 @@ type FlightResult = Option<Result<Arc<Token>, Error>>;
 /// (`block_on` per call with idle gaps in between, stalled workers, a runtime shut down, two
 /// runtimes at once), and whether or not any background task ran. No timer is involved and
 /// an idle cache owns no task. A token's lifetime ([`Token::lifetime`]) is counted on that
-/// clock from the moment its fetch started, so time spent in flight counts against it.
+/// clock from the moment its fetch started, so time spent in flight counts against it; that
+/// holds for the callers waiting on the fetch too: a token that lands at or past its stale
+/// point (a 2 s token from an endpoint that answers in 3 s; `expires_in: 0` from one slower
+/// than the minimum fetch interval) is neither served nor installed. That fetch is a failed
+/// attempt, [`Error::StaleOnArrival`] (transient, with the usual backoff).
 ///
 /// - **Fresh** token (before its refresh-ahead point): one atomic load, one clock read and a
 ///   lookup in a small per-thread table; no lock, no allocation, no write to memory another
@@ -35,8 +39,8 @@ type FlightResult = Option<Result<Arc<Token>, Error>>;
 ///   deadline ([`RefreshPolicy::with_fetch_timeout`]). A refresh whose task does not run (it
 ///   was spawned on a runtime nobody drives any more) is given up one second after that
 ///   deadline: its waiters and later callers start another on their own runtime.
-/// - A **failed** refresh while the old token is still valid keeps the old token and tries
-///   again after a jittered exponential backoff. Past the stale point, when the refresh
+/// - A **failed** refresh (a token stale on arrival included) while the old token is still
+///   valid keeps the old token and tries again after a jittered exponential backoff. Past the stale point, when the refresh
 ///   fails, the token is still served until it actually expires. With no unexpired token,
 ///   the error goes to every waiter of that refresh, and later callers get it at once until
 ///   the backoff ends.

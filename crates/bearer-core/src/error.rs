@@ -34,6 +34,45 @@ pub enum Error {
     /// The refresh ended without a result (its runtime shut down, or the source panicked).
     #[error("token refresh was abandoned before it finished")]
     Abandoned,
+    /// The token endpoint answered with a token that was already stale when it arrived: the
+    /// fetch took longer than the time the cache serves such a token, counted from the fetch's
+    /// start. The token is neither served nor kept. Transient: the next attempt, after the
+    /// backoff, may be quicker.
+    #[error("{0}")]
+    StaleOnArrival(Arc<StaleOnArrival>),
+}
+
+/// A fetched token that was past its stale point when its fetch finished (see
+/// [`Error::StaleOnArrival`]). Carries only durations, never the token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the token endpoint took {took:.1?} to answer with a token that lives {lifetime:.1?}: it was stale on arrival \
+     (the cache serves such a token for {servable:.1?} from the start of its fetch), so it was not used; \
+     the endpoint must answer faster, or issue longer-lived tokens"
+)]
+pub struct StaleOnArrival {
+    lifetime: Duration,
+    servable: Duration,
+    took: Duration,
+}
+
+impl StaleOnArrival {
+    /// How long the token was said to live (its `expires_in`, or the policy's lifetime for a
+    /// token without expiry).
+    pub fn lifetime(&self) -> Duration {
+        self.lifetime
+    }
+
+    /// How long after its fetch started the cache would have served it (its lifetime less the
+    /// hard margin, but at least the minimum fetch interval).
+    pub fn servable(&self) -> Duration {
+        self.servable
+    }
+
+    /// How long the fetch took.
+    pub fn took(&self) -> Duration {
+        self.took
+    }
 }
 
 /// A failure to reach the token endpoint. Its `Display` is the error's own message followed by
@@ -213,17 +252,24 @@ impl Error {
         Self::Transport(Arc::new(TransportError { message, root_cause: None, timeout: true, source: None }))
     }
 
+    /// A token that lives `lifetime`, which the cache would serve for `servable` from the
+    /// start of its fetch, arrived after `took`, on or past that point: see
+    /// [`Error::StaleOnArrival`].
+    pub fn stale_on_arrival(lifetime: Duration, servable: Duration, took: Duration) -> Self {
+        Self::StaleOnArrival(Arc::new(StaleOnArrival { lifetime, servable, took }))
+    }
+
     /// Whether this is a transport timeout.
     pub fn is_timeout(&self) -> bool {
         matches!(self, Error::Transport(t) if t.is_timeout())
     }
 
     /// Whether trying again later can help: transport failures, 408/425/429/5xx answers,
-    /// and an abandoned refresh. Bad credentials, bad configuration and malformed answers
-    /// are permanent until something changes.
+    /// an abandoned refresh, a token stale on arrival. Bad credentials, bad configuration and
+    /// malformed answers are permanent until something changes.
     pub fn is_transient(&self) -> bool {
         match self {
-            Error::Transport(_) | Error::Abandoned => true,
+            Error::Transport(_) | Error::Abandoned | Error::StaleOnArrival(_) => true,
             Error::Rejected(rejection) => rejection.is_transient(),
             Error::Malformed(_) | Error::Config(_) => false,
         }
@@ -269,6 +315,8 @@ mod tests {
             assert!(!rejected(s).is_transient(), "{s} should be permanent");
         }
         assert!(Error::Abandoned.is_transient());
+        let secs = Duration::from_secs;
+        assert!(Error::stale_on_arrival(secs(2), secs(1), secs(3)).is_transient());
         assert!(!Error::Malformed("x".into()).is_transient());
         assert!(!Error::Config("x".into()).is_transient());
     }

@@ -46,7 +46,7 @@ mod token;
 pub use async_trait::async_trait;
 pub use cache::{TokenCache, TokenFuture};
 pub use clock::{TimeSource, TokioClock};
-pub use error::{Error, InvalidParam, RateLimit, Rejection, TransportError};
+pub use error::{Error, InvalidParam, RateLimit, Rejection, StaleOnArrival, TransportError};
 pub use keyed::{KeyedTokenCache, KeyedTokenCacheBuilder, Scopes, Tenant, DEFAULT_KEY_IDLE_TIMEOUT, DEFAULT_MAX_KEYS};
 pub use loopback::is_loopback_host;
 pub use policy::{

@@ -20,7 +20,10 @@ pub const DEFAULT_HARD_MARGIN: Duration = Duration::from_secs(30);
 /// long (and at least this plus the [minimum fetch interval](DEFAULT_MIN_FETCH_INTERVAL)).
 pub const DEFAULT_MIN_HARD_MARGIN: Duration = Duration::from_secs(1);
 /// The token endpoint is asked at most once per this interval, whatever the tokens' lifetimes
-/// say: a token that claims to live less (`expires_in: 0` or `1`) is served for this long.
+/// say: a token that claims to live less (`expires_in: 0` or `1`) is served for this long,
+/// counted like any lifetime from the start of its fetch. From an endpoint slower than this
+/// interval such a token lands stale, and is a failed attempt
+/// ([`Error::StaleOnArrival`](crate::Error::StaleOnArrival)), not a token.
 pub const DEFAULT_MIN_FETCH_INTERVAL: Duration = Duration::from_secs(1);
 /// A rejected token (an API's 401) makes the cache fetch a new one at most once per this
 /// interval. An API that rejects every token (a permission error, a wrong audience) costs one

@@ -8,7 +8,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bearer_core::{AccessToken, Token};
+use bearer_core::{AccessToken, RefreshPolicy, Token, TokenStanding};
 use chacha20poly1305::aead::{Aead, Generate, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use hmac::{Hmac, Mac};
@@ -183,10 +183,9 @@ impl Sealer {
             if remaining == 0 {
                 return None;
             }
-            builder = builder.expires_in(Duration::from_millis(remaining));
-            // Close to its end, a token is due: the next process to look replaces it.
-            let lifetime = expires.saturating_sub(payload.i);
-            usable = remaining > (lifetime / 10).min(30_000);
+            let remaining = Duration::from_millis(remaining);
+            builder = builder.expires_in(remaining);
+            usable = usable_by_others(Duration::from_millis(expires.saturating_sub(payload.i)), remaining);
         }
         if let Some(scope) = payload.s {
             builder = builder.scope(scope);
@@ -195,6 +194,17 @@ impl Sealer {
         // A value whose header does not name its own token was not written by us.
         (self.fingerprint(&token) == fingerprint).then_some(OpenedToken { token, usable })
     }
+}
+
+/// Whether a shared token issued for `lifetime`, with `remaining` left, may be handed to
+/// another process's cache: only before its stale point under the default
+/// [`RefreshPolicy`] (a cache never serves a token past it), and with more left than the
+/// minimum fetch interval, for which a cache serves any token, however short. Otherwise it
+/// is due: the next process to look replaces it.
+fn usable_by_others(lifetime: Duration, remaining: Duration) -> bool {
+    let policy = RefreshPolicy::default();
+    policy.standing(Some(lifetime), lifetime.saturating_sub(remaining)) < TokenStanding::Stale
+        && remaining > policy.min_fetch_interval()
 }
 
 /// HMAC-SHA-256 of `data` under `key`.

@@ -72,6 +72,22 @@ pub struct SharedTokenSource<S> {
     pub(crate) skip: Mutex<SkipState>,
 }
 
+/// Where one look for the token found it.
+enum Found {
+    /// Read from Redis: another process fetched it.
+    Shared(Token),
+    /// This process called the token endpoint for it.
+    Fetched(Token),
+}
+
+impl Found {
+    fn into_token(self) -> Token {
+        match self {
+            Found::Shared(token) | Found::Fetched(token) => token,
+        }
+    }
+}
+
 /// The token this process holds, as the next fetch must see it.
 #[derive(Default)]
 pub(crate) struct SkipState {
@@ -98,7 +114,7 @@ impl<S: TokenSource> SharedTokenSource<S> {
     }
 
     /// The fetch of one process, through Redis; falls back to a local fetch when Redis fails.
-    async fn fetch_shared(&self) -> Result<Token, Error> {
+    async fn fetch_shared(&self) -> Result<Found, Error> {
         let mut skip = {
             let state = self.skip_state();
             Skip { fingerprint: state.held.clone(), value: None, delete: state.rejected }
@@ -120,7 +136,7 @@ impl<S: TokenSource> SharedTokenSource<S> {
                 Acquired::Hit(entry) => match self.sealer.open(&entry.value, &self.keys.entry, entry.ttl) {
                     Some(opened) if opened.usable => {
                         self.counters.bump(Counter::SharedHit);
-                        return Ok(opened.token);
+                        return Ok(Found::Shared(opened.token));
                     }
                     Some(_) => skip.value = Some(entry.value),
                     None => {
@@ -135,7 +151,7 @@ impl<S: TokenSource> SharedTokenSource<S> {
                     if let Some(opened) = current.and_then(|e| self.sealer.open(&e.value, &self.keys.entry, e.ttl)) {
                         if opened.usable {
                             self.counters.bump(Counter::SharedHit);
-                            return Ok(opened.token);
+                            return Ok(Found::Shared(opened.token));
                         }
                     }
                     if !waited {
@@ -150,7 +166,7 @@ impl<S: TokenSource> SharedTokenSource<S> {
     }
 
     /// This process holds the lease: fetch, store for the fleet, release.
-    async fn fetch_for_fleet(&self, owner: &str) -> Result<Token, Error> {
+    async fn fetch_for_fleet(&self, owner: &str) -> Result<Found, Error> {
         self.counters.bump(Counter::SharedFetch);
         match self.inner.fetch().await {
             Ok(token) => {
@@ -162,7 +178,7 @@ impl<S: TokenSource> SharedTokenSource<S> {
                         let _ = protocol::release(&self.link, &self.keys, owner).await;
                     }
                 }
-                Ok(token)
+                Ok(Found::Fetched(token))
             }
             Err(error) => {
                 let _ = protocol::release(&self.link, &self.keys, owner).await;
@@ -171,17 +187,25 @@ impl<S: TokenSource> SharedTokenSource<S> {
         }
     }
 
-    async fn fetch_local(&self) -> Result<Token, Error> {
+    async fn fetch_local(&self) -> Result<Found, Error> {
         self.counters.bump(Counter::LocalFallback);
-        self.inner.fetch().await
+        self.inner.fetch().await.map(Found::Fetched)
     }
 
-    async fn fetch_once(&self) -> Result<Token, Error> {
+    /// One look for the token: at most one call to the token endpoint.
+    async fn fetch_once(&self) -> Result<Found, Error> {
         if self.link.available() {
             self.fetch_shared().await
         } else {
             self.fetch_local().await
         }
+    }
+
+    /// Whether `token` was rejected since the fetch began (when the held token had not been).
+    fn rejected_meanwhile(&self, rejected_before: bool, token: &Token) -> bool {
+        let fingerprint = Some(self.sealer.fingerprint(token));
+        let state = self.skip_state();
+        !rejected_before && state.rejected && state.held == fingerprint
     }
 
     fn link_timeout(&self) -> Duration {
@@ -195,28 +219,24 @@ impl<S: TokenSource> SharedTokenSource<S> {
 
 #[async_trait::async_trait]
 impl<S: TokenSource> TokenSource for SharedTokenSource<S> {
+    /// Calls the token endpoint at most once.
     async fn fetch(&self) -> Result<Token, Error> {
         let rejected_before = self.skip_state().rejected;
-        let mut fetched = self.fetch_once().await;
-        if let Ok(token) = &fetched {
+        let token = match self.fetch_once().await? {
             // The API rejected the held token while this fetch ran, and the fetch read that
             // very token from Redis (it was due, another process is replacing it): look again,
-            // now dropping it. Once: a source may itself hand the same token back.
-            let fingerprint = Some(self.sealer.fingerprint(token));
-            let rejected_meanwhile = {
-                let state = self.skip_state();
-                !rejected_before && state.rejected && state.held == fingerprint
-            };
-            if rejected_meanwhile {
-                fetched = self.fetch_once().await;
+            // now dropping it. Only after a read: a token this fetch got from the endpoint is
+            // the endpoint's answer (a source may hand the same value back), and asking again
+            // would call the endpoint twice in one fetch.
+            Found::Shared(token) if self.rejected_meanwhile(rejected_before, &token) => {
+                self.fetch_once().await?.into_token()
             }
-        }
-        if let Ok(token) = &fetched {
-            let mut state = self.skip_state();
-            state.held = Some(self.sealer.fingerprint(token));
-            state.rejected = false;
-        }
-        fetched
+            found => found.into_token(),
+        };
+        let mut state = self.skip_state();
+        state.held = Some(self.sealer.fingerprint(&token));
+        state.rejected = false;
+        Ok(token)
     }
 
     fn is_token_rejected(&self, status: StatusCode, headers: &HeaderMap) -> bool {

@@ -232,4 +232,75 @@ async fn a_token_rejected_during_a_refresh_is_not_what_the_refresh_returns() {
     process.token_rejected(&first);
     let token = refresh.await.expect("a token");
     assert_ne!(token.secret(), first.secret(), "the refresh handed back the token just rejected");
+    // Its first look read Redis, its second called the endpoint: one call for the refresh.
+    assert_eq!(sim.counters().token_requests, 2, "the first token and one for the refresh");
+}
+
+/// The simulator's source, as a provider that re-issues the token it issued first for as long
+/// as that one lives (some do when asked again): every fetch still calls the token endpoint.
+/// Its second fetch waits at `gate` until the test has rejected the held token.
+struct ReissuesTheSameValue {
+    inner: OAuth2TokenSource,
+    first: std::sync::Mutex<Option<String>>,
+    fetches: std::sync::atomic::AtomicUsize,
+    entered: tokio::sync::Notify,
+    gate: tokio::sync::Notify,
+}
+
+#[bearer_core::async_trait]
+impl TokenSource for ReissuesTheSameValue {
+    async fn fetch(&self) -> Result<bearer_core::Token, bearer_core::Error> {
+        if self.fetches.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 1 {
+            self.entered.notify_one();
+            self.gate.notified().await;
+        }
+        let fetched = self.inner.fetch().await?;
+        let value =
+            self.first.lock().expect("first lock").get_or_insert_with(|| fetched.secret().secret().to_owned()).clone();
+        let lifetime = fetched.lifetime().unwrap_or(Duration::from_secs(60));
+        bearer_core::Token::builder(bearer_core::AccessToken::new(value)).expires_in(lifetime).build()
+    }
+}
+
+/// One `fetch()` calls the token endpoint at most once, even when the API rejects the held
+/// token while this process's fetch is at the endpoint and the endpoint hands that same value
+/// back: asking again within the same fetch could not change the answer, and would bypass the
+/// cache's minimum fetch interval.
+#[tokio::test]
+async fn one_fetch_calls_the_token_endpoint_at_most_once_when_the_endpoint_reissues_a_rejected_value() {
+    let redis = RedisServer::start();
+    let sim = Simulator::oauth2().start().await;
+    let creds = sim.credentials();
+    let inner = ReissuesTheSameValue {
+        inner: support::worker::oauth2_source(&sim.token_url(), &creds.client_id, &creds.client_secret),
+        first: std::sync::Mutex::default(),
+        fetches: std::sync::atomic::AtomicUsize::new(0),
+        entered: tokio::sync::Notify::new(),
+        gate: tokio::sync::Notify::new(),
+    };
+    let process = std::sync::Arc::new(
+        SharedTokenSource::builder(inner, bearer_redis::TokenIdentity::new(sim.token_url(), creds.client_id.clone()))
+            .redis_url(&redis.url())
+            .lease_ttl(Duration::from_secs(5))
+            .redis_timeout(Duration::from_secs(1))
+            .store_plaintext()
+            .build()
+            .expect("valid shared source"),
+    );
+    let first = process.fetch().await.expect("the first token");
+    assert_eq!(sim.counters().token_requests, 1);
+
+    // The cache finds `first` due and refreshes: this process takes the lease and calls the
+    // endpoint; the API rejects `first` meanwhile; the endpoint answers with the same value.
+    let refresh = tokio::spawn({
+        let process = std::sync::Arc::clone(&process);
+        async move { process.fetch().await }
+    });
+    process.inner().entered.notified().await;
+    process.token_rejected(&first);
+    process.inner().gate.notify_one();
+    let token = refresh.await.expect("task").expect("a token");
+    assert_eq!(token.secret(), first.secret(), "the endpoint re-issued the value");
+    assert_eq!(sim.counters().token_requests, 2, "one fetch() called the token endpoint twice");
+    assert_eq!(process.metrics().shared_fetches, 2, "{:?}", process.metrics());
 }

@@ -156,3 +156,23 @@ async fn clock_skew_between_processes_changes_neither_fetches_nor_expiry() {
     let left = token.expires_at().expect("an expiry") - tokio::time::Instant::now();
     assert!(left <= Duration::from_secs(60), "a writer ahead stretched its life to {left:?}");
 }
+
+/// A shared 4 s token with 800 ms left is past its stale point (its last second, the least
+/// hard margin): another process's cache, which serves any token for at least the minimum
+/// fetch interval (1 s), would serve it past its expiry. That process fetches a new one.
+#[tokio::test]
+async fn a_shared_token_past_its_stale_point_is_not_served_by_another_process() {
+    let redis = RedisServer::start();
+    let sim = Simulator::oauth2().ttl(Duration::from_secs(4)).start().await;
+    let first = source(&sim, &redis, "plain").fetch().await.expect("first token");
+    let (key, _) = the_entry(&redis).await;
+    let mut conn = connection(&redis).await;
+    let set: i64 = redis::cmd("PEXPIRE").arg(&key).arg(800).query_async(&mut conn).await.expect("PEXPIRE");
+    assert_eq!(set, 1);
+
+    let cache = bearer_core::TokenCache::new(source(&sim, &redis, "plain"));
+    let served = cache.token().await.expect("a token");
+    assert_ne!(served.secret(), first.secret(), "a token 200 ms past its stale point was served");
+    assert_eq!(sim.counters().token_requests, 2);
+    assert_eq!(cache.source().metrics().shared_fetches, 1, "{:?}", cache.source().metrics());
+}

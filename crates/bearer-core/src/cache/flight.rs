@@ -194,13 +194,26 @@ impl<S: TokenSource + 'static> Launch<S> {
 impl<S> Inner<S> {
     /// Installs a fetched token (its lifetime counted from `started`, when its fetch began
     /// on the cache's clock), or records a failure and schedules the next attempt.
+    ///
+    /// A token already at or past its stale point when it lands is a failure
+    /// ([`Error::StaleOnArrival`]): neither installed nor handed to the waiters, who fall back
+    /// on the installed token while it has not expired, as after any failed refresh.
     fn finish(&self, fetched: Result<Token, Error>, started: Instant, id: u64) -> Result<Arc<Token>, Error> {
         let mut control = self.lock();
         control.land(id);
+        let fetched = fetched.and_then(|token| {
+            let schedule = self.policy.schedule(token.lifetime(), started);
+            let now = self.clock.now();
+            if now < schedule.stale_at {
+                return Ok((token, schedule));
+            }
+            let servable = schedule.stale_at.saturating_duration_since(started);
+            let lifetime = token.lifetime().unwrap_or_else(|| schedule.expires_at.saturating_duration_since(started));
+            Err(Error::stale_on_arrival(lifetime, servable, now.saturating_duration_since(started)))
+        });
         match fetched {
-            Ok(token) => {
+            Ok((token, Schedule { refresh_at, stale_at, expires_at })) => {
                 let token = Arc::new(token);
-                let Schedule { refresh_at, stale_at, expires_at } = self.policy.schedule(token.lifetime(), started);
                 self.install(
                     &mut control,
                     Current {

@@ -55,26 +55,54 @@ async fn plaintext_round_trips_and_refuses_a_forged_header() {
     assert!(sealer.open(&forged, "k", None).is_none());
 }
 
-#[tokio::test]
-async fn a_token_near_its_end_is_not_usable_by_others() {
-    let sealer = Sealer::sealed(&key(1));
-    // Issued 95 s ago for 100 s: 5 s left, under a tenth of its life.
-    let old = Token::builder(AccessToken::new("old")).expires_in(Duration::from_secs(100)).build().expect("token");
-    let wall_issued = std::time::SystemTime::now() - Duration::from_secs(95);
+/// A plain value for a token issued `age` ago for `lifetime` (wall clock), and the sealer that
+/// opens it.
+fn stored(lifetime: Duration, age: Duration) -> (Sealer, Vec<u8>) {
+    let sealer = Sealer::plain("k");
+    let old = Token::builder(AccessToken::new("old")).expires_in(lifetime).build().expect("token");
+    let wall_issued = std::time::SystemTime::now() - age;
     let payload = StoredToken {
         t: "old".into(),
         i: unix_millis(wall_issued),
-        e: Some(unix_millis(wall_issued + Duration::from_secs(100))),
+        e: Some(unix_millis(wall_issued + lifetime)),
         s: None,
     };
     let json = serde_json::to_vec(&payload).expect("json");
-    let fingerprint = sealer.fingerprint(&old);
     let mut value = vec![PLAIN];
-    value.extend_from_slice(&fingerprint.0);
+    value.extend_from_slice(&sealer.fingerprint(&old).0);
     value.extend_from_slice(&json);
-    let plain = Sealer { cipher: None, fingerprint_key: sealer.fingerprint_key.clone() };
-    let opened = plain.open(&value, "k", None).expect("opens");
+    (sealer, value)
+}
+
+#[tokio::test]
+async fn a_token_near_its_end_is_not_usable_by_others() {
+    // Issued 95 s ago for 100 s: 5 s left, under a tenth of its life.
+    let (sealer, value) = stored(Duration::from_secs(100), Duration::from_secs(95));
+    let opened = sealer.open(&value, "k", None).expect("opens");
     assert!(!opened.usable);
+}
+
+/// A token past its stale point under the cache's policy is never handed to another process,
+/// whose cache would serve it for at least the minimum fetch interval: a 4 s token is stale in
+/// its last second (the least hard margin), not only in its last tenth.
+#[tokio::test]
+async fn a_token_past_its_stale_point_is_not_usable_by_others() {
+    let secs = Duration::from_secs;
+    let ms = Duration::from_millis;
+    for (lifetime, left, usable) in [
+        (secs(4), ms(500), false),
+        (secs(4), ms(1_000), false),
+        (secs(4), ms(1_500), true),
+        (secs(3600), secs(29), false),
+        (secs(3600), secs(31), true),
+        // Shorter than the minimum fetch interval left: a cache would serve it for longer.
+        (ms(1_500), ms(900), false),
+    ] {
+        let (sealer, value) = stored(lifetime, lifetime - left);
+        let opened = sealer.open(&value, "k", Some(left)).expect("opens");
+        assert_eq!(opened.usable, usable, "{lifetime:?} token with {left:?} left");
+        assert_eq!(opened.token.lifetime(), Some(left), "its remaining life is the entry's TTL");
+    }
 }
 
 #[tokio::test]

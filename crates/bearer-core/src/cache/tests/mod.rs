@@ -4,6 +4,7 @@
 
 mod bounds;
 mod runtimes;
+mod stale_on_arrival;
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
