@@ -296,7 +296,10 @@ impl<S> Inner<S> {
 mod flight;
 mod future;
 mod local;
+// Carries a cache's fetch bounds over to its successor (the keyed cache's evicted keys).
+mod throttle;
 
 pub use future::TokenFuture;
+pub(crate) use throttle::Throttle;
 #[cfg(test)]
 mod tests;

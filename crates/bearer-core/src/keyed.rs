@@ -10,6 +10,7 @@ use tokio::time::Instant;
 
 use crate::{Error, RefreshPolicy, Token, TokenCache, TokenSource};
 
+mod evicted;
 mod keys;
 mod shard;
 #[cfg(test)]
@@ -40,7 +41,8 @@ type Factory<K, S> = dyn Fn(&K) -> Result<S, Error> + Send + Sync;
 ///
 /// - **Hit** ([`try_token`](Self::try_token), and [`token`](Self::token) when the key's token is
 ///   fresh): one hash of the key, a shard read lock, a map lookup and the key's own
-///   [`TokenCache::try_token`]. No allocation, however many keys.
+///   [`TokenCache::try_token`]. No allocation, however many keys. [`Tenant`] and [`Scopes`]
+///   hash their text once, when built, so a lookup with either hashes a number.
 /// - **Bounded**: at most [`max_keys`](KeyedTokenCacheBuilder::max_keys) keys
 ///   ([`DEFAULT_MAX_KEYS`]). The keys are spread over a few shards, each holding its share;
 ///   creating a key in a full shard first evicts the keys idle since the shard was last
@@ -52,6 +54,13 @@ type Factory<K, S> = dyn Fn(&K) -> Result<S, Error> + Send + Sync;
 /// - **Eviction never fails a request**: a caller holds its key's cache (a clone, a
 ///   reference count) for as long as it needs it; an evicted cache lives on until its last
 ///   user is done. The next caller of an evicted key gets a new cache, which fetches anew.
+/// - **A key's fetch bounds outlive its eviction**: the next cache of an evicted (or
+///   [removed](Self::remove)) key keeps to its minimum fetch interval, rejection interval and
+///   backoff, so cycling through more keys than the bound (tenant ids an attacker picks, say)
+///   calls no key's token endpoint more often than its policy allows. Each shard remembers
+///   the bounds still in force of at most as many evicted keys as it holds keys, in a small
+///   record (no source, no token) dropped once they lapse; past that many, the records
+///   lapsing soonest go first.
 ///
 /// The factory runs under the lock of one shard, exactly once per created key: keep it
 /// cheap and free of I/O (share one `reqwest::Client` between the sources it builds).
@@ -180,14 +189,15 @@ where
         self.get(key).is_some_and(|cache| cache.invalidate(token))
     }
 
-    /// Forgets `key`'s cache now. Returns whether there was one.
+    /// Forgets `key`'s cache now. Returns whether there was one. Its fetch bounds are kept,
+    /// as for an evicted key: using the key again does not fetch sooner than they allow.
     pub fn remove<Q>(&self, key: &Q) -> bool
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
         let (hash, shard) = self.shard(key);
-        shard.remove(hash, key)
+        shard.remove(hash, key, Instant::now())
     }
 
     /// Evicts every key idle for the idle timeout, now rather than when a key is next
@@ -210,6 +220,12 @@ where
     /// The most keys this cache holds.
     pub fn max_keys(&self) -> usize {
         self.inner.max_keys
+    }
+
+    /// How many evicted keys' fetch bounds are remembered.
+    #[cfg(test)]
+    fn evicted_len(&self) -> usize {
+        self.inner.shards.iter().map(Shard::evicted_len).sum()
     }
 
     /// The key's hash, computed once, and its shard.

@@ -1,9 +1,68 @@
 //! Ready-made keys for a [`KeyedTokenCache`](super::KeyedTokenCache): a set of scopes and a
 //! tenant. Any `Hash + Eq + Clone + Send + Sync` type can be a key; these two are the common
-//! ones, and cheap to clone (a reference count) so a request can carry one.
+//! ones, and cheap to clone (a reference count) so a request can carry one. Each hashes its
+//! text once, when it is built, so looking one up in a keyed cache hashes a number.
 
 use std::fmt;
-use std::sync::Arc;
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::{Arc, LazyLock};
+
+/// Hashes the text of every key built in this process, with a per-process random seed (so
+/// keys an attacker picks cannot be made to collide on purpose).
+static TEXT_HASHER: LazyLock<foldhash::quality::RandomState> = LazyLock::new(Default::default);
+
+/// A key's text, shared by its clones, and the text's hash, computed once.
+#[derive(Clone)]
+struct KeyText {
+    text: Arc<str>,
+    hash: u64,
+}
+
+impl KeyText {
+    fn new(text: Arc<str>) -> Self {
+        let hash = TEXT_HASHER.hash_one(&*text);
+        Self { text, hash }
+    }
+}
+
+/// Hashes the text's hash: equal texts have equal hashes, so this agrees with `eq`.
+impl Hash for KeyText {
+    #[inline]
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+impl PartialEq for KeyText {
+    /// Clones of one value (a key kept and cloned onto each request) compare without reading
+    /// the text; different texts mostly differ in their hashes already.
+    #[inline]
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.text, &other.text) || (self.hash == other.hash && same_text(&self.text, &other.text))
+    }
+}
+
+/// Out of the lookup's way: a key looked up with a clone of itself never gets here.
+#[cold]
+#[inline(never)]
+fn same_text(a: &str, b: &str) -> bool {
+    a == b
+}
+
+impl Eq for KeyText {}
+
+impl PartialOrd for KeyText {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// By text.
+impl Ord for KeyText {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.text.cmp(&other.text)
+    }
+}
 
 /// A set of OAuth2 scopes, as one key: order and repetition do not matter, so
 /// `["b", "a", "a"]` and `"a b"` are the same key.
@@ -17,39 +76,23 @@ use std::sync::Arc;
 /// assert_eq!(scopes, Scopes::from(["orders:read orders:write"]));
 /// assert_eq!(scopes.as_str(), "orders:read orders:write");
 /// ```
-#[derive(Clone, Eq, PartialOrd, Ord)]
-pub struct Scopes(Arc<str>);
-
-/// Hashes the text: values equal by pointer are equal by text, so this agrees with `eq`.
-impl std::hash::Hash for Scopes {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.0.hash(state);
-    }
-}
-
-impl PartialEq for Scopes {
-    /// Clones of one value (a key kept and cloned onto each request) compare without reading
-    /// the text.
-    #[inline]
-    fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
-    }
-}
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Scopes(KeyText);
 
 impl Scopes {
     /// The scopes, sorted, separated by single spaces.
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.0.text
     }
 
     /// Each scope, sorted.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.0.split(' ').filter(|scope| !scope.is_empty())
+        self.as_str().split(' ').filter(|scope| !scope.is_empty())
     }
 
     /// Whether the set holds no scope.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.as_str().is_empty()
     }
 }
 
@@ -62,7 +105,7 @@ impl<S: AsRef<str>> FromIterator<S> for Scopes {
         }
         scopes.sort_unstable();
         scopes.dedup();
-        Scopes(Arc::from(scopes.join(" ")))
+        Scopes(KeyText::new(Arc::from(scopes.join(" "))))
     }
 }
 
@@ -97,33 +140,18 @@ impl fmt::Display for Scopes {
 /// let acme = Tenant::new("acme");
 /// assert_eq!(acme.as_str(), "acme");
 /// ```
-#[derive(Clone, Eq, PartialOrd, Ord)]
-pub struct Tenant(Arc<str>);
-
-/// Hashes the text: values equal by pointer are equal by text, so this agrees with `eq`.
-impl std::hash::Hash for Tenant {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.0.hash(state);
-    }
-}
-
-impl PartialEq for Tenant {
-    /// Clones of one value compare without reading the text.
-    #[inline]
-    fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
-    }
-}
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Tenant(KeyText);
 
 impl Tenant {
     /// The tenant named `id`.
     pub fn new(id: impl Into<Arc<str>>) -> Self {
-        Tenant(id.into())
+        Tenant(KeyText::new(id.into()))
     }
 
     /// The tenant's id.
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.0.text
     }
 }
 
@@ -153,6 +181,19 @@ mod tests {
         assert_ne!(a, Scopes::from("orders:read"));
         assert!(Scopes::from("   ").is_empty());
         assert_eq!(Scopes::from("   ").iter().count(), 0);
+    }
+
+    #[test]
+    fn equal_keys_of_different_allocations_hash_alike_and_others_differ() {
+        let hasher = std::collections::hash_map::RandomState::new();
+        let (a, b) = (Tenant::new(String::from("acme")), Tenant::new("acme"));
+        assert_eq!(a, b);
+        assert_eq!(hasher.hash_one(&a), hasher.hash_one(&b));
+        assert_ne!(a, Tenant::new("globex"));
+        assert_ne!(hasher.hash_one(&a), hasher.hash_one(Tenant::new("globex")));
+        let (x, y) = (Scopes::from("b a"), Scopes::from(["a", "b"]));
+        assert_eq!(hasher.hash_one(&x), hasher.hash_one(&y));
+        assert!(Tenant::new("a") < Tenant::new("b"), "ordered by text");
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::time::Duration;
 use hashbrown::HashTable;
 use tokio::time::Instant;
 
+use super::evicted::EvictedKeys;
 use super::KeyedInner;
 use crate::{Error, Token, TokenCache, TokenSource};
 
@@ -23,6 +24,8 @@ struct ShardMap<K, S> {
     capacity: usize,
     /// Creating a key at or after this instant sweeps idle keys first.
     next_sweep: Instant,
+    /// The fetch bounds of evicted keys, for their next caches.
+    evicted: EvictedKeys<K>,
 }
 
 /// A key's cache and what the clock sweep knows of its use.
@@ -48,7 +51,8 @@ impl<K, S> Slot<K, S> {
 
 impl<K: Eq, S: TokenSource + 'static> Shard<K, S> {
     pub(super) fn new(capacity: usize, next_sweep: Instant) -> Self {
-        Self { map: RwLock::new(ShardMap { slots: HashTable::new(), capacity, next_sweep }) }
+        let evicted = EvictedKeys::new(capacity);
+        Self { map: RwLock::new(ShardMap { slots: HashTable::new(), capacity, next_sweep, evicted }) }
     }
 
     /// The hit path: the key's fresh token, under the read lock, without cloning its cache.
@@ -58,10 +62,7 @@ impl<K: Eq, S: TokenSource + 'static> Shard<K, S> {
         K: Borrow<Q>,
         Q: Eq + ?Sized,
     {
-        let map = self.read();
-        let slot = map.find(hash, key)?;
-        slot.touch();
-        slot.cache.try_token()
+        self.with_cache(hash, key, TokenCache::try_token).flatten()
     }
 
     pub(super) fn get<Q>(&self, hash: u64, key: &Q) -> Option<TokenCache<S>>
@@ -69,10 +70,20 @@ impl<K: Eq, S: TokenSource + 'static> Shard<K, S> {
         K: Borrow<Q>,
         Q: Eq + ?Sized,
     {
+        self.with_cache(hash, key, TokenCache::clone)
+    }
+
+    /// `f` of `key`'s cache, if the key has one, under the read lock; a use of the key.
+    #[inline]
+    fn with_cache<Q, R>(&self, hash: u64, key: &Q, f: impl FnOnce(&TokenCache<S>) -> R) -> Option<R>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
         let map = self.read();
         let slot = map.find(hash, key)?;
         slot.touch();
-        Some(slot.cache.clone())
+        Some(f(&slot.cache))
     }
 
     /// The cache of `key`, created under the write lock if no caller has created it yet, so
@@ -93,28 +104,32 @@ impl<K: Eq, S: TokenSource + 'static> Shard<K, S> {
             slot.touch();
             return Ok(slot.cache.clone());
         }
+        let cache = keyed.create(key)?;
+        // Before the sweep, which may need the key's record's place for the keys it evicts.
+        if let Some(throttle) = map.evicted.take(hash, key, now) {
+            cache.seed_throttle(throttle);
+        }
         if map.slots.len() >= map.capacity || now >= map.next_sweep {
             map.sweep(now, keyed.idle_timeout, true);
         }
-        let cache = keyed.create(key)?;
         let slot = Slot { hash, key: key.clone(), cache: cache.clone(), used: AtomicBool::new(false), seen_at: now };
         map.slots.insert_unique(hash, slot, |slot| slot.hash);
         Ok(cache)
     }
 
-    pub(super) fn remove<Q>(&self, hash: u64, key: &Q) -> bool
+    /// Forgets `key`'s cache, remembering its fetch bounds as for an evicted key.
+    pub(super) fn remove<Q>(&self, hash: u64, key: &Q, now: Instant) -> bool
     where
         K: Borrow<Q>,
         Q: Eq + ?Sized,
     {
         let mut map = self.write();
-        match map.slots.find_entry(hash, |slot| slot.key.borrow() == key) {
-            Ok(found) => {
-                found.remove();
-                true
-            }
-            Err(_) => false,
-        }
+        let Ok(found) = map.slots.find_entry(hash, |slot| slot.key.borrow() == key) else {
+            return false;
+        };
+        let (slot, _) = found.remove();
+        map.remember(slot, now);
+        true
     }
 
     /// Evicts the keys idle for `idle_timeout`; returns how many.
@@ -126,6 +141,12 @@ impl<K: Eq, S: TokenSource + 'static> Shard<K, S> {
 impl<K, S> Shard<K, S> {
     pub(super) fn len(&self) -> usize {
         self.read().slots.len()
+    }
+
+    /// How many evicted keys' fetch bounds are remembered.
+    #[cfg(test)]
+    pub(super) fn evicted_len(&self) -> usize {
+        self.read().evicted.len()
     }
 
     // The map stays consistent if a holder panicked (a factory, under the write lock, runs
@@ -149,39 +170,60 @@ impl<K, S> ShardMap<K, S> {
     {
         self.slots.find(hash, |slot| slot.key.borrow() == key)
     }
+}
 
+impl<K: Eq, S: TokenSource + 'static> ShardMap<K, S> {
     /// Evicts idle keys, and with `make_room` when the shard is full, room for one more: first keys
     /// unused since the last sweep, then (every key having been used) keys in map order,
-    /// down to 7/8 of the capacity so a full shard is not swept on every creation.
+    /// down to 7/8 of the capacity so a full shard is not swept on every creation. The
+    /// evicted keys' fetch bounds still in force are remembered; lapsed ones are forgotten.
     /// Returns how many keys were evicted.
     fn sweep(&mut self, now: Instant, idle_timeout: Duration, make_room: bool) -> usize {
+        self.evicted.prune(now);
         let before = self.slots.len();
         let mut excess = if make_room && before >= self.capacity {
             before - (self.capacity - (self.capacity / 8).max(1))
         } else {
             0
         };
-        self.slots.retain(|slot| {
+        let Self { slots, evicted, .. } = self;
+        for slot in slots.extract_if(|slot| {
             if std::mem::replace(slot.used.get_mut(), false) {
                 slot.seen_at = now;
-                return true;
+                return false;
             }
             let idle = now.saturating_duration_since(slot.seen_at) >= idle_timeout;
             if idle || excess > 0 {
                 excess = excess.saturating_sub(1);
-                return false;
+                return true;
             }
-            true
-        });
+            false
+        }) {
+            remember(evicted, slot, now);
+        }
         if excess > 0 {
-            self.slots.retain(|_| {
-                let keep = excess == 0;
+            for slot in slots.extract_if(|_| {
+                let evict = excess > 0;
                 excess = excess.saturating_sub(1);
-                keep
-            });
+                evict
+            }) {
+                remember(evicted, slot, now);
+            }
         }
         self.next_sweep = later(now, idle_timeout / 2);
         before - self.slots.len()
+    }
+
+    /// Forgets `slot`'s key, remembering its fetch bounds still in force.
+    fn remember(&mut self, slot: Slot<K, S>, now: Instant) {
+        remember(&mut self.evicted, slot, now);
+    }
+}
+
+/// Keeps what `slot`'s cache still bounds (if anything) for the key's next cache.
+fn remember<K: Eq, S: TokenSource + 'static>(evicted: &mut EvictedKeys<K>, slot: Slot<K, S>, now: Instant) {
+    if let Some(throttle) = slot.cache.throttle(now) {
+        evicted.keep(slot.hash, slot.key, throttle, now);
     }
 }
 

@@ -7,6 +7,8 @@ use tokio::sync::Semaphore;
 use super::*;
 use crate::{async_trait, AccessToken};
 
+mod eviction_bounds;
+
 /// Counts fetches per key across every source the factory builds; each fetch first waits for
 /// a permit of `gate` when there is one.
 #[derive(Default)]
@@ -14,7 +16,11 @@ struct Ledger {
     fetches: AtomicUsize,
     built: AtomicUsize,
     per_key: Mutex<std::collections::HashMap<String, usize>>,
+    /// When each key's fetches ran, on tokio's clock.
+    fetched_at: Mutex<std::collections::HashMap<String, Vec<Instant>>>,
     gate: Option<Arc<Semaphore>>,
+    /// This key's fetches all fail.
+    failing: Option<&'static str>,
 }
 
 struct LedgerSource {
@@ -30,6 +36,10 @@ impl TokenSource for LedgerSource {
         }
         let n = self.ledger.fetches.fetch_add(1, Ordering::SeqCst) + 1;
         *self.ledger.per_key.lock().expect("ledger").entry(self.key.clone()).or_default() += 1;
+        self.ledger.fetched_at.lock().expect("ledger").entry(self.key.clone()).or_default().push(Instant::now());
+        if self.ledger.failing == Some(self.key.as_str()) {
+            return Err(Error::Malformed("no token for this tenant".into()));
+        }
         Token::builder(AccessToken::new(format!("{}#{n}", self.key))).expires_in(Duration::from_secs(3600)).build()
     }
 }

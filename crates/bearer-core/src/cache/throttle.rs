@@ -1,0 +1,73 @@
+//! What a cache remembers about its calls to the token endpoint (the last fetch, the last
+//! rejection, the failures and their backoff), taken out of one cache and put into a new one
+//! for the same endpoint, so the bounds on those calls outlive the cache: a
+//! [`KeyedTokenCache`](crate::KeyedTokenCache) keeps it for a key it evicts and seeds the key's
+//! next cache with it.
+
+use tokio::time::Instant;
+
+use super::{Control, TokenCache};
+use crate::{Error, TokenSource};
+
+/// A cache's fetch bounds still in force. Instants are on the cache's clock: seed only a cache
+/// that reads the same clock (the keyed cache's caches all read tokio's).
+#[derive(Clone)]
+pub(crate) struct Throttle {
+    last_fetch: Option<Instant>,
+    last_rejection: Option<Instant>,
+    failures: u32,
+    next_attempt: Option<Instant>,
+    /// Served to callers of the new cache while the backoff lasts, as the old cache would.
+    last_error: Option<Error>,
+    /// From this instant on none of the above bounds anything any more.
+    lapses_at: Instant,
+}
+
+impl Throttle {
+    /// When the record stops mattering: the bounds it carries no longer apply after it.
+    pub(crate) fn lapses_at(&self) -> Instant {
+        self.lapses_at
+    }
+}
+
+impl<S: TokenSource + 'static> TokenCache<S> {
+    /// The fetch bounds still in force at `now`, if any: what a new cache for the same
+    /// endpoint must keep to. A failing cache's record lasts a backoff ceiling past its next
+    /// attempt, so a source that keeps failing keeps growing its backoff.
+    pub(crate) fn throttle(&self, now: Instant) -> Option<Throttle> {
+        let control = self.inner.lock();
+        let policy = &self.inner.policy;
+        let after = |at: Option<Instant>, wait| at.and_then(|at| at.checked_add(wait));
+        let backoff_until =
+            if control.failures > 0 { after(control.next_attempt, policy.backoff_ceiling()) } else { None };
+        let lapses_at = [
+            after(control.last_fetch, policy.min_fetch_interval()),
+            after(control.last_rejection, policy.rejection_refresh_interval()),
+            backoff_until,
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+        .filter(|at| *at > now)?;
+        Some(Throttle {
+            last_fetch: control.last_fetch,
+            last_rejection: control.last_rejection,
+            failures: control.failures,
+            next_attempt: control.next_attempt,
+            last_error: control.last_error.clone(),
+            lapses_at,
+        })
+    }
+
+    /// Applies `throttle` to this cache, meant for one just built (it replaces what the cache
+    /// knows of its own fetches).
+    pub(crate) fn seed_throttle(&self, throttle: Throttle) {
+        let mut control = self.inner.lock();
+        let control: &mut Control = &mut control;
+        control.last_fetch = throttle.last_fetch;
+        control.last_rejection = throttle.last_rejection;
+        control.failures = throttle.failures;
+        control.next_attempt = throttle.next_attempt;
+        control.last_error = throttle.last_error;
+    }
+}

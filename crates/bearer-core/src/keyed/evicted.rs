@@ -1,0 +1,90 @@
+//! What a shard remembers of the keys it evicted: each one's fetch bounds still in force (the
+//! last fetch, the last rejection, the backoff), so that a key used again after its eviction
+//! gets a cache that keeps to them. Without it, cycling through more keys than the bound (or
+//! an attacker choosing tenant ids) would call a key's token endpoint once per re-creation,
+//! whatever its minimum fetch interval, rejection interval or backoff say.
+//!
+//! A record is small (no source, no token; see `a_record_costs_at_most_256_bytes`), lasts only
+//! while its bounds do, and the shard holds at most as many records as keys.
+
+use std::borrow::Borrow;
+
+use hashbrown::hash_table::Entry;
+use hashbrown::HashTable;
+use tokio::time::Instant;
+
+use crate::cache::Throttle;
+
+/// The evicted keys of one shard whose fetch bounds are still in force.
+pub(super) struct EvictedKeys<K> {
+    records: HashTable<Evicted<K>>,
+    /// The most records held; past it the records lapsing soonest are dropped first.
+    capacity: usize,
+}
+
+struct Evicted<K> {
+    hash: u64,
+    key: K,
+    throttle: Throttle,
+}
+
+impl<K: Eq> EvictedKeys<K> {
+    pub(super) fn new(capacity: usize) -> Self {
+        Self { records: HashTable::new(), capacity: capacity.max(1) }
+    }
+
+    /// Remembers `throttle` for `key`, replacing an older record of it.
+    pub(super) fn keep(&mut self, hash: u64, key: K, throttle: Throttle, now: Instant) {
+        if self.records.len() >= self.capacity {
+            self.make_room(now);
+        }
+        match self.records.entry(hash, |record| record.key == key, |record| record.hash) {
+            Entry::Occupied(mut found) => found.get_mut().throttle = throttle,
+            Entry::Vacant(place) => {
+                place.insert(Evicted { hash, key, throttle });
+            }
+        }
+    }
+
+    /// The record of `key`, removed, if its bounds are still in force at `now`.
+    pub(super) fn take<Q>(&mut self, hash: u64, key: &Q, now: Instant) -> Option<Throttle>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let found = self.records.find_entry(hash, |record| record.key.borrow() == key).ok()?;
+        let (record, _) = found.remove();
+        Some(record.throttle).filter(|throttle| throttle.lapses_at() > now)
+    }
+
+    /// Forgets the records whose bounds have all lapsed at `now`.
+    pub(super) fn prune(&mut self, now: Instant) {
+        self.records.retain(|record| record.throttle.lapses_at() > now);
+    }
+
+    /// Drops the lapsed records, then, if still full, the eighth lapsing soonest (so a full
+    /// table is not searched on every eviction): the bounds they carry end first.
+    #[cold]
+    fn make_room(&mut self, now: Instant) {
+        self.prune(now);
+        if self.records.len() < self.capacity {
+            return;
+        }
+        let mut lapses: Vec<Instant> = self.records.iter().map(|record| record.throttle.lapses_at()).collect();
+        let nth = (self.capacity / 8).max(1) - 1;
+        let threshold = *lapses.select_nth_unstable(nth).1;
+        self.records.retain(|record| record.throttle.lapses_at() > threshold);
+    }
+}
+
+#[cfg(test)]
+impl<K> EvictedKeys<K> {
+    pub(super) fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Bytes of the record table, for the memory measurement.
+    pub(super) fn allocation_size(&self) -> usize {
+        self.records.allocation_size()
+    }
+}
