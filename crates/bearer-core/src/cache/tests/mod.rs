@@ -4,6 +4,7 @@
 
 mod bounds;
 mod runtimes;
+mod review_probes;
 mod stale_on_arrival;
 
 use std::collections::VecDeque;
