@@ -12,7 +12,11 @@ use crate::clock::Clock;
 use crate::{Error, RefreshPolicy, TimeSource, Token, TokenSource};
 
 /// The outcome of one refresh, shared by every caller that waited for it.
-type FlightResult = Option<Result<Arc<Token>, Error>>;
+type FlightResult = Option<Result<LandedToken, Error>>;
+
+/// A token a refresh installed, with its stale point: a waiter that is polled only after
+/// that point (its worker was busy) must not return it.
+type LandedToken = (Arc<Token>, Instant);
 
 /// Serves the current token of a [`TokenSource`], refreshing it when needed.
 ///

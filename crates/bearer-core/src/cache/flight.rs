@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use super::{Control, Current, Flight, FlightResult, Inner, TokenCache};
+use super::{Control, Current, Flight, FlightResult, Inner, LandedToken, TokenCache};
 use crate::policy::Schedule;
 use crate::{Error, Token, TokenSource};
 
@@ -198,7 +198,7 @@ impl<S> Inner<S> {
     /// A token already at or past its stale point when it lands is a failure
     /// ([`Error::StaleOnArrival`]): neither installed nor handed to the waiters, who fall back
     /// on the installed token while it has not expired, as after any failed refresh.
-    fn finish(&self, fetched: Result<Token, Error>, started: Instant, id: u64) -> Result<Arc<Token>, Error> {
+    fn finish(&self, fetched: Result<Token, Error>, started: Instant, id: u64) -> Result<LandedToken, Error> {
         let mut control = self.lock();
         control.land(id);
         let fetched = fetched.and_then(|token| {
@@ -228,7 +228,7 @@ impl<S> Inner<S> {
                 control.next_attempt = None;
                 control.last_error = None;
                 tracing::debug!(lifetime = ?token.lifetime(), "token refreshed");
-                Ok(token)
+                Ok((token, stale_at))
             }
             Err(error) => {
                 self.record_failure(&mut control, error.clone());

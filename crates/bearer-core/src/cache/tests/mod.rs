@@ -3,8 +3,8 @@
 //! under each runtime flavour and way of driving it.
 
 mod bounds;
-mod runtimes;
 mod review_probes;
+mod runtimes;
 mod stale_on_arrival;
 
 use std::collections::VecDeque;
