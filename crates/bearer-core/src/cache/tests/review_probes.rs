@@ -1,11 +1,13 @@
 //! Adversarial probes of the stale-on-arrival change (review of issue 11's follow-up): each
 //! test names the invariant it attacks.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::FutureExt;
 
-use super::{advance, cache, secret, settle, ScriptedSource, FETCH_DELAY};
+use super::{advance, cache, deterministic, secret, settle, Outcome, ScriptedSource, FETCH_DELAY, HOUR};
+use crate::TokenCache;
 
 #[tokio::test(start_paused = true)]
 async fn a_waiter_polled_after_the_landed_token_went_stale_does_not_return_it() {
@@ -23,4 +25,33 @@ async fn a_waiter_polled_after_the_landed_token_went_stale_does_not_return_it() 
     let served = call.await.expect("a token");
     assert_eq!(secret(&served), "token-2", "the caller got token-1 after it expired");
     assert_eq!(source.fetches(), 2);
+}
+
+/// A cache over a source whose every fetch fails with a 503, under `policy`.
+fn failing(policy: crate::RefreshPolicy) -> (Arc<ScriptedSource>, TokenCache<Arc<ScriptedSource>>) {
+    let source = ScriptedSource::new(Some(HOUR), FETCH_DELAY).then(&[Outcome::Fail(503); 64]);
+    (Arc::clone(&source), TokenCache::with_policy(source, policy))
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_backoff_of_duration_max_neither_panics_nor_hangs_the_caller() {
+    // "Never retry on my own": the longest backoff there is.
+    let (source, cache) = failing(deterministic().with_backoff(Duration::MAX, Duration::MAX));
+    let outcome = tokio::time::timeout(Duration::from_secs(60), cache.token()).await;
+    let error = outcome.expect("the caller got an answer within a minute").expect_err("the endpoint fails");
+    assert!(matches!(&error, crate::Error::Rejected(rejection) if rejection.status == http::StatusCode::SERVICE_UNAVAILABLE), "{error}");
+    assert_eq!(source.fetches(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_backoff_past_the_end_of_the_clock_still_holds_off_the_next_fetch() {
+    // A wait that no Instant can hold is a wait forever, not no wait at all.
+    let huge = Duration::from_secs(u64::MAX / 2);
+    let (source, cache) = failing(deterministic().with_backoff(huge, huge));
+    assert!(cache.token().await.is_err());
+    for _ in 0..10 {
+        advance(Duration::from_secs(60)).await;
+        assert!(cache.token().await.is_err());
+    }
+    assert_eq!(source.fetches(), 1, "the backoff held the endpoint off");
 }
