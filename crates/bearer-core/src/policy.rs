@@ -281,7 +281,10 @@ impl RefreshPolicy {
     pub(crate) fn backoff(&self, failures: u32, retry_after: Option<Duration>, unit: f64) -> Duration {
         let exponent = failures.saturating_sub(1).min(20);
         let base = self.backoff_floor.saturating_mul(1u32 << exponent).min(self.backoff_ceiling);
-        let jittered = base.mul_f64(1.0 - self.jitter * unit.clamp(0.0, 1.0));
+        // `mul_f64` panics for a base near `Duration::MAX` (its f64 rounds up past it); the
+        // factor is at most 1, so the base itself is the right answer there.
+        let factor = 1.0 - self.jitter * unit.clamp(0.0, 1.0);
+        let jittered = Duration::try_from_secs_f64(base.as_secs_f64() * factor).map_or(base, |j| j.min(base));
         jittered.max(retry_after.unwrap_or_default().min(self.max_retry_after))
     }
 }

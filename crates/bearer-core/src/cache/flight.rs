@@ -241,7 +241,8 @@ impl<S> Inner<S> {
         control.failures = control.failures.saturating_add(1);
         let wait = self.policy.backoff(control.failures, error.retry_after(), random_unit());
         let now = self.clock.now();
-        control.next_attempt = Some(now.checked_add(wait).unwrap_or(now));
+        // A wait past what the clock can hold is a wait forever, not none.
+        control.next_attempt = Some(now.checked_add(wait).unwrap_or_else(crate::token::far_future));
         tracing::warn!(%error, transient = error.is_transient(), failures = control.failures, backoff = ?wait, "token refresh failed");
         control.last_error = Some(error);
     }

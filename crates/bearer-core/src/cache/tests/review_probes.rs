@@ -39,7 +39,10 @@ async fn a_backoff_of_duration_max_neither_panics_nor_hangs_the_caller() {
     let (source, cache) = failing(deterministic().with_backoff(Duration::MAX, Duration::MAX));
     let outcome = tokio::time::timeout(Duration::from_secs(60), cache.token()).await;
     let error = outcome.expect("the caller got an answer within a minute").expect_err("the endpoint fails");
-    assert!(matches!(&error, crate::Error::Rejected(rejection) if rejection.status == http::StatusCode::SERVICE_UNAVAILABLE), "{error}");
+    assert!(
+        matches!(&error, crate::Error::Rejected(rejection) if rejection.status == http::StatusCode::SERVICE_UNAVAILABLE),
+        "{error}"
+    );
     assert_eq!(source.fetches(), 1);
 }
 
