@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::FutureExt;
+use tokio::time::Instant;
 
 use super::{advance, cache, deterministic, secret, settle, Outcome, ScriptedSource, FETCH_DELAY, HOUR};
 use crate::TokenCache;
@@ -57,4 +58,27 @@ async fn a_backoff_past_the_end_of_the_clock_still_holds_off_the_next_fetch() {
         assert!(cache.token().await.is_err());
     }
     assert_eq!(source.fetches(), 1, "the backoff held the endpoint off");
+}
+
+/// A clock that reads tokio's (paused) clock moved `ahead` into the future, as a simulation
+/// clock that has run for decades would.
+#[derive(Debug)]
+struct Ahead(Duration);
+
+impl crate::TimeSource for Ahead {
+    fn now(&self) -> Instant {
+        Instant::now() + self.0
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_token_without_expiry_is_served_by_a_clock_far_ahead_of_tokios() {
+    let years = |n: u64| Duration::from_secs(n * 365 * 24 * 3600);
+    let source = ScriptedSource::new(None, FETCH_DELAY);
+    let cache = TokenCache::with_time_source(Arc::clone(&source), deterministic(), Ahead(years(40)));
+    let served = cache.token().await.expect("a token that never expires is never stale on arrival");
+    assert_eq!(secret(&served), "token-1");
+    advance(HOUR).await;
+    assert!(cache.try_token().is_some_and(|again| secret(&again) == "token-1"));
+    assert_eq!(source.fetches(), 1);
 }
