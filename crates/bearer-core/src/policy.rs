@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::token::far_future;
+use crate::token::far_after;
 
 /// Refresh-ahead starts this fraction of a token's lifetime before it expires...
 pub const DEFAULT_REFRESH_AHEAD_FRACTION: f64 = 0.25;
@@ -219,10 +219,10 @@ impl RefreshPolicy {
     /// fetch interval, so nothing asks the endpoint more often than that.
     pub(crate) fn schedule(&self, lifetime: Option<Duration>, anchor: Instant) -> Schedule {
         let Some(offsets) = self.offsets(lifetime) else {
-            let never = far_future();
+            let never = far_after(anchor);
             return Schedule { refresh_at: never, stale_at: never, expires_at: never };
         };
-        let at = |after: Duration| anchor.checked_add(after).unwrap_or_else(far_future);
+        let at = |after: Duration| anchor.checked_add(after).unwrap_or_else(|| far_after(anchor));
         Schedule {
             refresh_at: at(offsets.refresh_after),
             stale_at: at(offsets.stale_after),

@@ -136,7 +136,7 @@ impl<S: TokenSource + 'static> TokenCache<S> {
         let id = control.flights;
         let overdue_at = start
             .checked_add(self.inner.policy.fetch_timeout().saturating_add(OVERDUE_GRACE))
-            .unwrap_or_else(crate::token::far_future);
+            .unwrap_or_else(|| crate::token::far_after(start));
         control.flight = Some(Flight { id, receiver: receiver.clone(), overdue_at });
         let launch = Launch {
             runtime,
@@ -242,7 +242,7 @@ impl<S> Inner<S> {
         let wait = self.policy.backoff(control.failures, error.retry_after(), random_unit());
         let now = self.clock.now();
         // A wait past what the clock can hold is a wait forever, not none.
-        control.next_attempt = Some(now.checked_add(wait).unwrap_or_else(crate::token::far_future));
+        control.next_attempt = Some(now.checked_add(wait).unwrap_or_else(|| crate::token::far_after(now)));
         tracing::warn!(%error, transient = error.is_transient(), failures = control.failures, backoff = ?wait, "token refresh failed");
         control.last_error = Some(error);
     }
