@@ -7,6 +7,7 @@ use std::time::Duration;
 use futures_util::FutureExt;
 use tokio::time::Instant;
 
+use super::stale_on_arrival::PlannedSource;
 use super::{advance, cache, deterministic, secret, settle, Outcome, ScriptedSource, FETCH_DELAY, HOUR};
 use crate::TokenCache;
 
@@ -81,4 +82,49 @@ async fn a_token_without_expiry_is_served_by_a_clock_far_ahead_of_tokios() {
     advance(HOUR).await;
     assert!(cache.try_token().is_some_and(|again| secret(&again) == "token-1"));
     assert_eq!(source.fetches(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cold_cache_whose_every_fetch_lands_stale_is_held_off_by_the_backoff() {
+    // 2 s tokens from a 3 s endpoint: every fetch is stale on arrival. 1,000 callers over
+    // 60 s (token() and try_token() alike) cost the fetches the backoff allows, no more:
+    // starts at 0, 4, 9, 16, 27 and 46 s (3 s each, then 1, 2, 4, 8, 16 s of backoff).
+    let source = ScriptedSource::new(Some(Duration::from_secs(2)), Duration::from_secs(3));
+    let cache = cache(&source);
+    let mut calls = tokio::task::JoinSet::new();
+    for n in 0..1_000 {
+        let cache = cache.clone();
+        if n % 2 == 0 {
+            calls.spawn(async move { cache.token().await.is_ok() });
+        } else {
+            calls.spawn(async move { cache.try_token().is_some() });
+        }
+        advance(Duration::from_millis(60)).await;
+    }
+    let served = calls.join_all().await.into_iter().filter(|served| *served).count();
+    assert_eq!(served, 0, "no token stale on arrival was served");
+    assert_eq!(source.fetches(), 6);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_background_refresh_that_lands_stale_is_retried_only_after_the_backoff() {
+    // An hour token; every later fetch takes 3 s for a 2 s token. Synchronous callers
+    // (try_token only) inside the refresh-ahead window keep getting the hour token while the
+    // background refreshes fail, and start one only when the backoff allows.
+    let slow = (Duration::from_secs(3), Duration::from_secs(2));
+    let source = PlannedSource::new(&[(Duration::ZERO, HOUR)], slow);
+    let cache = TokenCache::with_policy(Arc::clone(&source), deterministic());
+    let first = cache.token().await.expect("token");
+    // The window opens 300 s before expiry; the token goes stale 30 s before it.
+    advance(HOUR - Duration::from_secs(300)).await;
+    for _ in 0..2_690 {
+        let served = cache.try_token().expect("the hour token, before its stale point");
+        assert_eq!(secret(&served), secret(&first));
+        advance(Duration::from_millis(100)).await;
+    }
+    // 269 s of failing refreshes: starts at 0, 4, 9, 16, 27, 46, then every 33 s (3 s + the
+    // 30 s ceiling) up to 244 s.
+    assert_eq!(source.fetches(), 1 + 6 + 6);
+    advance(Duration::from_secs(1)).await;
+    assert!(cache.try_token().is_none(), "stale at 3,570 s: try_token sends the caller to token()");
 }
