@@ -176,3 +176,53 @@ async fn a_shared_token_past_its_stale_point_is_not_served_by_another_process() 
     assert_eq!(sim.counters().token_requests, 2);
     assert_eq!(cache.source().metrics().shared_fetches, 1, "{:?}", cache.source().metrics());
 }
+
+/// The reading process's clock: tokio's, moved ahead by the test.
+#[derive(Debug, Default, Clone)]
+struct MovableClock(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl MovableClock {
+    fn forward(&self, by: Duration) {
+        let millis = u64::try_from(by.as_millis()).unwrap_or(u64::MAX);
+        self.0.fetch_add(millis, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl bearer_core::TimeSource for MovableClock {
+    fn now(&self) -> tokio::time::Instant {
+        tokio::time::Instant::now() + Duration::from_millis(self.0.load(std::sync::atomic::Ordering::SeqCst))
+    }
+}
+
+/// A shared hour token with 40 s left is 10 s before its stale point (the 30 s hard margin).
+/// Another process that reads it must not serve it past that point: its cache sees a token
+/// that lives 40 s, whose own margin is only 4 s, so it would serve it 26 s too long.
+#[tokio::test]
+async fn a_shared_token_read_near_its_end_is_not_served_past_its_stale_point() {
+    let redis = RedisServer::start();
+    let sim = Simulator::oauth2().ttl(Duration::from_secs(3600)).start().await;
+    let first = source(&sim, &redis, "plain").fetch().await.expect("first token");
+    let (key, _) = the_entry(&redis).await;
+    let mut conn = connection(&redis).await;
+    let set: i64 = redis::cmd("PEXPIRE").arg(&key).arg(40_000).query_async(&mut conn).await.expect("PEXPIRE");
+    assert_eq!(set, 1);
+
+    let clock = MovableClock::default();
+    let cache = bearer_core::TokenCache::with_time_source(
+        source(&sim, &redis, "plain"),
+        bearer_core::RefreshPolicy::default(),
+        clock.clone(),
+    );
+    let served = cache.token().await.expect("a token");
+    if served.secret() == first.secret() {
+        // Handed over: it must stop being served by its stale point, 10 s from now.
+        clock.forward(Duration::from_secs(15));
+        let later = cache.try_token();
+        assert!(
+            later.is_none_or(|later| later.secret() != first.secret()),
+            "served 5 s past its stale point (25 s before expiry)"
+        );
+    } else {
+        assert_eq!(sim.counters().token_requests, 2, "replaced once, for the fleet");
+    }
+}
