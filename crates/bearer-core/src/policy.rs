@@ -260,6 +260,23 @@ impl RefreshPolicy {
         }
     }
 
+    /// How long after its fetch started a token that lives `lifetime` (`None`: it stated no
+    /// expiry) reaches its stale point under this policy, from which a
+    /// [`TokenCache`](crate::TokenCache) no longer serves it while a refresh can be had (where
+    /// [`standing`](Self::standing) turns [`Stale`](TokenStanding::Stale)). `None` for a token
+    /// that never goes stale.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use bearer_core::RefreshPolicy;
+    ///
+    /// let hour = Some(Duration::from_secs(3600));
+    /// assert_eq!(RefreshPolicy::default().stale_after(hour), Some(Duration::from_secs(3570)));
+    /// ```
+    pub fn stale_after(&self, lifetime: Option<Duration>) -> Option<Duration> {
+        self.offsets(lifetime).map(|offsets| offsets.stale_after)
+    }
+
     /// The schedule's offsets from the anchor; `None` for a token that never expires.
     fn offsets(&self, lifetime: Option<Duration>) -> Option<Offsets> {
         let lifetime = lifetime.or(self.no_expiry_lifetime)?;
