@@ -128,3 +128,47 @@ async fn a_background_refresh_that_lands_stale_is_retried_only_after_the_backoff
     advance(Duration::from_secs(1)).await;
     assert!(cache.try_token().is_none(), "stale at 3,570 s: try_token sends the caller to token()");
 }
+
+/// A provider that hands back its current token while it is valid and issues a new one once
+/// told it was revoked; a fetch answers with what was current when it started, 3 s later.
+#[derive(Debug, Default)]
+struct RevocableSource {
+    revoked: std::sync::Mutex<usize>,
+    fetches: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl crate::TokenSource for RevocableSource {
+    async fn fetch(&self) -> Result<crate::Token, crate::Error> {
+        self.fetches.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let current = format!("token-{}", *self.revoked.lock().expect("revoked lock") + 1);
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        crate::Token::builder(crate::AccessToken::new(current)).expires_in(HOUR).build()
+    }
+
+    fn token_rejected(&self, _token: &crate::Token) {
+        *self.revoked.lock().expect("revoked lock") += 1;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refresh_under_way_when_its_token_is_rejected_does_not_hand_back_the_rejected_value() {
+    let source = Arc::new(RevocableSource::default());
+    let cache = TokenCache::with_policy(Arc::clone(&source), deterministic());
+    let first = cache.token().await.expect("token");
+    // Inside the refresh-ahead window: a background refresh starts, and the provider answers
+    // it with its current token, token-1.
+    advance(HOUR - Duration::from_secs(200)).await;
+    assert!(cache.try_token().is_some());
+    settle().await;
+    advance(Duration::from_secs(1)).await;
+    // Meanwhile the API rejects token-1 (revoked): the provider now issues token-2.
+    assert!(cache.invalidate(&first));
+    let retried = cache.token().await.expect("token");
+    assert_ne!(
+        secret(&retried),
+        "token-1",
+        "the rejected token was handed back by a refresh that began before the rejection"
+    );
+    assert_eq!(source.fetches.load(std::sync::atomic::Ordering::SeqCst), 3);
+}
