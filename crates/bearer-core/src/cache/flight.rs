@@ -201,6 +201,21 @@ impl<S> Inner<S> {
     fn finish(&self, fetched: Result<Token, Error>, started: Instant, id: u64) -> Result<LandedToken, Error> {
         let mut control = self.lock();
         control.land(id);
+        let rejected_at = match (&fetched, &control.rejected) {
+            (Ok(token), Some(rejected))
+                if id <= rejected.through_flight && token.secret() == rejected.token.secret() =>
+            {
+                Some(rejected.at)
+            }
+            _ => None,
+        };
+        if let Some(rejected_at) = rejected_at {
+            // It began before the rejection and answers with the rejected value: not
+            // installed, and handed to its waiters as servable only until the rejection, so
+            // they decide again (and start a fetch that the source heard of the rejection before).
+            tracing::debug!("a refresh begun before a rejection answered with the rejected token; not installed");
+            return fetched.map(|token| (Arc::new(token), rejected_at));
+        }
         let fetched = fetched.and_then(|token| {
             let schedule = self.policy.schedule(token.lifetime(), started);
             let now = self.clock.now();
@@ -227,6 +242,9 @@ impl<S> Inner<S> {
                 control.failures = 0;
                 control.next_attempt = None;
                 control.last_error = None;
+                if control.rejected.as_ref().is_some_and(|rejected| id > rejected.through_flight) {
+                    control.rejected = None;
+                }
                 tracing::debug!(lifetime = ?token.lifetime(), "token refreshed");
                 Ok((token, stale_at))
             }
