@@ -12,7 +12,11 @@ use crate::clock::Clock;
 use crate::{Error, RefreshPolicy, TimeSource, Token, TokenSource};
 
 /// The outcome of one refresh, shared by every caller that waited for it.
-type FlightResult = Option<Result<Arc<Token>, Error>>;
+type FlightResult = Option<Result<LandedToken, Error>>;
+
+/// A token a refresh installed, with its stale point: a waiter that is polled only after
+/// that point (its worker was busy) must not return it.
+type LandedToken = (Arc<Token>, Instant);
 
 /// Serves the current token of a [`TokenSource`], refreshing it when needed.
 ///
@@ -118,6 +122,17 @@ struct Control {
     last_fetch: Option<Instant>,
     /// When a rejected token last caused an invalidation.
     last_rejection: Option<Instant>,
+    /// The token that invalidation dropped, while a flight that began before it may still
+    /// land: that flight must not install the same value again.
+    rejected: Option<Rejected>,
+}
+
+/// A rejected token, and the flights that began before the rejection.
+struct Rejected {
+    token: Arc<Token>,
+    /// The last flight id handed out when the token was rejected.
+    through_flight: u64,
+    at: Instant,
 }
 
 /// The refresh in progress.
@@ -225,7 +240,9 @@ impl<S: TokenSource + 'static> TokenCache<S> {
     ///   already invalidated. When a hundred requests come back 401 with the same token, the
     ///   first call invalidates it and the rest find a newer token (or an already invalidated
     ///   one) and change nothing. A source that hands back the same value after a revocation
-    ///   installs it as a new token, which a later rejection of that value invalidates again.
+    ///   installs it as a new token, which a later rejection of that value invalidates again;
+    ///   but a refresh that began before the rejection (a background refresh under way) and
+    ///   answers with the rejected value is not installed: its waiters start another fetch.
     /// - **Rate limited**: at most one invalidation per
     ///   [`rejection_refresh_interval`](RefreshPolicy::with_rejection_refresh_interval). A
     ///   rejection of a token that was fetched moments ago is no evidence that it is stale (an
@@ -250,6 +267,7 @@ impl<S: TokenSource + 'static> TokenCache<S> {
         }
         control.last_rejection = Some(now);
         let installed = Arc::clone(installed);
+        control.rejected = Some(Rejected { token: Arc::clone(&installed), through_flight: control.flights, at: now });
         // No token at all, rather than one whose instants have passed: a rejected token is
         // never served again, even by a clock that steps back.
         self.inner.install(

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::token::far_future;
+use crate::token::far_after;
 
 /// Refresh-ahead starts this fraction of a token's lifetime before it expires...
 pub const DEFAULT_REFRESH_AHEAD_FRACTION: f64 = 0.25;
@@ -219,10 +219,10 @@ impl RefreshPolicy {
     /// fetch interval, so nothing asks the endpoint more often than that.
     pub(crate) fn schedule(&self, lifetime: Option<Duration>, anchor: Instant) -> Schedule {
         let Some(offsets) = self.offsets(lifetime) else {
-            let never = far_future();
+            let never = far_after(anchor);
             return Schedule { refresh_at: never, stale_at: never, expires_at: never };
         };
-        let at = |after: Duration| anchor.checked_add(after).unwrap_or_else(far_future);
+        let at = |after: Duration| anchor.checked_add(after).unwrap_or_else(|| far_after(anchor));
         Schedule {
             refresh_at: at(offsets.refresh_after),
             stale_at: at(offsets.stale_after),
@@ -260,6 +260,23 @@ impl RefreshPolicy {
         }
     }
 
+    /// How long after its fetch started a token that lives `lifetime` (`None`: it stated no
+    /// expiry) reaches its stale point under this policy, from which a
+    /// [`TokenCache`](crate::TokenCache) no longer serves it while a refresh can be had (where
+    /// [`standing`](Self::standing) turns [`Stale`](TokenStanding::Stale)). `None` for a token
+    /// that never goes stale.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use bearer_core::RefreshPolicy;
+    ///
+    /// let hour = Some(Duration::from_secs(3600));
+    /// assert_eq!(RefreshPolicy::default().stale_after(hour), Some(Duration::from_secs(3570)));
+    /// ```
+    pub fn stale_after(&self, lifetime: Option<Duration>) -> Option<Duration> {
+        self.offsets(lifetime).map(|offsets| offsets.stale_after)
+    }
+
     /// The schedule's offsets from the anchor; `None` for a token that never expires.
     fn offsets(&self, lifetime: Option<Duration>) -> Option<Offsets> {
         let lifetime = lifetime.or(self.no_expiry_lifetime)?;
@@ -281,7 +298,10 @@ impl RefreshPolicy {
     pub(crate) fn backoff(&self, failures: u32, retry_after: Option<Duration>, unit: f64) -> Duration {
         let exponent = failures.saturating_sub(1).min(20);
         let base = self.backoff_floor.saturating_mul(1u32 << exponent).min(self.backoff_ceiling);
-        let jittered = base.mul_f64(1.0 - self.jitter * unit.clamp(0.0, 1.0));
+        // `mul_f64` panics for a base near `Duration::MAX` (its f64 rounds up past it); the
+        // factor is at most 1, so the base itself is the right answer there.
+        let factor = 1.0 - self.jitter * unit.clamp(0.0, 1.0);
+        let jittered = Duration::try_from_secs_f64(base.as_secs_f64() * factor).map_or(base, |j| j.min(base));
         jittered.max(retry_after.unwrap_or_default().min(self.max_retry_after))
     }
 }

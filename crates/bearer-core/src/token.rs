@@ -95,7 +95,7 @@ pub struct TokenBuilder {
 impl TokenBuilder {
     /// The token expires this long after it was received.
     pub fn expires_in(mut self, lifetime: Duration) -> Self {
-        self.expires_at = Some(self.received_at.checked_add(lifetime).unwrap_or_else(far_future));
+        self.expires_at = Some(self.received_at.checked_add(lifetime).unwrap_or_else(|| far_after(self.received_at)));
         self
     }
 
@@ -140,10 +140,18 @@ impl TokenBuilder {
     }
 }
 
-/// An instant so far ahead that it stands for "never" (about 30 years).
-pub(crate) fn far_future() -> Instant {
-    let now = Instant::now();
-    now.checked_add(Duration::from_secs(30 * 365 * 24 * 3600)).unwrap_or(now)
+/// An instant so far after `anchor` that it stands for "never": about 30 years, or as far as
+/// the clock reaches. Counted from `anchor`, not from tokio's clock, so "never" stays ahead of
+/// a cache's own [`TimeSource`](crate::TimeSource) however far ahead that clock runs.
+pub(crate) fn far_after(anchor: Instant) -> Instant {
+    let mut ahead = Duration::from_secs(30 * 365 * 24 * 3600);
+    while !ahead.is_zero() {
+        if let Some(at) = anchor.checked_add(ahead) {
+            return at;
+        }
+        ahead /= 2;
+    }
+    anchor
 }
 
 #[cfg(test)]

@@ -184,8 +184,9 @@ impl Sealer {
                 return None;
             }
             let remaining = Duration::from_millis(remaining);
-            builder = builder.expires_in(remaining);
-            usable = usable_by_others(Duration::from_millis(expires.saturating_sub(payload.i)), remaining);
+            let handed = life_for_others(Duration::from_millis(expires.saturating_sub(payload.i)), remaining);
+            usable = handed.is_some();
+            builder = builder.expires_in(handed.unwrap_or(remaining));
         }
         if let Some(scope) = payload.s {
             builder = builder.scope(scope);
@@ -196,15 +197,39 @@ impl Sealer {
     }
 }
 
-/// Whether a shared token issued for `lifetime`, with `remaining` left, may be handed to
-/// another process's cache: only before its stale point under the default
-/// [`RefreshPolicy`] (a cache never serves a token past it), and with more left than the
-/// minimum fetch interval, for which a cache serves any token, however short. Otherwise it
-/// is due: the next process to look replaces it.
-fn usable_by_others(lifetime: Duration, remaining: Duration) -> bool {
+/// How long another process's cache may be told a shared token issued for `lifetime`, with
+/// `remaining` left, lives; `None` when it must not be handed over (it is due: the next
+/// process to look replaces it).
+///
+/// Only before its stale point under the default [`RefreshPolicy`] (a cache never serves a
+/// token past it), with more left than the minimum fetch interval (a cache serves any token,
+/// however short, that long). And a cache sizes its hard margin by the life it is told, so
+/// told `remaining` (an hour token's last 40 s: a 4 s margin) it would serve the token past
+/// the token's own stale point (30 s before its end): it is told the longest life, at most
+/// `remaining`, whose stale point comes no later than that.
+fn life_for_others(lifetime: Duration, remaining: Duration) -> Option<Duration> {
     let policy = RefreshPolicy::default();
-    policy.standing(Some(lifetime), lifetime.saturating_sub(remaining)) < TokenStanding::Stale
-        && remaining > policy.min_fetch_interval()
+    let age = lifetime.saturating_sub(remaining);
+    if policy.standing(Some(lifetime), age) >= TokenStanding::Stale || remaining <= policy.min_fetch_interval() {
+        return None;
+    }
+    let stale_in = policy.stale_after(Some(lifetime))?.saturating_sub(age);
+    let served_in_time = |life: Duration| policy.stale_after(Some(life)).is_some_and(|after| after <= stale_in);
+    if served_in_time(remaining) {
+        return Some(remaining);
+    }
+    // A cache's stale point grows with the life it is told: bisect, in whole milliseconds.
+    let (mut fits, mut too_long) = (0, u64::try_from(remaining.as_millis()).unwrap_or(u64::MAX));
+    while too_long - fits > 1 {
+        let middle = fits + (too_long - fits) / 2;
+        if served_in_time(Duration::from_millis(middle)) {
+            fits = middle;
+        } else {
+            too_long = middle;
+        }
+    }
+    let fits = Duration::from_millis(fits);
+    served_in_time(fits).then_some(fits)
 }
 
 /// HMAC-SHA-256 of `data` under `key`.

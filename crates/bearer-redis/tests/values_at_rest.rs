@@ -157,22 +157,71 @@ async fn clock_skew_between_processes_changes_neither_fetches_nor_expiry() {
     assert!(left <= Duration::from_secs(60), "a writer ahead stretched its life to {left:?}");
 }
 
+/// A token fetched for the fleet, whose Redis entry is then cut to `left` (PEXPIRE).
+async fn shared_token_with_left(redis: &RedisServer, sim: &Simulator, left: Duration) -> bearer_core::Token {
+    let first = source(sim, redis, "plain").fetch().await.expect("first token");
+    let (key, _) = the_entry(redis).await;
+    let mut conn = connection(redis).await;
+    let millis = u64::try_from(left.as_millis()).expect("a short wait");
+    let set: i64 = redis::cmd("PEXPIRE").arg(&key).arg(millis).query_async(&mut conn).await.expect("PEXPIRE");
+    assert_eq!(set, 1);
+    first
+}
+
 /// A shared 4 s token with 800 ms left is past its stale point (its last second, the least
 /// hard margin): another process's cache, which serves any token for at least the minimum
 /// fetch interval (1 s), would serve it past its expiry. That process fetches a new one.
 #[tokio::test]
 async fn a_shared_token_past_its_stale_point_is_not_served_by_another_process() {
-    let redis = RedisServer::start();
-    let sim = Simulator::oauth2().ttl(Duration::from_secs(4)).start().await;
-    let first = source(&sim, &redis, "plain").fetch().await.expect("first token");
-    let (key, _) = the_entry(&redis).await;
-    let mut conn = connection(&redis).await;
-    let set: i64 = redis::cmd("PEXPIRE").arg(&key).arg(800).query_async(&mut conn).await.expect("PEXPIRE");
-    assert_eq!(set, 1);
+    let (redis, sim) = (RedisServer::start(), Simulator::oauth2().ttl(Duration::from_secs(4)).start().await);
+    let first = shared_token_with_left(&redis, &sim, Duration::from_millis(800)).await;
 
     let cache = bearer_core::TokenCache::new(source(&sim, &redis, "plain"));
     let served = cache.token().await.expect("a token");
     assert_ne!(served.secret(), first.secret(), "a token 200 ms past its stale point was served");
     assert_eq!(sim.counters().token_requests, 2);
     assert_eq!(cache.source().metrics().shared_fetches, 1, "{:?}", cache.source().metrics());
+}
+
+/// The reading process's clock: tokio's, moved ahead by the test.
+#[derive(Debug, Default, Clone)]
+struct MovableClock(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl MovableClock {
+    fn forward(&self, by: Duration) {
+        let millis = u64::try_from(by.as_millis()).unwrap_or(u64::MAX);
+        self.0.fetch_add(millis, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl bearer_core::TimeSource for MovableClock {
+    fn now(&self) -> tokio::time::Instant {
+        tokio::time::Instant::now() + Duration::from_millis(self.0.load(std::sync::atomic::Ordering::SeqCst))
+    }
+}
+
+/// A shared hour token with 40 s left is 10 s before its stale point (the 30 s hard margin).
+/// Another process that reads it may use it, but not past that point: told it lives 40 s, its
+/// cache would apply that life's 4 s margin and serve it 26 s too long.
+#[tokio::test]
+async fn a_shared_token_read_near_its_end_is_not_served_past_its_stale_point() {
+    let (redis, sim) = (RedisServer::start(), Simulator::oauth2().ttl(Duration::from_secs(3600)).start().await);
+    let first = shared_token_with_left(&redis, &sim, Duration::from_secs(40)).await;
+
+    let clock = MovableClock::default();
+    let cache = bearer_core::TokenCache::with_time_source(
+        source(&sim, &redis, "plain"),
+        bearer_core::RefreshPolicy::default(),
+        clock.clone(),
+    );
+    let served = cache.token().await.expect("a token");
+    assert_eq!(served.secret(), first.secret(), "shared: 10 s of servable life are left");
+    assert_eq!(sim.counters().token_requests, 1);
+    // It must stop being served by its stale point, 10 s from now.
+    clock.forward(Duration::from_secs(15));
+    let later = cache.try_token();
+    assert!(
+        later.is_none_or(|later| later.secret() != first.secret()),
+        "served 5 s past its stale point (25 s before expiry)"
+    );
 }

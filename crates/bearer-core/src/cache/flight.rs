@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use super::{Control, Current, Flight, FlightResult, Inner, TokenCache};
+use super::{Control, Current, Flight, FlightResult, Inner, LandedToken, TokenCache};
 use crate::policy::Schedule;
 use crate::{Error, Token, TokenSource};
 
@@ -136,7 +136,7 @@ impl<S: TokenSource + 'static> TokenCache<S> {
         let id = control.flights;
         let overdue_at = start
             .checked_add(self.inner.policy.fetch_timeout().saturating_add(OVERDUE_GRACE))
-            .unwrap_or_else(crate::token::far_future);
+            .unwrap_or_else(|| crate::token::far_after(start));
         control.flight = Some(Flight { id, receiver: receiver.clone(), overdue_at });
         let launch = Launch {
             runtime,
@@ -198,9 +198,24 @@ impl<S> Inner<S> {
     /// A token already at or past its stale point when it lands is a failure
     /// ([`Error::StaleOnArrival`]): neither installed nor handed to the waiters, who fall back
     /// on the installed token while it has not expired, as after any failed refresh.
-    fn finish(&self, fetched: Result<Token, Error>, started: Instant, id: u64) -> Result<Arc<Token>, Error> {
+    fn finish(&self, fetched: Result<Token, Error>, started: Instant, id: u64) -> Result<LandedToken, Error> {
         let mut control = self.lock();
         control.land(id);
+        let rejected_at = match (&fetched, &control.rejected) {
+            (Ok(token), Some(rejected))
+                if id <= rejected.through_flight && token.secret() == rejected.token.secret() =>
+            {
+                Some(rejected.at)
+            }
+            _ => None,
+        };
+        if let Some(rejected_at) = rejected_at {
+            // It began before the rejection and answers with the rejected value: not
+            // installed, and handed to its waiters as servable only until the rejection, so
+            // they decide again (and start a fetch that the source heard of the rejection before).
+            tracing::debug!("a refresh begun before a rejection answered with the rejected token; not installed");
+            return fetched.map(|token| (Arc::new(token), rejected_at));
+        }
         let fetched = fetched.and_then(|token| {
             let schedule = self.policy.schedule(token.lifetime(), started);
             let now = self.clock.now();
@@ -227,8 +242,11 @@ impl<S> Inner<S> {
                 control.failures = 0;
                 control.next_attempt = None;
                 control.last_error = None;
+                if control.rejected.as_ref().is_some_and(|rejected| id > rejected.through_flight) {
+                    control.rejected = None;
+                }
                 tracing::debug!(lifetime = ?token.lifetime(), "token refreshed");
-                Ok(token)
+                Ok((token, stale_at))
             }
             Err(error) => {
                 self.record_failure(&mut control, error.clone());
@@ -241,7 +259,8 @@ impl<S> Inner<S> {
         control.failures = control.failures.saturating_add(1);
         let wait = self.policy.backoff(control.failures, error.retry_after(), random_unit());
         let now = self.clock.now();
-        control.next_attempt = Some(now.checked_add(wait).unwrap_or(now));
+        // A wait past what the clock can hold is a wait forever, not none.
+        control.next_attempt = Some(now.checked_add(wait).unwrap_or_else(|| crate::token::far_after(now)));
         tracing::warn!(%error, transient = error.is_transient(), failures = control.failures, backoff = ?wait, "token refresh failed");
         control.last_error = Some(error);
     }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::flight::Decision;
-use super::{FlightResult, TokenCache};
+use super::{FlightResult, LandedToken, TokenCache};
 use crate::{Error, Token, TokenSource};
 
 /// A caller's wait for a refresh, boxed so that [`TokenFuture`] stays two words.
@@ -18,7 +18,7 @@ type FlightWait = Pin<Box<dyn Future<Output = Landing> + Send>>;
 /// How a wait for a flight ended.
 enum Landing {
     /// The flight landed.
-    Landed(Result<Arc<Token>, Error>),
+    Landed(Result<LandedToken, Error>),
     /// Its task was dropped before it landed (its runtime shut down).
     Dropped,
     /// The flight is overdue: its task is stuck on a runtime nobody drives.
@@ -76,8 +76,15 @@ impl<S: TokenSource + 'static> TokenFuture<'_, S> {
             let landing = std::task::ready!(wait.as_mut().poll(cx));
             self.wait = None;
             match landing {
-                Landing::Landed(outcome) => {
-                    return Poll::Ready(outcome.or_else(|error| self.cache.inner.fallback().ok_or(error)));
+                Landing::Landed(Ok((token, stale_at))) => {
+                    if self.cache.inner.clock.now() < stale_at {
+                        return Poll::Ready(Ok(token));
+                    }
+                    // This caller was polled only after the landed token went stale (its
+                    // worker was busy, or it was not polled): decide again, as a new call.
+                }
+                Landing::Landed(Err(error)) => {
+                    return Poll::Ready(self.cache.inner.fallback().ok_or(error));
                 }
                 // Decide again: another flight, started on this caller's runtime.
                 Landing::Overdue(id) => self.cache.inner.abandon_flight(id),

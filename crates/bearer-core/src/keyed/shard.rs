@@ -229,5 +229,5 @@ fn remember<K: Eq, S: TokenSource + 'static>(evicted: &mut EvictedKeys<K>, slot:
 
 /// `now + wait`, or a far future instant when that does not fit.
 pub(super) fn later(now: Instant, wait: Duration) -> Instant {
-    now.checked_add(wait).unwrap_or_else(crate::token::far_future)
+    now.checked_add(wait).unwrap_or_else(|| crate::token::far_after(now))
 }

@@ -89,19 +89,65 @@ async fn a_token_near_its_end_is_not_usable_by_others() {
 async fn a_token_past_its_stale_point_is_not_usable_by_others() {
     let secs = Duration::from_secs;
     let ms = Duration::from_millis;
-    for (lifetime, left, usable) in [
-        (secs(4), ms(500), false),
-        (secs(4), ms(1_000), false),
-        (secs(4), ms(1_500), true),
-        (secs(3600), secs(29), false),
-        (secs(3600), secs(31), true),
+    // (lifetime, left, the life another process's cache is told: None, not handed over)
+    for (lifetime, left, handed) in [
+        (secs(4), ms(500), None),
+        (secs(4), ms(1_000), None),
+        // Stale in 500 ms, but any cache serves a token for at least 1 s.
+        (secs(4), ms(1_500), None),
+        (secs(4), ms(1_900), None),
+        // Stale in 1 s: a cache told 2 s serves it for 1 s (a 1 s margin).
+        (secs(4), secs(2), Some(secs(2))),
+        (secs(4), secs(3), Some(secs(3))),
+        (secs(3600), secs(29), None),
+        // Stale in 1 s: told 31 s, a cache would serve it for 27.9 s (a 3.1 s margin); told
+        // 2 s, for 1 s.
+        (secs(3600), secs(31), Some(secs(2))),
+        // A cache keeps the whole 30 s margin of a token told to live 300 s or more.
+        (secs(3600), secs(300), Some(secs(300))),
+        (secs(3600), secs(1_800), Some(secs(1_800))),
         // Shorter than the minimum fetch interval left: a cache would serve it for longer.
-        (ms(1_500), ms(900), false),
+        (ms(1_500), ms(900), None),
     ] {
         let (sealer, value) = stored(lifetime, lifetime - left);
         let opened = sealer.open(&value, "k", Some(left)).expect("opens");
-        assert_eq!(opened.usable, usable, "{lifetime:?} token with {left:?} left");
-        assert_eq!(opened.token.lifetime(), Some(left), "its remaining life is the entry's TTL");
+        assert_eq!(opened.usable, handed.is_some(), "{lifetime:?} token with {left:?} left");
+        if let Some(handed) = handed {
+            assert_eq!(opened.token.lifetime(), Some(handed), "{lifetime:?} token with {left:?} left");
+        }
+    }
+}
+
+/// Whatever is left of a shared token, the life another process's cache is told ends that
+/// cache's serving of it by the token's own stale point, and is the longest that does (to the
+/// millisecond).
+#[tokio::test]
+async fn another_process_serves_a_shared_token_until_its_own_stale_point_not_later() {
+    let policy = bearer_core::RefreshPolicy::default();
+    let ms = Duration::from_millis;
+    for lifetime in [ms(4_000), ms(60_000), ms(400_000), ms(3_600_000)] {
+        let stale_after = policy.stale_after(Some(lifetime)).expect("a stale point");
+        for left in (1..=200).map(|step| lifetime * step / 200) {
+            let (sealer, value) = stored(lifetime, lifetime - left);
+            let opened = sealer.open(&value, "k", Some(left)).expect("opens");
+            let stale_in = stale_after.saturating_sub(lifetime - left);
+            let told = opened.token.lifetime().expect("a lifetime");
+            let served_for = |life| policy.stale_after(Some(life)).expect("a stale point");
+            if opened.usable {
+                assert!(told <= left, "{lifetime:?} with {left:?} left: told {told:?}");
+                assert!(served_for(told) <= stale_in, "{lifetime:?} with {left:?} left: served past its stale point");
+                let longer = told + ms(1);
+                assert!(
+                    longer > left || served_for(longer) > stale_in,
+                    "{lifetime:?} with {left:?} left: told too little"
+                );
+            } else {
+                assert!(
+                    stale_in < policy.min_fetch_interval() || left <= policy.min_fetch_interval(),
+                    "{lifetime:?} with {left:?} left: not shared"
+                );
+            }
+        }
     }
 }
 

@@ -81,7 +81,7 @@ async fn a_zero_lifetime_is_served_for_the_minimum_fetch_interval_if_it_lands_wi
 
 /// A source whose fetches follow a plan of (delay, lifetime), then `then` for every later
 /// fetch; it remembers when each token's fetch started and how long it said it lives.
-struct PlannedSource {
+pub(super) struct PlannedSource {
     plan: Mutex<VecDeque<(Duration, Duration)>>,
     then: (Duration, Duration),
     fetches: AtomicUsize,
@@ -89,7 +89,7 @@ struct PlannedSource {
 }
 
 impl PlannedSource {
-    fn new(plan: &[(Duration, Duration)], then: (Duration, Duration)) -> Arc<Self> {
+    pub(super) fn new(plan: &[(Duration, Duration)], then: (Duration, Duration)) -> Arc<Self> {
         Arc::new(Self {
             plan: Mutex::new(plan.iter().copied().collect()),
             then,
@@ -98,7 +98,7 @@ impl PlannedSource {
         })
     }
 
-    fn fetches(&self) -> usize {
+    pub(super) fn fetches(&self) -> usize {
         self.fetches.load(Ordering::SeqCst)
     }
 
