@@ -7,7 +7,8 @@ use axum::Router;
 use bytes::Bytes;
 use http::{header, HeaderMap, StatusCode};
 
-use crate::routes::{accepts_json, api_route, basic_credentials, issue, json, parse_fields, token_route};
+use crate::request::{accepts_json, basic_credentials, parse_fields};
+use crate::routes::{api_route, issue, json, token_route};
 use crate::state::{AtomicCounters, SimState, TokenVerdict};
 
 pub(crate) const TOKEN_PATH: &str = "/api/oauth/v1/token";

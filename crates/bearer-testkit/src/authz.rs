@@ -17,7 +17,8 @@ use http::{HeaderMap, Method, StatusCode, Uri};
 
 use crate::authz_grants::{grant, oauth_error};
 use crate::keys::TestKey;
-use crate::routes::{api_route, json, parse_fields};
+use crate::request::parse_fields;
+use crate::routes::{api_route, json};
 use crate::state::{lock, SimState, TokenVerdict};
 use crate::verify::TrustedIssuer;
 use crate::{CapturedRequest, Counters};

@@ -7,7 +7,8 @@ use http::{header, HeaderMap, StatusCode};
 use jsonwebtoken::{Algorithm, DecodingKey};
 
 use crate::authz::{AuthzState, ClientRegistration, ExchangeRecord, PeerCertificate};
-use crate::routes::{basic_credentials, issue, json};
+use crate::request::basic_credentials;
+use crate::routes::{issue, json};
 use crate::state::{lock, AtomicCounters};
 use crate::verify;
 

@@ -8,7 +8,8 @@ use axum::Router;
 use bytes::Bytes;
 use http::{header, HeaderMap, StatusCode};
 
-use crate::routes::{accepts_json, api_route, issue, json, parse_fields, token_route, BodyKind};
+use crate::request::{accepts_json, parse_fields, BodyKind};
+use crate::routes::{api_route, issue, json, token_route};
 use crate::state::{AtomicCounters, SimState, TokenVerdict};
 
 pub(crate) const BASE_PATH: &str = "/api/v2";

@@ -34,6 +34,7 @@ mod ixapi;
 mod jwt;
 mod keys;
 mod redis;
+mod request;
 mod routes;
 mod server;
 mod state;

@@ -69,7 +69,7 @@ impl CapturedRequest {
 
     /// The body's fields: form pairs or the members of a JSON object.
     pub fn fields(&self) -> HashMap<String, String> {
-        crate::routes::parse_fields(&self.headers, &self.body).map(|(_, f)| f).unwrap_or_default()
+        crate::request::parse_fields(&self.headers, &self.body).map(|(_, f)| f).unwrap_or_default()
     }
 }
 

@@ -7,7 +7,8 @@ use axum::Router;
 use bytes::Bytes;
 use http::{header, HeaderMap, HeaderValue, StatusCode};
 
-use crate::routes::{accepts_json, api_route, issue, json, only_fields, parse_fields, token_route, BodyKind};
+use crate::request::{accepts_json, only_fields, parse_fields, BodyKind};
+use crate::routes::{api_route, issue, json, token_route};
 use crate::state::{AtomicCounters, SimState, TokenVerdict};
 
 pub(crate) const TOKEN_PATH: &str = "/oauth/token";

@@ -3,6 +3,8 @@
 //! an [`ExternalToken`] (a Kubernetes or GitHub Actions token, as Azure workload identity
 //! uses). One signature per token fetch, never per API request.
 
+#[cfg(feature = "jwt-auth")]
+mod algorithm;
 #[cfg(feature = "mtls")]
 mod mtls;
 #[cfg(feature = "jwt-auth")]
@@ -10,11 +12,13 @@ mod private_jwk;
 #[cfg(feature = "jwt-auth")]
 mod signing_key;
 
+#[cfg(feature = "jwt-auth")]
+pub use algorithm::SigningAlgorithm;
 use bearer_core::{ClientSecret, Error};
 #[cfg(feature = "mtls")]
 pub use mtls::mtls_client;
 #[cfg(feature = "jwt-auth")]
-pub use signing_key::{SigningAlgorithm, SigningKey, ASSERTION_LIFETIME};
+pub use signing_key::{SigningKey, ASSERTION_LIFETIME};
 use zeroize::Zeroizing;
 
 use crate::{ClientAuth, ExternalToken, OAuth2TokenSource, OAuth2TokenSourceBuilder};

@@ -11,7 +11,7 @@ use jsonwebtoken::EncodingKey;
 use serde_json::{Map, Value};
 use zeroize::Zeroizing;
 
-use super::signing_key::SigningAlgorithm;
+use super::algorithm::SigningAlgorithm;
 
 /// A private JWK, ready to sign.
 pub(crate) struct ParsedJwk {
