@@ -100,3 +100,68 @@ async fn a_removed_key_gets_a_new_source_even_mid_fetch() {
     tokio::time::advance(Duration::from_secs(4)).await;
     first.await.expect("task").expect("the request in flight still gets its token");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_key_built_another_way_finds_the_same_cache() {
+    let ledger = Arc::new(Ledger::default());
+    let tokens = builder(&ledger).build();
+    let first = tokens.token(&Tenant::new("acme")).await.expect("acme");
+    for key in [Tenant::new(String::from("acme")), Tenant::new(Arc::<str>::from("acme"))] {
+        let again = tokens.token(&key).await.expect("acme");
+        assert_eq!(again.secret(), first.secret());
+    }
+    assert_eq!((ledger.built.load(Ordering::SeqCst), ledger.fetches.load(Ordering::SeqCst)), (1, 1));
+}
+
+/// A victim key used every `gap` for 5 s, and forgotten after each use (so each use is a
+/// re-creation), while an attacker creates `per_use` new keys in its shard (8 keys, so at most
+/// 8 records) after each use. Returns the victim's fetch instants and the attacker's key count.
+async fn victim_under_attack(per_use: usize, gap: Duration) -> (Vec<Instant>, usize) {
+    let ledger = Arc::new(Ledger::default());
+    let tokens = builder(&ledger).max_keys(8).shards(1).build();
+    let victim = Tenant::new("victim");
+    let (mut attacker, started) = (0, Instant::now());
+    while started.elapsed() < Duration::from_secs(5) {
+        tokens.token(&victim).await.expect("victim");
+        assert!(tokens.remove(&victim));
+        for _ in 0..per_use {
+            attacker += 1;
+            tokens.token(&Tenant::new(format!("attacker-{attacker}"))).await.expect("attacker");
+        }
+        tokio::time::advance(gap).await;
+    }
+    let fetches = ledger.fetched_at.lock().expect("ledger").get("victim").cloned().unwrap_or_default();
+    (fetches, attacker)
+}
+
+/// Fetches closer than the minimum interval to the one before.
+fn early_fetches(fetches: &[Instant]) -> usize {
+    let interval = RefreshPolicy::default().min_fetch_interval();
+    fetches.windows(2).filter(|pair| pair[1] - pair[0] < interval).count()
+}
+
+/// While the attacker creates fewer keys per minimum fetch interval (1 s) than the shard's
+/// record bound (8), the victim's minimum fetch interval holds however often it is evicted
+/// (each re-created victim waits for it: its uses are about 1.2 s apart, not 200 ms).
+#[tokio::test(start_paused = true)]
+async fn a_victim_keeps_its_min_fetch_interval_while_an_attacker_cycles_fewer_keys_than_the_bound() {
+    let (fetches, _) = victim_under_attack(1, Duration::from_millis(200)).await;
+    assert!(fetches.len() >= 4, "the victim was re-created and fetched again: {fetches:?}");
+    assert_eq!(early_fetches(&fetches), 0, "victim fetches: {fetches:?}");
+}
+
+/// Past the record bound, the records lapsing soonest go first (as documented), the victim's
+/// among them: each victim fetch inside its minimum interval costs the attacker at least a
+/// record bound of new keys (each of them a fetch of its own).
+#[tokio::test(start_paused = true)]
+async fn an_attacker_flushing_the_records_costs_it_a_key_bound_of_new_keys_per_early_victim_fetch() {
+    for per_use in [4, 8, 64] {
+        let (fetches, attacker) = victim_under_attack(per_use, Duration::from_millis(50)).await;
+        let early = early_fetches(&fetches);
+        println!(
+            "{per_use} attacker keys per 50 ms: {early} of {} victim fetches early, {attacker} attacker keys",
+            fetches.len()
+        );
+        assert!(early * 8 <= attacker, "{early} early victim fetches for {attacker} attacker keys");
+    }
+}
