@@ -318,6 +318,6 @@ mod local;
 mod throttle;
 
 pub use future::TokenFuture;
-pub(crate) use throttle::Throttle;
+pub(crate) use throttle::Handover;
 #[cfg(test)]
 mod tests;

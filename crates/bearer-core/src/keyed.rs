@@ -53,14 +53,20 @@ type Factory<K, S> = dyn Fn(&K) -> Result<S, Error> + Send + Sync;
 ///   [`evict_idle`](Self::evict_idle). Nothing runs for an idle key: no task, no timer.
 /// - **Eviction never fails a request**: a caller holds its key's cache (a clone, a
 ///   reference count) for as long as it needs it; an evicted cache lives on until its last
-///   user is done. The next caller of an evicted key gets a new cache, which fetches anew.
+///   user is done. The next caller of an evicted key gets a new cache, which fetches anew,
+///   unless the evicted cache still had a fetch in flight or was serving a valid token
+///   through the backoff of a failed refresh: then it gets that cache back (the fetch's
+///   outcome, the token), as if the key had never been evicted.
 /// - **A key's fetch bounds outlive its eviction**: the next cache of an evicted (or
 ///   [removed](Self::remove)) key keeps to its minimum fetch interval, rejection interval and
 ///   backoff, so cycling through more keys than the bound (tenant ids an attacker picks, say)
 ///   calls no key's token endpoint more often than its policy allows. Each shard remembers
 ///   the bounds still in force of at most as many evicted keys as it holds keys, in a small
-///   record (no source, no token) dropped once they lapse; past that many, the records
-///   lapsing soonest go first.
+///   record (no source, no token; the whole cache in the two cases above) dropped once they
+///   lapse; past that many, the records lapsing soonest go first, so an attacker creating
+///   more new keys in a shard per minimum fetch interval than the shard holds can make an
+///   evicted key fetch early (each early fetch costing it at least a shard's worth of new
+///   keys, each a fetch of its own).
 ///
 /// The factory runs under the lock of one shard, exactly once per created key: keep it
 /// cheap and free of I/O (share one `reqwest::Client` between the sources it builds).

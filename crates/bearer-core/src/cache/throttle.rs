@@ -23,10 +23,24 @@ pub(crate) struct Throttle {
     lapses_at: Instant,
 }
 
-impl Throttle {
-    /// When the record stops mattering: the bounds it carries no longer apply after it.
+/// What an evicted cache leaves for its key's next use.
+pub(crate) enum Handover<S> {
+    /// Its fetch bounds still in force, for a new cache built from the factory.
+    Bounds(Throttle),
+    /// The cache itself, taken back on the key's next use: it holds what its bounds cannot
+    /// carry (a fetch in flight, whose outcome lands in it and nowhere else; a valid token it
+    /// serves while a failed refresh backs off, which a new cache would answer with the
+    /// failure instead). Kept until `until`, when neither applies any more.
+    Whole { cache: TokenCache<S>, until: Instant },
+}
+
+impl<S> Handover<S> {
+    /// When the handover stops mattering (for a whole cache, as of the last look at it).
     pub(crate) fn lapses_at(&self) -> Instant {
-        self.lapses_at
+        match self {
+            Handover::Bounds(throttle) => throttle.lapses_at,
+            Handover::Whole { until, .. } => *until,
+        }
     }
 }
 
@@ -36,6 +50,25 @@ impl<S: TokenSource + 'static> TokenCache<S> {
     /// attempt, so a source that keeps failing keeps growing its backoff.
     pub(crate) fn throttle(&self, now: Instant) -> Option<Throttle> {
         let control = self.inner.lock();
+        self.throttle_locked(&control, now)
+    }
+
+    /// What the key's next use needs of this cache, evicted at `now`: the cache itself while
+    /// a fetch is in flight or a valid token is served through a backoff, else its bounds
+    /// still in force, if any.
+    pub(crate) fn handover(&self, now: Instant) -> Option<Handover<S>> {
+        let control = self.inner.lock();
+        let throttle = self.throttle_locked(&control, now);
+        let flight = control.flight.as_ref().map(|flight| flight.overdue_at).filter(|at| *at > now);
+        let backing_off = control.next_attempt.is_some_and(|at| now < at);
+        if flight.is_some() || (backing_off && self.inner.fallback().is_some()) {
+            let until = flight.into_iter().chain(throttle.map(|throttle| throttle.lapses_at)).max()?;
+            return Some(Handover::Whole { cache: self.clone(), until });
+        }
+        throttle.map(Handover::Bounds)
+    }
+
+    fn throttle_locked(&self, control: &Control, now: Instant) -> Option<Throttle> {
         let policy = &self.inner.policy;
         let after = |at: Option<Instant>, wait| at.and_then(|at| at.checked_add(wait));
         let backoff_until =

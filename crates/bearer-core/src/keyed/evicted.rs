@@ -5,7 +5,11 @@
 //! whatever its minimum fetch interval, rejection interval or backoff say.
 //!
 //! A record is small (no source, no token; see `a_record_costs_at_most_256_bytes`), lasts only
-//! while its bounds do, and the shard holds at most as many records as keys.
+//! while its bounds do, and the shard holds at most as many records as keys. A key evicted
+//! while its cache holds what no record can carry (a fetch in flight, a valid token served
+//! through a backoff) keeps its cache itself instead, taken back on the key's next use, until
+//! neither applies any more: the fetch's outcome lands where the key's callers find it, and a
+//! valid token is not replaced by the failure that started its backoff.
 
 use std::borrow::Borrow;
 
@@ -13,53 +17,65 @@ use hashbrown::hash_table::Entry;
 use hashbrown::HashTable;
 use tokio::time::Instant;
 
-use crate::cache::Throttle;
+use crate::cache::Handover;
+use crate::TokenSource;
 
 /// The evicted keys of one shard whose fetch bounds are still in force.
-pub(super) struct EvictedKeys<K> {
-    records: HashTable<Evicted<K>>,
+pub(super) struct EvictedKeys<K, S> {
+    records: HashTable<Evicted<K, S>>,
     /// The most records held; past it the records lapsing soonest are dropped first.
     capacity: usize,
 }
 
-struct Evicted<K> {
+struct Evicted<K, S> {
     hash: u64,
     key: K,
-    throttle: Throttle,
+    handover: Handover<S>,
 }
 
-impl<K: Eq> EvictedKeys<K> {
+impl<K: Eq, S: TokenSource + 'static> EvictedKeys<K, S> {
     pub(super) fn new(capacity: usize) -> Self {
         Self { records: HashTable::new(), capacity: capacity.max(1) }
     }
 
-    /// Remembers `throttle` for `key`, replacing an older record of it.
-    pub(super) fn keep(&mut self, hash: u64, key: K, throttle: Throttle, now: Instant) {
+    /// Remembers `handover` for `key`, replacing an older record of it.
+    pub(super) fn keep(&mut self, hash: u64, key: K, handover: Handover<S>, now: Instant) {
         if self.records.len() >= self.capacity {
             self.make_room(now);
         }
         match self.records.entry(hash, |record| record.key == key, |record| record.hash) {
-            Entry::Occupied(mut found) => found.get_mut().throttle = throttle,
+            Entry::Occupied(mut found) => found.get_mut().handover = handover,
             Entry::Vacant(place) => {
-                place.insert(Evicted { hash, key, throttle });
+                place.insert(Evicted { hash, key, handover });
             }
         }
     }
 
-    /// The record of `key`, removed, if its bounds are still in force at `now`.
-    pub(super) fn take<Q>(&mut self, hash: u64, key: &Q, now: Instant) -> Option<Throttle>
+    /// The record of `key`, removed, if its bounds are still in force at `now` (a whole cache
+    /// is always given back: it is the key's own, as if never evicted).
+    pub(super) fn take<Q>(&mut self, hash: u64, key: &Q, now: Instant) -> Option<Handover<S>>
     where
         K: Borrow<Q>,
         Q: Eq + ?Sized,
     {
         let found = self.records.find_entry(hash, |record| record.key.borrow() == key).ok()?;
         let (record, _) = found.remove();
-        Some(record.throttle).filter(|throttle| throttle.lapses_at() > now)
+        Some(record.handover)
+            .filter(|handover| matches!(handover, Handover::Whole { .. }) || handover.lapses_at() > now)
     }
 
-    /// Forgets the records whose bounds have all lapsed at `now`.
+    /// Forgets the records whose bounds have all lapsed at `now`; a whole cache whose fetch
+    /// has landed and whose backoff is over shrinks to its bounds (or goes).
     pub(super) fn prune(&mut self, now: Instant) {
-        self.records.retain(|record| record.throttle.lapses_at() > now);
+        self.records.retain(|record| {
+            if let Handover::Whole { cache, .. } = &record.handover {
+                match cache.handover(now) {
+                    Some(handover) => record.handover = handover,
+                    None => return false,
+                }
+            }
+            record.handover.lapses_at() > now
+        });
     }
 
     /// Drops the lapsed records, then, if still full, the eighth lapsing soonest (so a full
@@ -70,15 +86,15 @@ impl<K: Eq> EvictedKeys<K> {
         if self.records.len() < self.capacity {
             return;
         }
-        let mut lapses: Vec<Instant> = self.records.iter().map(|record| record.throttle.lapses_at()).collect();
+        let mut lapses: Vec<Instant> = self.records.iter().map(|record| record.handover.lapses_at()).collect();
         let nth = (self.capacity / 8).max(1) - 1;
         let threshold = *lapses.select_nth_unstable(nth).1;
-        self.records.retain(|record| record.throttle.lapses_at() > threshold);
+        self.records.retain(|record| record.handover.lapses_at() > threshold);
     }
 }
 
 #[cfg(test)]
-impl<K> EvictedKeys<K> {
+impl<K, S> EvictedKeys<K, S> {
     pub(super) fn len(&self) -> usize {
         self.records.len()
     }

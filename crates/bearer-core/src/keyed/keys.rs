@@ -196,6 +196,53 @@ mod tests {
         assert!(Tenant::new("a") < Tenant::new("b"), "ordered by text");
     }
 
+    /// Review probe: every way of building one value hashes alike (under std's and foldhash's
+    /// hashers) and compares equal, so a std `HashMap` or a keyed cache never holds two
+    /// entries for one key.
+    #[test]
+    fn every_constructor_of_one_value_hashes_and_compares_alike() {
+        use std::collections::{HashMap, HashSet};
+        let tenants = [
+            Tenant::new("acme"),
+            Tenant::new(String::from("acme")),
+            Tenant::new(Arc::<str>::from("acme")),
+            Tenant::new(Box::<str>::from("acme")),
+            Tenant::new("acme").clone(),
+        ];
+        let owned = [String::from("b"), String::from("a")];
+        let scopes = [
+            Scopes::from("a b"),
+            Scopes::from(" b\ta\n a "),
+            Scopes::from(["b", "a", "a"]),
+            Scopes::from([String::from("a b"), String::from("b")]),
+            owned.iter().collect(),
+            vec!["b a", "a"].into_iter().collect(),
+            Scopes::from("b a").clone(),
+        ];
+        let std_hasher = std::collections::hash_map::RandomState::new();
+        let fold_hasher = foldhash::fast::RandomState::default();
+        for key in &tenants {
+            assert_eq!(key, &tenants[0]);
+            assert_eq!(std_hasher.hash_one(key), std_hasher.hash_one(&tenants[0]), "{key:?}");
+            assert_eq!(fold_hasher.hash_one(key), fold_hasher.hash_one(&tenants[0]), "{key:?}");
+            assert_eq!(key.cmp(&tenants[0]), std::cmp::Ordering::Equal);
+        }
+        for key in &scopes {
+            assert_eq!(key, &scopes[0]);
+            assert_eq!(std_hasher.hash_one(key), std_hasher.hash_one(&scopes[0]), "{key:?}");
+            assert_eq!(fold_hasher.hash_one(key), fold_hasher.hash_one(&scopes[0]), "{key:?}");
+            assert_eq!(key.cmp(&scopes[0]), std::cmp::Ordering::Equal);
+        }
+        assert_eq!(tenants.iter().cloned().collect::<HashSet<_>>().len(), 1);
+        assert_eq!(scopes.iter().cloned().collect::<HashSet<_>>().len(), 1);
+        let mut map = HashMap::new();
+        map.insert(Tenant::new("acme"), 1);
+        assert_eq!(map.get(&Tenant::new(String::from("acme"))), Some(&1));
+        assert_eq!(map.get(&Tenant::new("acme ")), None, "different text, different key");
+        assert_ne!(Scopes::from("a b"), Scopes::from("a b c"));
+        assert_ne!(Scopes::from("ab"), Scopes::from("a b"));
+    }
+
     #[test]
     fn keys_print_what_they_name() {
         assert_eq!(format!("{:?}", Scopes::from("a b")), "Scopes(\"a b\")");

@@ -11,6 +11,7 @@ use tokio::time::Instant;
 
 use super::evicted::EvictedKeys;
 use super::KeyedInner;
+use crate::cache::Handover;
 use crate::{Error, Token, TokenCache, TokenSource};
 
 pub(super) struct Shard<K, S> {
@@ -25,7 +26,7 @@ struct ShardMap<K, S> {
     /// Creating a key at or after this instant sweeps idle keys first.
     next_sweep: Instant,
     /// The fetch bounds of evicted keys, for their next caches.
-    evicted: EvictedKeys<K>,
+    evicted: EvictedKeys<K, S>,
 }
 
 /// A key's cache and what the clock sweep knows of its use.
@@ -104,11 +105,24 @@ impl<K: Eq, S: TokenSource + 'static> Shard<K, S> {
             slot.touch();
             return Ok(slot.cache.clone());
         }
-        let cache = keyed.create(key)?;
         // Before the sweep, which may need the key's record's place for the keys it evicts.
-        if let Some(throttle) = map.evicted.take(hash, key, now) {
-            cache.seed_throttle(throttle);
-        }
+        let cache = match map.evicted.take(hash, key, now) {
+            Some(Handover::Whole { cache, .. }) => cache,
+            bounds => match keyed.create(key) {
+                Ok(cache) => {
+                    if let Some(Handover::Bounds(throttle)) = bounds {
+                        cache.seed_throttle(throttle);
+                    }
+                    cache
+                }
+                Err(error) => {
+                    if let Some(bounds) = bounds {
+                        map.evicted.keep(hash, key.clone(), bounds, now);
+                    }
+                    return Err(error);
+                }
+            },
+        };
         if map.slots.len() >= map.capacity || now >= map.next_sweep {
             map.sweep(now, keyed.idle_timeout, true);
         }
@@ -128,7 +142,10 @@ impl<K: Eq, S: TokenSource + 'static> Shard<K, S> {
             return false;
         };
         let (slot, _) = found.remove();
-        map.remember(slot, now);
+        // Bounds only: a removed key's next use runs the factory again (new credentials, say).
+        if let Some(throttle) = slot.cache.throttle(now) {
+            map.evicted.keep(slot.hash, slot.key, Handover::Bounds(throttle), now);
+        }
         true
     }
 
@@ -213,17 +230,12 @@ impl<K: Eq, S: TokenSource + 'static> ShardMap<K, S> {
         self.next_sweep = later(now, idle_timeout / 2);
         before - self.slots.len()
     }
-
-    /// Forgets `slot`'s key, remembering its fetch bounds still in force.
-    fn remember(&mut self, slot: Slot<K, S>, now: Instant) {
-        remember(&mut self.evicted, slot, now);
-    }
 }
 
-/// Keeps what `slot`'s cache still bounds (if anything) for the key's next cache.
-fn remember<K: Eq, S: TokenSource + 'static>(evicted: &mut EvictedKeys<K>, slot: Slot<K, S>, now: Instant) {
-    if let Some(throttle) = slot.cache.throttle(now) {
-        evicted.keep(slot.hash, slot.key, throttle, now);
+/// Keeps what the key of `slot`, evicted, needs of its cache (if anything) for its next use.
+fn remember<K: Eq, S: TokenSource + 'static>(evicted: &mut EvictedKeys<K, S>, slot: Slot<K, S>, now: Instant) {
+    if let Some(handover) = slot.cache.handover(now) {
+        evicted.keep(slot.hash, slot.key, handover, now);
     }
 }
 

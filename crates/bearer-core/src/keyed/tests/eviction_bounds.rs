@@ -3,6 +3,7 @@
 //! chosen by an attacker) do not make their endpoints be called more often.
 
 use super::*;
+use crate::cache::Handover;
 use crate::keyed::evicted::EvictedKeys;
 
 /// Fetch instants of `key`, in order.
@@ -144,9 +145,9 @@ async fn a_record_costs_at_most_256_bytes() {
     let throttle = cache.throttle(now).expect("fetched just now: its minimum interval is in force");
     let keys: Vec<Tenant> = (0..RECORDS).map(|i| Tenant::new(format!("tenant-{i:06}"))).collect();
     let hasher = foldhash::fast::RandomState::default();
-    let mut evicted = EvictedKeys::new(RECORDS);
+    let mut evicted: EvictedKeys<Tenant, LedgerSource> = EvictedKeys::new(RECORDS);
     for key in &keys {
-        evicted.keep(hasher.hash_one(key), key.clone(), throttle.clone(), now);
+        evicted.keep(hasher.hash_one(key), key.clone(), Handover::Bounds(throttle.clone()), now);
     }
     assert_eq!(evicted.len(), RECORDS);
     let per_record = evicted.allocation_size() as f64 / RECORDS as f64;

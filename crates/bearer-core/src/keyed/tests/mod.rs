@@ -8,6 +8,7 @@ use super::*;
 use crate::{async_trait, AccessToken};
 
 mod eviction_bounds;
+mod eviction_probes;
 
 /// Counts fetches per key across every source the factory builds; each fetch first waits for
 /// a permit of `gate` when there is one.
@@ -21,6 +22,10 @@ struct Ledger {
     gate: Option<Arc<Semaphore>>,
     /// This key's fetches all fail.
     failing: Option<&'static str>,
+    /// While set, every key's fetches fail.
+    outage: std::sync::atomic::AtomicBool,
+    /// How long each fetch takes, on tokio's clock (after its permit of `gate`).
+    latency: Option<Duration>,
 }
 
 struct LedgerSource {
@@ -37,7 +42,10 @@ impl TokenSource for LedgerSource {
         let n = self.ledger.fetches.fetch_add(1, Ordering::SeqCst) + 1;
         *self.ledger.per_key.lock().expect("ledger").entry(self.key.clone()).or_default() += 1;
         self.ledger.fetched_at.lock().expect("ledger").entry(self.key.clone()).or_default().push(Instant::now());
-        if self.ledger.failing == Some(self.key.as_str()) {
+        if let Some(latency) = self.ledger.latency {
+            tokio::time::sleep(latency).await;
+        }
+        if self.ledger.failing == Some(self.key.as_str()) || self.ledger.outage.load(Ordering::SeqCst) {
             return Err(Error::Malformed("no token for this tenant".into()));
         }
         Token::builder(AccessToken::new(format!("{}#{n}", self.key))).expires_in(Duration::from_secs(3600)).build()
