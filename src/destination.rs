@@ -165,6 +165,68 @@ mod tests {
         }
     }
 
+    /// Review probes: host, port, user-info, IPv6, encoding and length tricks never make a
+    /// rejection from elsewhere look like the request's URL or origin.
+    #[test]
+    fn prefix_and_normalisation_tricks_are_never_the_same_url_or_origin() {
+        let sent = "https://api.example.com/v1/x";
+        for elsewhere in [
+            "https://api.example.com.evil.com/v1/x",
+            "https://api.example.com@evil.com/v1/x",
+            "https://api.example.com:443@evil.com/v1/x",
+            "https://api.example.com./v1/x",
+            "https://api.example.com:4430/v1/x",
+            "https://api.example.co/v1/x",
+            "https://xn--api-example-com/v1/x",
+        ] {
+            assert_eq!(arrival(sent, elsewhere), Arrival::Elsewhere, "{elsewhere}");
+        }
+        // Spellings the parser writes as the request's URL are that URL.
+        for same in
+            ["https://API.EXAMPLE.COM:443/v1/x", "https://api.example.com/v1/./x", "https://api.example.com/v1/y/../x"]
+        {
+            assert_eq!(arrival(sent, same), Arrival::SameUrl, "{same}");
+        }
+        // Encodings and query spellings the server tells apart are other URLs on the origin.
+        for other in [
+            "https://api.example.com/v1/%78",
+            "https://api.example.com/v1/x?",
+            "https://api.example.com/v1/x/",
+            "https://api.example.com/V1/x",
+        ] {
+            assert_eq!(arrival(sent, other), Arrival::SameOrigin, "{other}");
+        }
+        // A request carrying user info, and IPv6 hosts.
+        assert_eq!(arrival("https://u:p@api.example.com/x", "https://api.example.com/x"), Arrival::Elsewhere);
+        assert_eq!(arrival("https://api.example.com/x", "https://u:p@api.example.com/x"), Arrival::Elsewhere);
+        assert_eq!(arrival("https://[::1]:8443/x", "https://[::1]:8443/x"), Arrival::SameUrl);
+        assert_eq!(arrival("https://[::1]:8443/x", "https://[::1]:8443/y"), Arrival::SameOrigin);
+        assert_eq!(arrival("https://[::1]:8443/x", "https://[::1]:844/x"), Arrival::Elsewhere);
+        assert_eq!(arrival("https://[::1]:8443/x", "https://[::2]:8443/x"), Arrival::Elsewhere);
+        assert_eq!(arrival("https://[::1]/x", "https://[0:0::1]/x"), Arrival::SameUrl);
+        // IDNA: the parser writes both in punycode.
+        assert_eq!(arrival("https://b\u{fc}cher.example/x", "https://xn--bcher-kva.example/x"), Arrival::SameUrl);
+    }
+
+    /// Review probe: at the inline bound and one byte past it, every byte of the URL counts.
+    #[test]
+    fn urls_at_and_past_the_inline_bound_compare_every_byte() {
+        let origin = "https://api.example.com/";
+        for len in [INLINE - 1, INLINE, INLINE + 1] {
+            let sent = format!("{origin}{}", "a".repeat(len - origin.len()));
+            assert_eq!(sent.len(), len);
+            assert_eq!(arrival(&sent, &sent), Arrival::SameUrl, "{len}");
+            let mut last = sent.clone();
+            last.pop();
+            assert_eq!(arrival(&sent, &format!("{last}b")), Arrival::SameOrigin, "{len}: last byte");
+            assert_eq!(arrival(&sent, &last), Arrival::SameOrigin, "{len}: one byte shorter");
+            assert_eq!(arrival(&sent, &format!("{sent}a")), Arrival::SameOrigin, "{len}: one byte longer");
+            assert_eq!(arrival(&last, &sent), Arrival::SameOrigin, "{len}: sent one byte shorter");
+            let elsewhere = sent.replacen("api.example.com", "api.example.org", 1);
+            assert_eq!(arrival(&sent, &elsewhere), Arrival::Elsewhere, "{len}");
+        }
+    }
+
     /// The attack on the fingerprints this module once compared: an open redirect on the API
     /// sends the request to a host and path crafted to fingerprint like the request's, which
     /// answers 401; taken for the same URL, the request would be retried there with a fresh
