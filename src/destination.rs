@@ -140,7 +140,6 @@ mod tests {
             "http://api.example.com/v1/orders",
             "https://api.example.org/v1/orders",
             "https://api.example.com:8443/v1/orders",
-            "https://user@api.example.com/v1/orders",
             "https://other.example.com/v1/orders",
             "https://api.example.co/m/v1/orders",
             "http://no.url.provided.local/",
@@ -163,6 +162,33 @@ mod tests {
             assert_eq!(arrival(&sent, &format!("{sent}a")), Arrival::SameOrigin);
             assert_eq!(arrival(&format!("{sent}/"), &sent), Arrival::SameOrigin);
         }
+    }
+
+    /// reqwest forwards `Authorization` on a redirect to the same scheme, host and port,
+    /// whatever the user info (`https://user:password@`): a rejection from there refused the
+    /// token, which must be dropped (not kept as if from another origin), and the request is
+    /// not retried (another URL).
+    #[test]
+    fn user_info_is_not_part_of_the_origin_the_token_is_forwarded_to() {
+        for (sent, answered) in [
+            ("https://u:p@api.example.com/x", "https://api.example.com/x"),
+            ("https://api.example.com/x", "https://u:p@api.example.com/y"),
+            ("https://u:p@api.example.com/x", "https://other:q@api.example.com/x"),
+            ("https://user@api.example.com:8443/x", "https://api.example.com:8443/"),
+            ("https://u@[::1]/x", "https://[::1]/x"),
+        ] {
+            assert_eq!(arrival(sent, answered), Arrival::SameOrigin, "{sent} answered from {answered}");
+        }
+        for (sent, answered) in [
+            ("https://u:p@api.example.com/x", "https://evil.example/x"),
+            ("https://api.example.com@evil.example/x", "https://api.example.com/x"),
+            ("https://u:p@api.example.com/x", "https://api.example.com:8443/x"),
+            ("https://u:p@api.example.com/x", "http://u:p@api.example.com/x"),
+            ("https://u@[::1]/x", "https://[::2]/x"),
+        ] {
+            assert_eq!(arrival(sent, answered), Arrival::Elsewhere, "{sent} answered from {answered}");
+        }
+        assert_eq!(arrival("https://u:p@api.example.com/x", "https://u:p@api.example.com/x"), Arrival::SameUrl);
     }
 
     /// Review probes: host, port, user-info, IPv6, encoding and length tricks never make a
@@ -196,9 +222,7 @@ mod tests {
         ] {
             assert_eq!(arrival(sent, other), Arrival::SameOrigin, "{other}");
         }
-        // A request carrying user info, and IPv6 hosts.
-        assert_eq!(arrival("https://u:p@api.example.com/x", "https://api.example.com/x"), Arrival::Elsewhere);
-        assert_eq!(arrival("https://api.example.com/x", "https://u:p@api.example.com/x"), Arrival::Elsewhere);
+        // IPv6 hosts.
         assert_eq!(arrival("https://[::1]:8443/x", "https://[::1]:8443/x"), Arrival::SameUrl);
         assert_eq!(arrival("https://[::1]:8443/x", "https://[::1]:8443/y"), Arrival::SameOrigin);
         assert_eq!(arrival("https://[::1]:8443/x", "https://[::1]:844/x"), Arrival::Elsewhere);

@@ -193,3 +193,35 @@ async fn a_post_redirected_with_303_to_its_own_url_is_not_sent_again() {
     let posts = api.seen().iter().filter(|seen| seen.method == "POST").count();
     assert_eq!(posts, 1, "the order was posted once: {:?}", api.seen());
 }
+
+/// A request whose URL carries user info (sent as built, with any origin allowed) redirected
+/// on its own origin to a URL without: reqwest forwards the token there (same scheme, host
+/// and port), so a rejection from there refused the token, and the token is dropped.
+#[tokio::test]
+async fn a_rejection_after_a_redirect_that_drops_the_user_info_drops_the_token() {
+    let sim = Simulator::oauth2().start().await;
+    let auth = BearerAuth::builder(support::oauth2_source(&sim))
+        .allow_any_https_origin()
+        .allow_http_loopback()
+        .build()
+        .expect("middleware");
+    let client = ClientBuilder::new(reqwest::Client::new()).with(auth).build();
+    let with_user = |url: String| {
+        let mut url = reqwest::Url::parse(&url).expect("url");
+        url.set_username("user").expect("user info");
+        reqwest::Request::new(reqwest::Method::GET, url)
+    };
+    assert_eq!(client.execute(with_user(sim.api_url())).await.expect("warm").status(), StatusCode::OK);
+    sim.revoke_all();
+    let redirected = client.execute(with_user(sim.redirect_url(&sim.api_url()))).await.expect("request");
+    assert_eq!(redirected.status(), StatusCode::UNAUTHORIZED, "not retried: another URL");
+    assert_eq!(sim.api_authorizations().len(), 2, "reqwest forwarded the token on the redirect");
+    assert!(sim.api_authorizations()[1].is_some(), "reqwest forwarded the token on the redirect");
+    assert_eq!(client.get(sim.api_url()).send().await.expect("request").status(), StatusCode::OK);
+    let counters = sim.counters();
+    assert_eq!(
+        (counters.token_requests, counters.api_rejections),
+        (2, 1),
+        "the refused token was dropped: the next request fetched a fresh one and was not refused"
+    );
+}

@@ -223,3 +223,53 @@ async fn no_secret_reaches_logs_debug_or_display() {
         }
     }
 }
+
+/// The redirect rules' log lines, on every branch (retried, dropped after a redirect on the
+/// origin, kept after a redirect elsewhere), for a request whose URL carries a password: the
+/// password and the tokens never reach the trace log. Captured on this test's thread only.
+#[tokio::test]
+async fn a_password_in_a_request_url_never_reaches_the_log_on_any_redirect_branch() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _log = tracing::subscriber::set_default(subscriber);
+
+    const PASSWORD: &str = "url-password-never-logged";
+    let (sim, other) = (Simulator::oauth2().start().await, Simulator::oauth2().start().await);
+    // Any origin: a URL with user info may then carry the token (a named origin never matches one).
+    let auth = BearerAuth::builder(support::oauth2_source(&sim))
+        .allow_any_https_origin()
+        .allow_http_loopback()
+        .build()
+        .expect("middleware");
+    let client = ClientBuilder::new(reqwest::Client::new()).with(auth).build();
+    let with_password = |url: String| {
+        let mut url = reqwest::Url::parse(&url).expect("url");
+        url.set_username("user").and_then(|()| url.set_password(Some(PASSWORD))).expect("user info");
+        reqwest::Request::new(reqwest::Method::GET, url)
+    };
+    let first = client.execute(with_password(sim.api_url())).await.expect("request");
+    assert_eq!(first.status(), StatusCode::OK);
+    sim.revoke_all();
+    let retried = client.execute(with_password(sim.api_url())).await.expect("request");
+    assert_eq!(retried.status(), StatusCode::OK, "retried with a fresh token");
+    sim.revoke_all();
+    let dropped = client.execute(with_password(sim.redirect_url(&sim.api_url()))).await.expect("request");
+    assert_eq!(dropped.status(), StatusCode::UNAUTHORIZED, "redirected on the origin: not retried");
+    let kept = client.execute(with_password(sim.redirect_url(&other.api_url()))).await.expect("request");
+    assert_eq!(kept.status(), StatusCode::UNAUTHORIZED, "redirected elsewhere: not retried");
+
+    let log = String::from_utf8_lossy(&captured.0.lock().expect("log")).into_owned();
+    for event in ["retrying once with a fresh token", "after a redirect; dropped", "another origin"] {
+        assert!(log.contains(event), "the subscriber captured `{event}`");
+    }
+    let mut secrets = sim.issued_tokens();
+    secrets.push(PASSWORD.to_owned());
+    for secret in &secrets {
+        assert!(!log.contains(secret.as_str()), "a secret reached the trace log");
+    }
+}
