@@ -61,18 +61,25 @@ impl Destination {
         }
     }
 
-    /// Where a response from `url` came from. Origins compare as the URL parser writes them
-    /// (host lower-cased, default port left out), user info included: a URL with user info is
-    /// never the same origin as one without.
+    /// Where a response from `url` came from. The URL compares byte for byte, the origin as
+    /// reqwest compares it before it forwards `Authorization` on a redirect: scheme, host
+    /// (lower-cased by the URL parser) and port (the default one left out), whatever the
+    /// user info.
     pub(crate) fn arrival(&self, url: &Url) -> Arrival {
         let sent = self.sent();
         if without_fragment(url).as_bytes() == sent {
             return Arrival::SameUrl;
         }
-        // The path of an http(s) URL starts with `/`, and an origin has none: the sent URL is
-        // on `origin` exactly when it starts with it and a `/` follows.
-        let origin = url[..Position::BeforePath].as_bytes();
-        if sent.starts_with(origin) && sent.get(origin.len()) == Some(&b'/') {
+        // `scheme://`, then `[user info@]host[:port]` up to the path, which for an http(s)
+        // URL starts with `/`. Neither the user info (percent-encoded) nor the host has a
+        // `/` or a second `@`.
+        let (scheme, host) = (&url[..Position::BeforeUsername], &url[Position::BeforeHost..Position::BeforePath]);
+        let Some(after_scheme) = sent.strip_prefix(scheme.as_bytes()) else {
+            return Arrival::Elsewhere;
+        };
+        let authority = after_scheme.split(|&byte| byte == b'/').next().unwrap_or_default();
+        let sent_host = authority.rsplit(|&byte| byte == b'@').next().unwrap_or_default();
+        if sent_host == host.as_bytes() {
             Arrival::SameOrigin
         } else {
             Arrival::Elsewhere
@@ -134,7 +141,7 @@ mod tests {
     }
 
     #[test]
-    fn another_scheme_host_port_or_user_is_elsewhere() {
+    fn another_scheme_host_or_port_is_elsewhere() {
         let sent = "https://api.example.com/v1/orders";
         for answered in [
             "http://api.example.com/v1/orders",
