@@ -200,17 +200,8 @@ async fn a_post_redirected_with_303_to_its_own_url_is_not_sent_again() {
 #[tokio::test]
 async fn a_rejection_after_a_redirect_that_drops_the_user_info_drops_the_token() {
     let sim = Simulator::oauth2().start().await;
-    let auth = BearerAuth::builder(support::oauth2_source(&sim))
-        .allow_any_https_origin()
-        .allow_http_loopback()
-        .build()
-        .expect("middleware");
-    let client = ClientBuilder::new(reqwest::Client::new()).with(auth).build();
-    let with_user = |url: String| {
-        let mut url = reqwest::Url::parse(&url).expect("url");
-        url.set_username("user").expect("user info");
-        reqwest::Request::new(reqwest::Method::GET, url)
-    };
+    let client = support::client_for_any_origin(&sim);
+    let with_user = |url: String| support::get_with_user_info(&url, None);
     assert_eq!(client.execute(with_user(sim.api_url())).await.expect("warm").status(), StatusCode::OK);
     sim.revoke_all();
     let redirected = client.execute(with_user(sim.redirect_url(&sim.api_url()))).await.expect("request");

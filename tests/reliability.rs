@@ -200,6 +200,14 @@ async fn a_thousand_callers_time_out_during_a_slow_refresh() {
     assert_eq!(sim.counters().token_requests, 1, "no extra fetch");
 }
 
+/// An empty answer with `status` to `request`. It names the URL it came from, as a real one
+/// does: a rejection from a URL that may not have the token is not the token's fault.
+fn answer(request: &reqwest::Request, status: StatusCode) -> reqwest_middleware::Result<reqwest::Response> {
+    use reqwest::ResponseBuilderExt;
+    let response = http::Response::builder().status(status).url(request.url().clone()).body("");
+    Ok(reqwest::Response::from(response.map_err(reqwest_middleware::Error::middleware)?))
+}
+
 /// The last middleware of a chain for an API that refuses every token it is sent; counts
 /// the requests it answered.
 #[derive(Clone, Default)]
@@ -215,12 +223,8 @@ impl reqwest_middleware::Middleware for AlwaysUnauthorized {
         _: &mut http::Extensions,
         _: reqwest_middleware::Next<'_>,
     ) -> reqwest_middleware::Result<reqwest::Response> {
-        use reqwest::ResponseBuilderExt;
         self.requests.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        // The response names the URL it came from, as a real one does: a rejection from a
-        // URL that may not have the token is not the token's fault.
-        let response = http::Response::builder().status(StatusCode::UNAUTHORIZED).url(request.url().clone()).body("");
-        Ok(reqwest::Response::from(response.map_err(reqwest_middleware::Error::middleware)?))
+        answer(&request, StatusCode::UNAUTHORIZED)
     }
 }
 
@@ -307,15 +311,12 @@ impl reqwest_middleware::Middleware for RefusesTheFirstToken {
         _: &mut http::Extensions,
         _: reqwest_middleware::Next<'_>,
     ) -> reqwest_middleware::Result<reqwest::Response> {
-        use reqwest::ResponseBuilderExt;
         let used = request.headers().get(http::header::AUTHORIZATION).cloned();
         let refused = {
             let mut first = self.first.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             first.get_or_insert_with(|| used.clone().unwrap_or(http::HeaderValue::from_static("none"))).clone()
         };
-        let status = if used.as_ref() == Some(&refused) { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
-        let response = http::Response::builder().status(status).url(request.url().clone()).body("");
-        Ok(reqwest::Response::from(response.map_err(reqwest_middleware::Error::middleware)?))
+        answer(&request, if used.as_ref() == Some(&refused) { StatusCode::UNAUTHORIZED } else { StatusCode::OK })
     }
 }
 

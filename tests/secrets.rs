@@ -23,6 +23,20 @@ use reqwest_middleware::ClientBuilder;
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
 
+impl Captured {
+    /// A subscriber that writes every event, at TRACE from every crate, to the returned log.
+    fn subscriber() -> (Self, impl tracing::Subscriber + Send + Sync) {
+        let captured = Self::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        (captured, subscriber)
+    }
+}
+
 impl Write for Captured {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.0.lock().map_err(|_| std::io::Error::other("poisoned"))?.extend_from_slice(buf);
@@ -116,14 +130,8 @@ async fn revocation(sim: &Simulator, grant: Grant, transcript: &mut Transcript) 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_reaches_logs_debug_or_display() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    tracing::subscriber::set_global_default(subscriber).expect("the only subscriber in this test binary");
+    let (captured, subscriber) = Captured::subscriber();
+    tracing::subscriber::set_global_default(subscriber).expect("the only global subscriber in this test binary");
 
     let mut transcript = Transcript::default();
     let mut secrets: Vec<String> = Vec::new();
@@ -230,29 +238,13 @@ async fn no_secret_reaches_logs_debug_or_display() {
 /// thread only.
 #[tokio::test]
 async fn a_password_in_a_request_url_never_reaches_the_log_on_any_redirect_branch() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
+    let (captured, subscriber) = Captured::subscriber();
     let _log = tracing::subscriber::set_default(subscriber);
 
     const PASSWORD: &str = "url-password-never-logged";
     let (sim, other) = (Simulator::oauth2().start().await, Simulator::oauth2().start().await);
-    // Any origin: a URL with user info may then carry the token (a named origin never matches one).
-    let auth = BearerAuth::builder(support::oauth2_source(&sim))
-        .allow_any_https_origin()
-        .allow_http_loopback()
-        .build()
-        .expect("middleware");
-    let client = ClientBuilder::new(reqwest::Client::new()).with(auth).build();
-    let with_password = |url: String| {
-        let mut url = reqwest::Url::parse(&url).expect("url");
-        url.set_username("user").and_then(|()| url.set_password(Some(PASSWORD))).expect("user info");
-        reqwest::Request::new(reqwest::Method::GET, url)
-    };
+    let client = support::client_for_any_origin(&sim);
+    let with_password = |url: String| support::get_with_user_info(&url, Some(PASSWORD));
     let first = client.execute(with_password(sim.api_url())).await.expect("request");
     assert_eq!(first.status(), StatusCode::OK);
     sim.revoke_all();
