@@ -61,18 +61,25 @@ impl Destination {
         }
     }
 
-    /// Where a response from `url` came from. Origins compare as the URL parser writes them
-    /// (host lower-cased, default port left out), user info included: a URL with user info is
-    /// never the same origin as one without.
+    /// Where a response from `url` came from. The URL compares byte for byte, the origin as
+    /// reqwest compares it before it forwards `Authorization` on a redirect: scheme, host
+    /// (lower-cased by the URL parser) and port (the default one left out), whatever the
+    /// user info.
     pub(crate) fn arrival(&self, url: &Url) -> Arrival {
         let sent = self.sent();
         if without_fragment(url).as_bytes() == sent {
             return Arrival::SameUrl;
         }
-        // The path of an http(s) URL starts with `/`, and an origin has none: the sent URL is
-        // on `origin` exactly when it starts with it and a `/` follows.
-        let origin = url[..Position::BeforePath].as_bytes();
-        if sent.starts_with(origin) && sent.get(origin.len()) == Some(&b'/') {
+        // `scheme://`, then `[user info@]host[:port]` up to the path, which for an http(s)
+        // URL starts with `/`. Neither the user info (percent-encoded) nor the host has a
+        // `/` or a second `@`.
+        let (scheme, host) = (&url[..Position::BeforeUsername], &url[Position::BeforeHost..Position::BeforePath]);
+        let Some(after_scheme) = sent.strip_prefix(scheme.as_bytes()) else {
+            return Arrival::Elsewhere;
+        };
+        let authority = after_scheme.split(|&byte| byte == b'/').next().unwrap_or_default();
+        let sent_host = authority.rsplit(|&byte| byte == b'@').next().unwrap_or_default();
+        if sent_host == host.as_bytes() {
             Arrival::SameOrigin
         } else {
             Arrival::Elsewhere
@@ -134,13 +141,12 @@ mod tests {
     }
 
     #[test]
-    fn another_scheme_host_port_or_user_is_elsewhere() {
+    fn another_scheme_host_or_port_is_elsewhere() {
         let sent = "https://api.example.com/v1/orders";
         for answered in [
             "http://api.example.com/v1/orders",
             "https://api.example.org/v1/orders",
             "https://api.example.com:8443/v1/orders",
-            "https://user@api.example.com/v1/orders",
             "https://other.example.com/v1/orders",
             "https://api.example.co/m/v1/orders",
             "http://no.url.provided.local/",
@@ -162,6 +168,93 @@ mod tests {
             }
             assert_eq!(arrival(&sent, &format!("{sent}a")), Arrival::SameOrigin);
             assert_eq!(arrival(&format!("{sent}/"), &sent), Arrival::SameOrigin);
+        }
+    }
+
+    /// reqwest forwards `Authorization` on a redirect to the same scheme, host and port,
+    /// whatever the user info (`https://user:password@`): a rejection from there refused the
+    /// token, which must be dropped (not kept as if from another origin), and the request is
+    /// not retried (another URL).
+    #[test]
+    fn user_info_is_not_part_of_the_origin_the_token_is_forwarded_to() {
+        for (sent, answered) in [
+            ("https://u:p@api.example.com/x", "https://api.example.com/x"),
+            ("https://api.example.com/x", "https://u:p@api.example.com/y"),
+            ("https://u:p@api.example.com/x", "https://other:q@api.example.com/x"),
+            ("https://user@api.example.com:8443/x", "https://api.example.com:8443/"),
+            ("https://u@[::1]/x", "https://[::1]/x"),
+        ] {
+            assert_eq!(arrival(sent, answered), Arrival::SameOrigin, "{sent} answered from {answered}");
+        }
+        for (sent, answered) in [
+            ("https://u:p@api.example.com/x", "https://evil.example/x"),
+            ("https://api.example.com@evil.example/x", "https://api.example.com/x"),
+            ("https://u:p@api.example.com/x", "https://api.example.com:8443/x"),
+            ("https://u:p@api.example.com/x", "http://u:p@api.example.com/x"),
+            ("https://u@[::1]/x", "https://[::2]/x"),
+        ] {
+            assert_eq!(arrival(sent, answered), Arrival::Elsewhere, "{sent} answered from {answered}");
+        }
+        assert_eq!(arrival("https://u:p@api.example.com/x", "https://u:p@api.example.com/x"), Arrival::SameUrl);
+    }
+
+    /// Review probes: host, port, user-info, IPv6, encoding and length tricks never make a
+    /// rejection from elsewhere look like the request's URL or origin.
+    #[test]
+    fn prefix_and_normalisation_tricks_are_never_the_same_url_or_origin() {
+        let sent = "https://api.example.com/v1/x";
+        for elsewhere in [
+            "https://api.example.com.evil.com/v1/x",
+            "https://api.example.com@evil.com/v1/x",
+            "https://api.example.com:443@evil.com/v1/x",
+            "https://api.example.com./v1/x",
+            "https://api.example.com:4430/v1/x",
+            "https://api.example.co/v1/x",
+            "https://xn--api-example-com/v1/x",
+        ] {
+            assert_eq!(arrival(sent, elsewhere), Arrival::Elsewhere, "{elsewhere}");
+        }
+        // Spellings the parser writes as the request's URL are that URL.
+        for same in
+            ["https://API.EXAMPLE.COM:443/v1/x", "https://api.example.com/v1/./x", "https://api.example.com/v1/y/../x"]
+        {
+            assert_eq!(arrival(sent, same), Arrival::SameUrl, "{same}");
+        }
+        // Encodings and query spellings the server tells apart are other URLs on the origin.
+        for other in [
+            "https://api.example.com/v1/%78",
+            "https://api.example.com/v1/x?",
+            "https://api.example.com/v1/x/",
+            "https://api.example.com/V1/x",
+        ] {
+            assert_eq!(arrival(sent, other), Arrival::SameOrigin, "{other}");
+        }
+        // IPv6 hosts.
+        assert_eq!(arrival("https://[::1]:8443/x", "https://[::1]:8443/x"), Arrival::SameUrl);
+        assert_eq!(arrival("https://[::1]:8443/x", "https://[::1]:8443/y"), Arrival::SameOrigin);
+        assert_eq!(arrival("https://[::1]:8443/x", "https://[::1]:844/x"), Arrival::Elsewhere);
+        assert_eq!(arrival("https://[::1]:8443/x", "https://[::2]:8443/x"), Arrival::Elsewhere);
+        assert_eq!(arrival("https://[::1]/x", "https://[0:0::1]/x"), Arrival::SameUrl);
+        // IDNA: the parser writes both in punycode.
+        assert_eq!(arrival("https://b\u{fc}cher.example/x", "https://xn--bcher-kva.example/x"), Arrival::SameUrl);
+    }
+
+    /// Review probe: at the inline bound and one byte past it, every byte of the URL counts.
+    #[test]
+    fn urls_at_and_past_the_inline_bound_compare_every_byte() {
+        let origin = "https://api.example.com/";
+        for len in [INLINE - 1, INLINE, INLINE + 1] {
+            let sent = format!("{origin}{}", "a".repeat(len - origin.len()));
+            assert_eq!(sent.len(), len);
+            assert_eq!(arrival(&sent, &sent), Arrival::SameUrl, "{len}");
+            let mut last = sent.clone();
+            last.pop();
+            assert_eq!(arrival(&sent, &format!("{last}b")), Arrival::SameOrigin, "{len}: last byte");
+            assert_eq!(arrival(&sent, &last), Arrival::SameOrigin, "{len}: one byte shorter");
+            assert_eq!(arrival(&sent, &format!("{sent}a")), Arrival::SameOrigin, "{len}: one byte longer");
+            assert_eq!(arrival(&last, &sent), Arrival::SameOrigin, "{len}: sent one byte shorter");
+            let elsewhere = sent.replacen("api.example.com", "api.example.org", 1);
+            assert_eq!(arrival(&sent, &elsewhere), Arrival::Elsewhere, "{len}");
         }
     }
 

@@ -241,3 +241,31 @@ fn idle_keys_keep_no_task_alive() {
     assert_eq!(keyed.len(), 1_000);
     assert_eq!(runtime.metrics().num_alive_tasks(), 0, "1,000 idle keys with fresh tokens: no task runs for them");
 }
+
+/// A key's rejection after a redirect follows the default cache's rules with the key's own
+/// origins: a 401 from another tenant's origin keeps the key's token; one from another URL
+/// on the key's origin drops it without a retry.
+#[tokio::test]
+async fn a_keys_rejection_after_a_redirect_follows_the_redirect_rules_for_its_own_origin() {
+    let (acme, globex, client) = two_tenants().await;
+    let send = |url: String| client.get(url).with_extension(Tenant::new("acme")).send();
+    assert_eq!(send(acme.api_url()).await.expect("warm").status(), StatusCode::OK);
+    let acme_token = acme.api_authorizations()[0].clone().expect("acme's token");
+
+    // acme's API redirects to globex's, which never sees acme's token and refuses the request.
+    let elsewhere = send(acme.redirect_url(&globex.api_url())).await.expect("redirected to globex");
+    assert_eq!(elsewhere.status(), StatusCode::UNAUTHORIZED, "not retried");
+    assert_eq!(globex.api_authorizations(), vec![None], "globex never saw a token");
+    assert_eq!(send(acme.api_url()).await.expect("acme").status(), StatusCode::OK);
+    assert_eq!(acme.api_authorizations().last(), Some(&Some(acme_token.clone())), "the key's token was kept");
+    assert_eq!(acme.counters().token_requests, 1);
+
+    // On acme's own origin, to another URL: the revoked token is dropped, nothing retried.
+    acme.revoke_all();
+    let same_origin = send(acme.redirect_url(&acme.api_url())).await.expect("redirected on acme");
+    assert_eq!(same_origin.status(), StatusCode::UNAUTHORIZED, "not retried: another URL than the caller's");
+    assert_eq!(acme.counters().token_requests, 1, "no fetch for a retry");
+    assert_eq!(send(acme.api_url()).await.expect("acme").status(), StatusCode::OK, "a fresh token next time");
+    assert_eq!(acme.counters().token_requests, 2);
+    assert_eq!(globex.counters().token_requests, 0, "globex's key was never used");
+}

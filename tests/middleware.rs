@@ -202,3 +202,37 @@ async fn a_rejection_from_a_url_that_may_not_have_the_token_is_not_retried() {
     client.get("https://api.example.com/x").send().await.expect("request");
     assert_eq!(sim.counters().token_requests, 1, "and the token was not invalidated");
 }
+
+/// A later middleware that adds a query parameter to every request.
+struct AddsAQuery;
+
+#[async_trait::async_trait]
+impl Middleware for AddsAQuery {
+    async fn handle(
+        &self,
+        mut request: Request,
+        extensions: &mut Extensions,
+        next: Next<'_>,
+    ) -> reqwest_middleware::Result<Response> {
+        request.url_mut().query_pairs_mut().append_pair("rewritten", "1");
+        next.run(request, extensions).await
+    }
+}
+
+/// Behind a later middleware that rewrites URLs, as the "Redirects" docs say: a rejection
+/// comes from another URL than the one `BearerAuth` saw, on its origin, so the token is
+/// dropped and the request not retried; the next request gets a fresh token.
+#[tokio::test]
+async fn behind_a_middleware_that_rewrites_urls_a_rejection_drops_the_token_without_a_retry() {
+    let sim = Simulator::oauth2().start().await;
+    let auth = support::client_for(&sim, TokenCache::new(source(&sim)));
+    let client = ClientBuilder::from_client(auth).with(AddsAQuery).build();
+    assert_eq!(client.get(sim.api_url()).send().await.expect("warm").status(), StatusCode::OK);
+    sim.revoke_all();
+    let refused = client.get(sim.api_url()).send().await.expect("request");
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED, "not retried");
+    assert!(refused.url().as_str().ends_with("rewritten=1"), "{}", refused.url());
+    assert_eq!((sim.counters().api_requests, sim.counters().token_requests), (2, 1));
+    assert_eq!(client.get(sim.api_url()).send().await.expect("request").status(), StatusCode::OK, "a fresh token");
+    assert_eq!((sim.counters().api_requests, sim.counters().token_requests), (3, 2));
+}

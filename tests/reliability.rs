@@ -200,6 +200,14 @@ async fn a_thousand_callers_time_out_during_a_slow_refresh() {
     assert_eq!(sim.counters().token_requests, 1, "no extra fetch");
 }
 
+/// An empty answer with `status` to `request`. It names the URL it came from, as a real one
+/// does: a rejection from a URL that may not have the token is not the token's fault.
+fn answer(request: &reqwest::Request, status: StatusCode) -> reqwest_middleware::Result<reqwest::Response> {
+    use reqwest::ResponseBuilderExt;
+    let response = http::Response::builder().status(status).url(request.url().clone()).body("");
+    Ok(reqwest::Response::from(response.map_err(reqwest_middleware::Error::middleware)?))
+}
+
 /// The last middleware of a chain for an API that refuses every token it is sent; counts
 /// the requests it answered.
 #[derive(Clone, Default)]
@@ -215,12 +223,8 @@ impl reqwest_middleware::Middleware for AlwaysUnauthorized {
         _: &mut http::Extensions,
         _: reqwest_middleware::Next<'_>,
     ) -> reqwest_middleware::Result<reqwest::Response> {
-        use reqwest::ResponseBuilderExt;
         self.requests.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        // The response names the URL it came from, as a real one does: a rejection from a
-        // URL that may not have the token is not the token's fault.
-        let response = http::Response::builder().status(StatusCode::UNAUTHORIZED).url(request.url().clone()).body("");
-        Ok(reqwest::Response::from(response.map_err(reqwest_middleware::Error::middleware)?))
+        answer(&request, StatusCode::UNAUTHORIZED)
     }
 }
 
@@ -290,4 +294,59 @@ async fn concurrent_requests_to_an_api_that_rejects_every_token_get_its_401_at_a
         assert!(requests <= 2_000, "{requests} API requests: more than one retry per request");
         assert!(requests > 1_000, "the first rejection was retried with a fresh token");
     }
+}
+
+/// The last middleware of a chain for an API that refuses the first token it sees, and only
+/// that one.
+#[derive(Default)]
+struct RefusesTheFirstToken {
+    first: std::sync::Mutex<Option<http::HeaderValue>>,
+}
+
+#[async_trait::async_trait]
+impl reqwest_middleware::Middleware for RefusesTheFirstToken {
+    async fn handle(
+        &self,
+        request: reqwest::Request,
+        _: &mut http::Extensions,
+        _: reqwest_middleware::Next<'_>,
+    ) -> reqwest_middleware::Result<reqwest::Response> {
+        let used = request.headers().get(http::header::AUTHORIZATION).cloned();
+        let refused = {
+            let mut first = self.first.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            first.get_or_insert_with(|| used.clone().unwrap_or(http::HeaderValue::from_static("none"))).clone()
+        };
+        answer(&request, if used.as_ref() == Some(&refused) { StatusCode::UNAUTHORIZED } else { StatusCode::OK })
+    }
+}
+
+/// A caller that gives up (a timeout, a dropped future) while the middleware waits for a
+/// token, first on a cold cache, then on a retry's refresh, leaves nothing wedged: the next
+/// request gets the token those refreshes fetched, and no extra fetch is made.
+#[tokio::test(start_paused = true)]
+async fn requests_dropped_while_the_middleware_waits_for_a_token_leave_it_usable() {
+    let sim = Simulator::oauth2().start().await;
+    let auth = reqwest_bearer::BearerAuthBuilder::from_cache(TokenCache::with_policy(
+        paused_clock_source(&sim),
+        deterministic(),
+    ))
+    .allow_origin("https://api.example.com")
+    .build()
+    .expect("middleware");
+    let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(auth)
+        .with(RefusesTheFirstToken::default())
+        .build();
+    let send = |within: Duration| tokio::time::timeout(within, client.get(CANNED_API).send());
+
+    sim.fail_next(1, Fault::Delay(Duration::from_secs(5)));
+    assert!(send(Duration::from_secs(1)).await.is_err(), "dropped during the first fetch");
+    // This one joins that fetch (4 s left), is refused, and waits for the retry's refresh
+    // (5 s more): dropped 3 s into it.
+    sim.fail_next(1, Fault::Delay(Duration::from_secs(5)));
+    assert!(send(Duration::from_secs(7)).await.is_err(), "dropped during the retry's refresh");
+
+    let response = send(HOUR).await.expect("no hang").expect("response");
+    assert_eq!(response.status(), StatusCode::OK, "the retry's refresh landed for the next request");
+    assert_eq!(sim.counters().token_requests, 2, "the first fetch and the retry's refresh, no other");
 }

@@ -47,6 +47,25 @@ pub fn client_for<S: TokenSource + 'static>(sim: &Simulator, cache: TokenCache<S
     ClientBuilder::new(reqwest::Client::new()).with(auth).build()
 }
 
+/// A client whose token (the generic source's) goes to any https origin and to loopback over
+/// plain http, so that a URL with user info may carry it (a named origin never matches one).
+pub fn client_for_any_origin(sim: &Simulator) -> ClientWithMiddleware {
+    let auth = reqwest_bearer::BearerAuth::builder(oauth2_source(sim))
+        .allow_any_https_origin()
+        .allow_http_loopback()
+        .build()
+        .expect("valid middleware");
+    ClientBuilder::new(reqwest::Client::new()).with(auth).build()
+}
+
+/// A GET to `url` with user info `user[:password]` in the URL, as built (a `RequestBuilder`
+/// would move it to an `Authorization` header).
+pub fn get_with_user_info(url: &str, password: Option<&str>) -> Request {
+    let mut url = reqwest::Url::parse(url).expect("url");
+    url.set_username("user").and_then(|()| url.set_password(password)).expect("user info");
+    Request::new(reqwest::Method::GET, url)
+}
+
 /// The API every canned client is asked for; its last middleware answers without a network.
 pub const CANNED_API: &str = "https://api.example.com/v1/things";
 

@@ -24,17 +24,23 @@ pub struct Redirector {
 impl Redirector {
     /// Answers `/from` with `status` and `Location: location`, anything else with `401`.
     pub fn start(status: u16, location: &str) -> Self {
+        let location = location.to_owned();
+        Self::answering(move |request| (request.path == "/from").then(|| (status, location.clone())))
+    }
+
+    /// Answers each request with the redirect `answer` gives it (status, `Location`), or
+    /// with `401` when it gives none.
+    pub fn answering(answer: impl Fn(&Seen) -> Option<(u16, String)> + Send + 'static) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let origin = format!("http://{}", listener.local_addr().expect("address"));
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let (record, location) = (Arc::clone(&seen), location.to_owned());
+        let record = Arc::clone(&seen);
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 if let Some(request) = read_request(&stream) {
-                    let head = if request.path == "/from" {
-                        format!("HTTP/1.1 {status} Redirect\r\nLocation: {location}\r\n")
-                    } else {
-                        "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer\r\n".to_owned()
+                    let head = match answer(&request) {
+                        Some((status, location)) => format!("HTTP/1.1 {status} Redirect\r\nLocation: {location}\r\n"),
+                        None => "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer\r\n".to_owned(),
                     };
                     record.lock().expect("lock").push(request);
                     let _ =
