@@ -316,7 +316,9 @@ where
                 idle_timeout: self.idle_timeout,
                 max_keys: per_shard * count,
                 hasher: foldhash::fast::RandomState::default(),
-                shards: (0..count).map(|_| Shard::new(per_shard, shard::later(now, self.idle_timeout))).collect(),
+                shards: (0..count)
+                    .map(|_| Shard::new(per_shard, crate::token::after_or_never(now, self.idle_timeout)))
+                    .collect(),
                 shard_mask: count - 1,
             }),
         }

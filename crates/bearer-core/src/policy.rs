@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::token::far_after;
+use crate::token::{after_or_never, far_after};
 
 /// Refresh-ahead starts this fraction of a token's lifetime before it expires...
 pub const DEFAULT_REFRESH_AHEAD_FRACTION: f64 = 0.25;
@@ -222,7 +222,7 @@ impl RefreshPolicy {
             let never = far_after(anchor);
             return Schedule { refresh_at: never, stale_at: never, expires_at: never };
         };
-        let at = |after: Duration| anchor.checked_add(after).unwrap_or_else(|| far_after(anchor));
+        let at = |after: Duration| after_or_never(anchor, after);
         Schedule {
             refresh_at: at(offsets.refresh_after),
             stale_at: at(offsets.stale_after),

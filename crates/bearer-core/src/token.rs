@@ -95,7 +95,7 @@ pub struct TokenBuilder {
 impl TokenBuilder {
     /// The token expires this long after it was received.
     pub fn expires_in(mut self, lifetime: Duration) -> Self {
-        self.expires_at = Some(self.received_at.checked_add(lifetime).unwrap_or_else(|| far_after(self.received_at)));
+        self.expires_at = Some(after_or_never(self.received_at, lifetime));
         self
     }
 
@@ -138,6 +138,12 @@ impl TokenBuilder {
             scope: self.scope,
         })
     }
+}
+
+/// `anchor + wait`, or "never" ([`far_after`]) when that is past what the clock can hold: a
+/// wait too long to count is a wait forever, not none.
+pub(crate) fn after_or_never(anchor: Instant, wait: Duration) -> Instant {
+    anchor.checked_add(wait).unwrap_or_else(|| far_after(anchor))
 }
 
 /// An instant so far after `anchor` that it stands for "never": about 30 years, or as far as

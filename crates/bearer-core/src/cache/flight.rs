@@ -134,9 +134,8 @@ impl<S: TokenSource + 'static> TokenCache<S> {
         control.last_fetch = Some(start);
         control.flights += 1;
         let id = control.flights;
-        let overdue_at = start
-            .checked_add(self.inner.policy.fetch_timeout().saturating_add(OVERDUE_GRACE))
-            .unwrap_or_else(|| crate::token::far_after(start));
+        let overdue_at =
+            crate::token::after_or_never(start, self.inner.policy.fetch_timeout().saturating_add(OVERDUE_GRACE));
         control.flight = Some(Flight { id, receiver: receiver.clone(), overdue_at });
         let launch = Launch {
             runtime,
@@ -259,8 +258,7 @@ impl<S> Inner<S> {
         control.failures = control.failures.saturating_add(1);
         let wait = self.policy.backoff(control.failures, error.retry_after(), random_unit());
         let now = self.clock.now();
-        // A wait past what the clock can hold is a wait forever, not none.
-        control.next_attempt = Some(now.checked_add(wait).unwrap_or_else(|| crate::token::far_after(now)));
+        control.next_attempt = Some(crate::token::after_or_never(now, wait));
         tracing::warn!(%error, transient = error.is_transient(), failures = control.failures, backoff = ?wait, "token refresh failed");
         control.last_error = Some(error);
     }

@@ -12,6 +12,7 @@ use tokio::time::Instant;
 use super::evicted::EvictedKeys;
 use super::KeyedInner;
 use crate::cache::Handover;
+use crate::token::after_or_never;
 use crate::{Error, Token, TokenCache, TokenSource};
 
 pub(super) struct Shard<K, S> {
@@ -227,7 +228,7 @@ impl<K: Eq, S: TokenSource + 'static> ShardMap<K, S> {
                 remember(evicted, slot, now);
             }
         }
-        self.next_sweep = later(now, idle_timeout / 2);
+        self.next_sweep = after_or_never(now, idle_timeout / 2);
         before - self.slots.len()
     }
 }
@@ -237,9 +238,4 @@ fn remember<K: Eq, S: TokenSource + 'static>(evicted: &mut EvictedKeys<K, S>, sl
     if let Some(handover) = slot.cache.handover(now) {
         evicted.keep(slot.hash, slot.key, handover, now);
     }
-}
-
-/// `now + wait`, or a far future instant when that does not fit.
-pub(super) fn later(now: Instant, wait: Duration) -> Instant {
-    now.checked_add(wait).unwrap_or_else(|| crate::token::far_after(now))
 }
