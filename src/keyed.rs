@@ -47,7 +47,7 @@ pub(crate) trait RequestKeys<S>: Send + Sync {
 }
 
 /// Keys of type `K`, with the default key (served by the middleware's own cache) if any.
-pub(crate) struct KeysOf<K, S> {
+pub(crate) struct KeysOf<K: Send + Sync, S: Send + Sync> {
     caches: KeyedTokenCache<K, SourceWithOrigins<S>>,
     default: Option<K>,
 }

@@ -219,17 +219,44 @@ impl<S: TokenSource + 'static> TokenCache<S> {
     fn hit(&self) -> Option<Arc<Token>> {
         let generation = self.inner.generation.load(Ordering::Acquire);
         let now = self.inner.clock.now();
-        local::get(self.inner.id, generation, now).or_else(|| self.shared_hit(now))
+        match local::get(self.inner.id, generation, now) {
+            Ok(token) => Some(token),
+            Err(room) => self.shared_hit(now, room),
+        }
     }
 
     /// The shared token if it is before its refresh-ahead point; keeps a copy on this thread
-    /// when the thread has room.
+    /// if `room` says the thread's slot for this cache would take one.
     #[inline(never)]
-    fn shared_hit(&self, now: Instant) -> Option<Arc<Token>> {
+    fn shared_hit(&self, now: Instant, room: bool) -> Option<Arc<Token>> {
         let current = self.inner.current.load();
         let token = current.token.as_ref().filter(|_| now < current.refresh_at)?;
-        local::offer(self.inner.id, current.generation, current.refresh_at, token, now);
+        if room {
+            local::offer(self.inner.id, current.generation, current.refresh_at, token, now);
+        }
         Some(Arc::clone(token))
+    }
+
+    /// The generation of the installed token, for per-thread copies kept outside the cache
+    /// (the keyed cache's front tables): a copy of another generation is not to be served.
+    #[inline]
+    pub(crate) fn generation(&self) -> u64 {
+        self.inner.generation.load(Ordering::Acquire)
+    }
+
+    /// The cache's clock.
+    #[inline]
+    pub(crate) fn now(&self) -> Instant {
+        self.inner.clock.now()
+    }
+
+    /// A copy of the shared token sharing no memory with it (one allocation), with its
+    /// generation and refresh point, if `now` is before that point; see
+    /// [`generation`](Self::generation).
+    pub(crate) fn detached_copy(&self, now: Instant) -> Option<(u64, Instant, Arc<Token>)> {
+        let current = self.inner.current.load();
+        let token = current.token.as_ref().filter(|_| now < current.refresh_at)?;
+        Some((current.generation, current.refresh_at, Arc::new(token.detached())))
     }
 
     /// Marks `token` as rejected by an API, so the next [`token`](Self::token) call fetches a

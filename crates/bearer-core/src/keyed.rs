@@ -11,11 +11,13 @@ use tokio::time::Instant;
 use crate::{Error, RefreshPolicy, Token, TokenCache, TokenSource};
 
 mod evicted;
+mod front;
 mod keys;
 mod shard;
 #[cfg(test)]
 mod tests;
 
+use front::Front;
 pub use keys::{Scopes, Tenant};
 use shard::Shard;
 
@@ -40,9 +42,14 @@ type Factory<K, S> = dyn Fn(&K) -> Result<S, Error> + Send + Sync;
 /// callers of a new key end up sharing one cache), refresh ahead, invalidation, backoff.
 ///
 /// - **Hit** ([`try_token`](Self::try_token), and [`token`](Self::token) when the key's token is
-///   fresh): one hash of the key, a shard read lock, a map lookup and the key's own
-///   [`TokenCache::try_token`]. No allocation, however many keys. [`Tenant`] and [`Scopes`]
-///   hash their text once, when built, so a lookup with either hashes a number.
+///   fresh): one hash of the key, then this thread's front table of the keys it hit lately
+///   (64 per thread): a key found there is served from the thread's own copy of its token,
+///   with no lock and no write to memory another thread touches, under the same checks as a
+///   single [`TokenCache`]'s hit (the key's cache still holds that token, and the clock is
+///   before its refresh point). Other keys take their shard's read lock and map lookup, and
+///   the key's own [`TokenCache::try_token`]. No allocation, however many keys. [`Tenant`]
+///   and [`Scopes`] hash their text once, when built, so a lookup with either hashes a number.
+///   [`cache`](Self::cache) uses the front table too.
 /// - **Bounded**: at most [`max_keys`](KeyedTokenCacheBuilder::max_keys) keys
 ///   ([`DEFAULT_MAX_KEYS`]). The keys are spread over a few shards, each holding its share;
 ///   creating a key in a full shard first evicts the keys idle since the shard was last
@@ -67,6 +74,11 @@ type Factory<K, S> = dyn Fn(&K) -> Result<S, Error> + Send + Sync;
 ///   more new keys in a shard per minimum fetch interval than the shard holds can make an
 ///   evicted key fetch early (each early fetch costing it at least a shard's worth of new
 ///   keys, each a fetch of its own).
+///
+/// A thread's front table holds the caches of its entries alive: after an eviction or
+/// [`remove`](Self::remove) an entry is never served again, but up to 64 removed caches per
+/// thread that used this cache may live on until the thread reuses their places or this
+/// cache is dropped (a thread's table outlives the thread, for the next thread to use).
 ///
 /// The factory runs under the lock of one shard, exactly once per created key: keep it
 /// cheap and free of I/O (share one `reqwest::Client` between the sources it builds).
@@ -94,11 +106,11 @@ type Factory<K, S> = dyn Fn(&K) -> Result<S, Error> + Send + Sync;
 /// assert!(tokens.try_token(&Tenant::new("acme")).is_some());
 /// # Ok(()) }
 /// ```
-pub struct KeyedTokenCache<K, S> {
+pub struct KeyedTokenCache<K: Send + Sync, S: Send + Sync> {
     inner: Arc<KeyedInner<K, S>>,
 }
 
-struct KeyedInner<K, S> {
+struct KeyedInner<K: Send + Sync, S: Send + Sync> {
     factory: Box<Factory<K, S>>,
     policy: RefreshPolicy,
     idle_timeout: Duration,
@@ -108,9 +120,11 @@ struct KeyedInner<K, S> {
     /// shard uses the low bits for the bucket and the top bits for its tags).
     shards: Box<[Shard<K, S>]>,
     shard_mask: usize,
+    /// Each thread's keys hit lately, served without the shards' locks.
+    front: Front<K, S>,
 }
 
-impl<K, S> Clone for KeyedTokenCache<K, S> {
+impl<K: Send + Sync, S: Send + Sync> Clone for KeyedTokenCache<K, S> {
     fn clone(&self) -> Self {
         Self { inner: Arc::clone(&self.inner) }
     }
@@ -152,7 +166,10 @@ where
         Q: Hash + Eq + ?Sized,
     {
         let (hash, shard) = self.shard(key);
-        shard.try_token(hash, key)
+        match self.inner.front.try_token(hash, key, shard.epoch()) {
+            Ok(token) => Some(token),
+            Err(offer) => shard.try_token(hash, key, offer.then_some((&self.inner.front, &|hash| self.epoch_of(hash)))),
+        }
     }
 
     /// The token of `key`, creating the key's cache on first use and fetching or refreshing
@@ -169,7 +186,12 @@ where
     /// request needs its token: eviction of the key does not affect a cache already handed out.
     pub fn cache(&self, key: &K) -> Result<TokenCache<S>, Error> {
         let (hash, shard) = self.shard(key);
-        match shard.get(hash, key) {
+        let front = &self.inner.front;
+        let offer = match front.cache(hash, key, shard.epoch()) {
+            Ok(cache) => return Ok(cache),
+            Err(offer) => offer,
+        };
+        match shard.cache(hash, key, offer.then_some((front, &|hash| self.epoch_of(hash)))) {
             Some(cache) => Ok(cache),
             None => shard.get_or_create(hash, key, Instant::now(), &self.inner),
         }
@@ -238,13 +260,23 @@ where
     #[inline]
     fn shard<Q: Hash + ?Sized>(&self, key: &Q) -> (u64, &Shard<K, S>) {
         let hash = self.inner.hasher.hash_one(key);
-        let index = (hash >> 32) as usize & self.inner.shard_mask;
-        (hash, &self.inner.shards[index])
+        (hash, self.shard_of(hash))
+    }
+
+    #[inline]
+    fn shard_of(&self, hash: u64) -> &Shard<K, S> {
+        &self.inner.shards[(hash >> 32) as usize & self.inner.shard_mask]
+    }
+
+    /// The current epoch of the shard of keys of `hash`.
+    fn epoch_of(&self, hash: u64) -> u64 {
+        self.shard_of(hash).epoch()
     }
 }
 
 impl<K, S> KeyedInner<K, S>
 where
+    K: Send + Sync,
     S: TokenSource + 'static,
 {
     /// A new cache for `key`, from the factory.
@@ -320,12 +352,13 @@ where
                     .map(|_| Shard::new(per_shard, crate::token::after_or_never(now, self.idle_timeout)))
                     .collect(),
                 shard_mask: count - 1,
+                front: Front::new(),
             }),
         }
     }
 }
 
-impl<K, S> std::fmt::Debug for KeyedTokenCache<K, S> {
+impl<K: Send + Sync, S: Send + Sync> std::fmt::Debug for KeyedTokenCache<K, S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KeyedTokenCache")
             .field("keys", &self.inner.shards.iter().map(Shard::len).sum::<usize>())

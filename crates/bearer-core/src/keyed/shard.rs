@@ -2,7 +2,7 @@
 //! caches, and the clock sweep that keeps the map within its share of the key bound.
 
 use std::borrow::Borrow;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
@@ -10,6 +10,7 @@ use hashbrown::HashTable;
 use tokio::time::Instant;
 
 use super::evicted::EvictedKeys;
+use super::front::Offer;
 use super::KeyedInner;
 use crate::cache::Handover;
 use crate::token::after_or_never;
@@ -17,6 +18,16 @@ use crate::{Error, Token, TokenCache, TokenSource};
 
 pub(super) struct Shard<K, S> {
     map: RwLock<ShardMap<K, S>>,
+    /// Moves on (under the write lock) whenever the map unmaps a key or the sweep clears the
+    /// use flags: the front tables' entries of an earlier epoch are not served (see `front`).
+    epoch: AtomicU64,
+}
+
+/// A key and its cache, shared by the shard's map and the front tables of the threads that
+/// hit the key lately.
+pub(super) struct Node<K, S> {
+    pub(super) key: K,
+    pub(super) cache: TokenCache<S>,
 }
 
 struct ShardMap<K, S> {
@@ -33,8 +44,7 @@ struct ShardMap<K, S> {
 /// A key's cache and what the clock sweep knows of its use.
 struct Slot<K, S> {
     hash: u64,
-    key: K,
-    cache: TokenCache<S>,
+    node: Arc<Node<K, S>>,
     /// Set by every use, cleared by every sweep: the sweep's only view of use, so a hit
     /// reads no clock (and writes nothing when the flag is already up).
     used: AtomicBool,
@@ -51,20 +61,59 @@ impl<K, S> Slot<K, S> {
     }
 }
 
-impl<K: Eq, S: TokenSource + 'static> Shard<K, S> {
+impl<K: Eq + Clone + Send + Sync, S: TokenSource + 'static> Shard<K, S> {
     pub(super) fn new(capacity: usize, next_sweep: Instant) -> Self {
         let evicted = EvictedKeys::new(capacity);
-        Self { map: RwLock::new(ShardMap { slots: HashTable::new(), capacity, next_sweep, evicted }) }
+        Self {
+            map: RwLock::new(ShardMap { slots: HashTable::new(), capacity, next_sweep, evicted }),
+            epoch: AtomicU64::new(0),
+        }
     }
 
-    /// The hit path: the key's fresh token, under the read lock, without cloning its cache.
+    /// The epoch the front tables' entries of this shard must have been made in.
     #[inline]
-    pub(super) fn try_token<Q>(&self, hash: u64, key: &Q) -> Option<Arc<Token>>
+    pub(super) fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
+    }
+
+    /// The hit path behind the front tables: the key's token as its cache serves it without
+    /// waiting, under the read lock; with `offer`, an entry for the key in this thread's front
+    /// table if it has room.
+    #[inline(never)]
+    pub(super) fn try_token<Q>(&self, hash: u64, key: &Q, offer: Offer<'_, K, S>) -> Option<Arc<Token>>
     where
         K: Borrow<Q>,
         Q: Eq + ?Sized,
     {
-        self.with_cache(hash, key, TokenCache::try_token).flatten()
+        let mut replaced = None;
+        let token = self.with_node(hash, key, |node, epoch| {
+            let token = node.cache.try_token()?;
+            if let Some((front, epoch_of)) = offer {
+                replaced = Some(front.offer(hash, epoch, node, epoch_of));
+            }
+            Some(token)
+        });
+        drop(replaced);
+        token.flatten()
+    }
+
+    /// `key`'s cache, found under the read lock; with `offer`, an entry for the key in this
+    /// thread's front table if it has room.
+    #[inline(never)]
+    pub(super) fn cache<Q>(&self, hash: u64, key: &Q, offer: Offer<'_, K, S>) -> Option<TokenCache<S>>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let mut replaced = None;
+        let cache = self.with_node(hash, key, |node, epoch| {
+            if let Some((front, epoch_of)) = offer {
+                replaced = Some(front.offer(hash, epoch, node, epoch_of));
+            }
+            node.cache.clone()
+        });
+        drop(replaced);
+        cache
     }
 
     pub(super) fn get<Q>(&self, hash: u64, key: &Q) -> Option<TokenCache<S>>
@@ -82,10 +131,21 @@ impl<K: Eq, S: TokenSource + 'static> Shard<K, S> {
         K: Borrow<Q>,
         Q: Eq + ?Sized,
     {
+        self.with_node(hash, key, |node, _| f(&node.cache))
+    }
+
+    /// `f` of `key`'s node and the shard's epoch, if the key has one, under the read lock
+    /// (which every change of epoch holds for writing); a use of the key.
+    #[inline]
+    fn with_node<Q, R>(&self, hash: u64, key: &Q, f: impl FnOnce(&Arc<Node<K, S>>, u64) -> R) -> Option<R>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
         let map = self.read();
         let slot = map.find(hash, key)?;
         slot.touch();
-        Some(f(&slot.cache))
+        Some(f(&slot.node, self.epoch.load(Ordering::Relaxed)))
     }
 
     /// The cache of `key`, created under the write lock if no caller has created it yet, so
@@ -104,7 +164,7 @@ impl<K: Eq, S: TokenSource + 'static> Shard<K, S> {
         let mut map = self.write();
         if let Some(slot) = map.find(hash, key) {
             slot.touch();
-            return Ok(slot.cache.clone());
+            return Ok(slot.node.cache.clone());
         }
         // Before the sweep, which may need the key's record's place for the keys it evicts.
         let cache = match map.evicted.take(hash, key, now) {
@@ -126,8 +186,10 @@ impl<K: Eq, S: TokenSource + 'static> Shard<K, S> {
         };
         if map.slots.len() >= map.capacity || now >= map.next_sweep {
             map.sweep(now, keyed.idle_timeout, true);
+            self.epoch.fetch_add(1, Ordering::Release);
         }
-        let slot = Slot { hash, key: key.clone(), cache: cache.clone(), used: AtomicBool::new(false), seen_at: now };
+        let node = Arc::new(Node { key: key.clone(), cache: cache.clone() });
+        let slot = Slot { hash, node, used: AtomicBool::new(false), seen_at: now };
         map.slots.insert_unique(hash, slot, |slot| slot.hash);
         Ok(cache)
     }
@@ -139,20 +201,24 @@ impl<K: Eq, S: TokenSource + 'static> Shard<K, S> {
         Q: Eq + ?Sized,
     {
         let mut map = self.write();
-        let Ok(found) = map.slots.find_entry(hash, |slot| slot.key.borrow() == key) else {
+        let Ok(found) = map.slots.find_entry(hash, |slot| slot.node.key.borrow() == key) else {
             return false;
         };
         let (slot, _) = found.remove();
+        self.epoch.fetch_add(1, Ordering::Release);
         // Bounds only: a removed key's next use runs the factory again (new credentials, say).
-        if let Some(throttle) = slot.cache.throttle(now) {
-            map.evicted.keep(slot.hash, slot.key, Handover::Bounds(throttle), now);
+        if let Some(throttle) = slot.node.cache.throttle(now) {
+            map.evicted.keep(slot.hash, slot.node.key.clone(), Handover::Bounds(throttle), now);
         }
         true
     }
 
     /// Evicts the keys idle for `idle_timeout`; returns how many.
     pub(super) fn sweep(&self, now: Instant, idle_timeout: Duration) -> usize {
-        self.write().sweep(now, idle_timeout, false)
+        let mut map = self.write();
+        let evicted = map.sweep(now, idle_timeout, false);
+        self.epoch.fetch_add(1, Ordering::Release);
+        evicted
     }
 }
 
@@ -186,11 +252,11 @@ impl<K, S> ShardMap<K, S> {
         K: Borrow<Q>,
         Q: Eq + ?Sized,
     {
-        self.slots.find(hash, |slot| slot.key.borrow() == key)
+        self.slots.find(hash, |slot| slot.node.key.borrow() == key)
     }
 }
 
-impl<K: Eq, S: TokenSource + 'static> ShardMap<K, S> {
+impl<K: Eq + Clone, S: TokenSource + 'static> ShardMap<K, S> {
     /// Evicts idle keys, and with `make_room` when the shard is full, room for one more: first keys
     /// unused since the last sweep, then (every key having been used) keys in map order,
     /// down to 7/8 of the capacity so a full shard is not swept on every creation. The
@@ -234,8 +300,8 @@ impl<K: Eq, S: TokenSource + 'static> ShardMap<K, S> {
 }
 
 /// Keeps what the key of `slot`, evicted, needs of its cache (if anything) for its next use.
-fn remember<K: Eq, S: TokenSource + 'static>(evicted: &mut EvictedKeys<K, S>, slot: Slot<K, S>, now: Instant) {
-    if let Some(handover) = slot.cache.handover(now) {
-        evicted.keep(slot.hash, slot.key, handover, now);
+fn remember<K: Eq + Clone, S: TokenSource + 'static>(evicted: &mut EvictedKeys<K, S>, slot: Slot<K, S>, now: Instant) {
+    if let Some(handover) = slot.node.cache.handover(now) {
+        evicted.keep(slot.hash, slot.node.key.clone(), handover, now);
     }
 }

@@ -9,6 +9,7 @@ use crate::{async_trait, AccessToken};
 
 mod eviction_bounds;
 mod eviction_probes;
+mod front;
 
 /// Counts fetches per key across every source the factory builds; each fetch first waits for
 /// a permit of `gate` when there is one.

@@ -1,0 +1,181 @@
+//! Each thread's front table of the keys it hit lately, in front of the shards: a hit on a key
+//! found there takes no lock, probes no map, and writes nothing another thread touches. It
+//! reads the key's shard epoch, the key's cache generation and the clock, and bumps a
+//! reference count of its own.
+//!
+//! An entry holds the key's node (its key and cache, shared with the shard's map), the epoch
+//! its shard had when the entry was made, and this thread's copy of the cache's token with its
+//! generation and refresh point. A shard moves to a new epoch (under its write lock) whenever it
+//! unmaps a key or clears the use flags its clock sweep reads: on every sweep and every
+//! removal. So an entry whose epoch is its shard's current one names a key the shard still maps
+//! to that very cache, and whose use flag is still up; its copy is then served under the rule
+//! of the cache's own per-thread copies: only while the cache's installed generation is the
+//! copy's and the clock is before the copy's refresh point. Anything else goes to the shard
+//! (which marks the key used, as any lookup there does).
+//!
+//! An entry is made (one allocation, the copy) only into a way that is empty or holds an entry
+//! that can no longer be served, so with any number of keys a hit allocates nothing: keys
+//! without an entry are served through their shard.
+//!
+//! An entry holds its node's cache alive. After an eviction or removal it is never served
+//! again, but the cache lives on until the way is reused or the keyed cache is dropped: at
+//! most [`ENTRIES`] caches per thread that used the keyed cache (the table of a thread that
+//! exits is kept for the next thread).
+
+use std::borrow::Borrow;
+use std::cell::{Cell, RefCell};
+use std::sync::Arc;
+
+use thread_local::ThreadLocal;
+use tokio::time::Instant;
+
+use super::shard::Node;
+use crate::{Token, TokenCache, TokenSource};
+
+/// Sets per table (a power of two), each of [`WAYS`] entries.
+const SETS: usize = 16;
+const WAYS: usize = 4;
+/// Entries per thread.
+#[cfg(test)]
+pub(super) const ENTRIES: usize = SETS * WAYS;
+
+/// The front tables of one keyed cache, one per thread that used it.
+pub(super) struct Front<K: Send + Sync, S: Send + Sync> {
+    tables: ThreadLocal<Table<K, S>>,
+}
+
+struct Table<K, S> {
+    sets: RefCell<Box<[Set<K, S>; SETS]>>,
+    /// Misses on a full set, counted so that every [`RECHECK`]th one looks for ways that can no
+    /// longer be served (cheap lookups only see empty ways).
+    misses: Cell<u32>,
+}
+
+type Set<K, S> = [Option<Entry<K, S>>; WAYS];
+
+/// An offer of an entry to this thread's front table: the table, and the current epoch of the
+/// shard of a hash.
+pub(super) type Offer<'a, K, S> = Option<(&'a Front<K, S>, &'a dyn Fn(u64) -> u64)>;
+
+/// A miss on a full set looks for a way that can no longer be served once in this many.
+const RECHECK: u32 = 64;
+
+struct Entry<K, S> {
+    hash: u64,
+    epoch: u64,
+    node: Arc<Node<K, S>>,
+    generation: u64,
+    refresh_at: Instant,
+    token: Arc<Token>,
+}
+
+/// An entry pushed out by [`Front::offer`], for its caller to drop once it holds no lock (it
+/// may be the last hold on an evicted cache, and dropping a cache drops its source).
+pub(super) struct Replaced<K, S>(#[allow(dead_code)] Option<Entry<K, S>>);
+
+/// The set of a key's hash: bits neither the shard index nor the shard's map leans on most.
+#[inline]
+fn set(hash: u64) -> usize {
+    (hash >> 16) as usize & (SETS - 1)
+}
+
+impl<K: Send + Sync, S: Send + Sync> Front<K, S> {
+    pub(super) fn new() -> Self {
+        Self { tables: ThreadLocal::new() }
+    }
+}
+
+impl<K: Send + Sync, S: TokenSource + 'static> Front<K, S> {
+    /// `f` of this thread's entry for `key` made in `epoch`, its shard's current epoch, if
+    /// the table has one (and `f` gives `Some`); otherwise whether the caller, having found
+    /// the key in its shard, should [`offer`](Self::offer) it an entry.
+    #[inline]
+    fn lookup<Q, R>(&self, hash: u64, key: &Q, epoch: u64, f: impl FnOnce(&Entry<K, S>) -> Option<R>) -> Result<R, bool>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let Some(table) = self.tables.get() else {
+            return Err(true);
+        };
+        let Ok(sets) = table.sets.try_borrow() else {
+            return Err(false);
+        };
+        let ways = &sets[set(hash)];
+        match ways.iter().flatten().find(|entry| entry.hash == hash) {
+            Some(entry) if entry.epoch == epoch && entry.node.key.borrow() == key => f(entry).ok_or(true),
+            // The key's entry, stale, or another key's of the same hash: offering replaces it.
+            Some(_) => Err(true),
+            None if ways.iter().any(Option::is_none) => Err(true),
+            None => {
+                let misses = table.misses.get().wrapping_add(1);
+                table.misses.set(misses);
+                Err(misses % RECHECK == 0)
+            }
+        }
+    }
+
+    /// This thread's copy of `key`'s token, if its table has an entry for `key` made in
+    /// `epoch` whose copy is still served; else `Err` as for [`lookup`](Self::lookup).
+    #[inline]
+    pub(super) fn try_token<Q>(&self, hash: u64, key: &Q, epoch: u64) -> Result<Arc<Token>, bool>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        self.lookup(hash, key, epoch, |entry| {
+            let cache = &entry.node.cache;
+            (entry.generation == cache.generation() && cache.now() < entry.refresh_at).then(|| Arc::clone(&entry.token))
+        })
+    }
+
+    /// `key`'s cache, if this thread's table has an entry for `key` made in `epoch`; else
+    /// `Err` as for [`lookup`](Self::lookup).
+    #[inline]
+    pub(super) fn cache<Q>(&self, hash: u64, key: &Q, epoch: u64) -> Result<TokenCache<S>, bool>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        self.lookup(hash, key, epoch, |entry| Some(entry.node.cache.clone()))
+    }
+
+    /// Makes an entry for `node`, found in its shard's map in `epoch`, with a copy of its
+    /// cache's token if that is fresh (one allocation), in a way of this thread's set for
+    /// `hash` that is empty, holds an entry of the same hash, or holds one that can no longer
+    /// be served (`epoch_of` says a hash's shard's current epoch). A live entry of another key
+    /// is never pushed out.
+    pub(super) fn offer(
+        &self,
+        hash: u64,
+        epoch: u64,
+        node: &Arc<Node<K, S>>,
+        epoch_of: impl Fn(u64) -> u64,
+    ) -> Replaced<K, S> {
+        let table = self.tables.get_or(|| Table {
+            sets: RefCell::new(Box::new(std::array::from_fn(|_| [const { None }; WAYS]))),
+            misses: Cell::new(0),
+        });
+        let Ok(mut sets) = table.sets.try_borrow_mut() else {
+            return Replaced(None);
+        };
+        // Every key's cache runs on the same clock (tokio's).
+        let now = node.cache.now();
+        let ways = &mut sets[set(hash)];
+        let Some(way) = ways.iter().position(|way| {
+            way.as_ref().is_none_or(|entry| {
+                let cache = &entry.node.cache;
+                entry.hash == hash
+                    || entry.epoch != epoch_of(entry.hash)
+                    || entry.generation != cache.generation()
+                    || now >= entry.refresh_at
+            })
+        }) else {
+            return Replaced(None);
+        };
+        let Some((generation, refresh_at, token)) = node.cache.detached_copy(now) else {
+            return Replaced(None);
+        };
+        Replaced(ways[way].replace(Entry { hash, epoch, node: Arc::clone(node), generation, refresh_at, token }))
+    }
+}
