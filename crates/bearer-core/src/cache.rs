@@ -213,25 +213,30 @@ impl<S: TokenSource + 'static> TokenCache<S> {
         self.hit().or_else(|| self.serve_while_refreshing())
     }
 
+    /// [`try_token`](Self::try_token) without this thread's copy: for a caller that keeps its
+    /// own per-thread copies (the keyed cache's front tables) and has just missed them, so
+    /// this thread's table of copies would most likely miss too.
+    #[inline]
+    pub(crate) fn try_shared_token(&self) -> Option<Arc<Token>> {
+        self.shared_hit(self.now(), false).or_else(|| self.serve_while_refreshing())
+    }
+
     /// The installed token if `now` is before its refresh-ahead point: this thread's copy, or
     /// the shared token.
     #[inline]
     fn hit(&self) -> Option<Arc<Token>> {
-        let generation = self.inner.generation.load(Ordering::Acquire);
-        let now = self.inner.clock.now();
-        match local::get(self.inner.id, generation, now) {
-            Ok(token) => Some(token),
-            Err(room) => self.shared_hit(now, room),
-        }
+        let generation = self.generation();
+        let now = self.now();
+        local::get(self.inner.id, generation, now).or_else(|| self.shared_hit(now, true))
     }
 
-    /// The shared token if it is before its refresh-ahead point; keeps a copy on this thread
-    /// if `room` says the thread's slot for this cache would take one.
+    /// The shared token if it is before its refresh-ahead point; with `keep`, keeps a copy on
+    /// this thread when the thread has room.
     #[inline(never)]
-    fn shared_hit(&self, now: Instant, room: bool) -> Option<Arc<Token>> {
+    fn shared_hit(&self, now: Instant, keep: bool) -> Option<Arc<Token>> {
         let current = self.inner.current.load();
         let token = current.token.as_ref().filter(|_| now < current.refresh_at)?;
-        if room {
+        if keep {
             local::offer(self.inner.id, current.generation, current.refresh_at, token, now);
         }
         Some(Arc::clone(token))

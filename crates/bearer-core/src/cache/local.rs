@@ -48,29 +48,18 @@ fn slot(cache: u64) -> usize {
 }
 
 /// This thread's copy of `cache`'s token of `generation`, if it has one and `now` is before
-/// its refresh point. Otherwise `Err` says whether [`offer`] would keep a copy of the shared
-/// token (the slot is free, holds an older copy of `cache`, or a copy that can no longer be
-/// served), so a caller whose slot another cache's live copy holds skips the offer.
+/// its refresh point.
 #[inline]
-pub(super) fn get(cache: u64, generation: u64, now: Instant) -> Result<Arc<Token>, bool> {
+pub(super) fn get(cache: u64, generation: u64, now: Instant) -> Option<Arc<Token>> {
     COPIES
         .try_with(|copies| {
-            let Ok(copies) = copies.try_borrow() else {
-                return Err(false);
-            };
-            match &copies[slot(cache)] {
-                Some(copy) if copy.cache == cache => {
-                    if copy.generation == generation && now < copy.refresh_at {
-                        Ok(Arc::clone(&copy.token))
-                    } else {
-                        Err(copy.generation != generation)
-                    }
-                }
-                Some(copy) => Err(now >= copy.refresh_at),
-                None => Err(true),
-            }
+            let copies = copies.try_borrow().ok()?;
+            let copy = copies[slot(cache)].as_ref()?;
+            (copy.cache == cache && copy.generation == generation && now < copy.refresh_at)
+                .then(|| Arc::clone(&copy.token))
         })
-        .unwrap_or(Err(false))
+        .ok()
+        .flatten()
 }
 
 /// Keeps a detached copy of `token` as `cache`'s token of `generation` on this thread, if its

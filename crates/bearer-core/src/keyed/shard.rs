@@ -77,7 +77,8 @@ impl<K: Eq + Clone + Send + Sync, S: TokenSource + 'static> Shard<K, S> {
     }
 
     /// The hit path behind the front tables: the key's token as its cache serves it without
-    /// waiting, under the read lock; with `offer`, an entry for the key in this thread's front
+    /// waiting (its shared token: this thread's copies are the front table's), under the read
+    /// lock; with `offer`, an entry for the key in this thread's front
     /// table if it has room.
     #[inline(never)]
     pub(super) fn try_token<Q>(&self, hash: u64, key: &Q, offer: Offer<'_, K, S>) -> Option<Arc<Token>>
@@ -87,7 +88,7 @@ impl<K: Eq + Clone + Send + Sync, S: TokenSource + 'static> Shard<K, S> {
     {
         let mut replaced = None;
         let token = self.with_node(hash, key, |node, epoch| {
-            let token = node.cache.try_token()?;
+            let token = node.cache.try_shared_token()?;
             if let Some((front, epoch_of)) = offer {
                 replaced = Some(front.offer(hash, epoch, node, epoch_of));
             }
