@@ -148,6 +148,22 @@ struct Flight {
     overdue_at: Instant,
 }
 
+/// A cache's token kept outside it, with the generation it was installed as and its refresh
+/// point; see [`TokenCache::serve`].
+pub(crate) struct TokenCopy {
+    generation: u64,
+    refresh_at: Instant,
+    token: Arc<Token>,
+}
+
+impl TokenCopy {
+    /// Whether [`TokenCache::serve`] would refuse it whatever the clock reads before `now`:
+    /// another generation is installed, or `now` is past its refresh point.
+    pub(crate) fn lapsed<S>(&self, cache: &TokenCache<S>, now: Instant) -> bool {
+        self.generation != cache.inner.generation.load(Ordering::Acquire) || now >= self.refresh_at
+    }
+}
+
 impl<S> Drop for Inner<S> {
     fn drop(&mut self) {
         local::forget(self.id);
@@ -255,13 +271,34 @@ impl<S: TokenSource + 'static> TokenCache<S> {
         self.inner.clock.now()
     }
 
-    /// A copy of the shared token sharing no memory with it (one allocation), with its
-    /// generation and refresh point, if `now` is before that point; see
-    /// [`generation`](Self::generation).
-    pub(crate) fn detached_copy(&self, now: Instant) -> Option<(u64, Instant, Arc<Token>)> {
+    /// The shared token, with its generation and refresh point, if `now` is before that
+    /// point: for a copy kept outside the cache, served only by [`serve`](Self::serve).
+    pub(crate) fn shared_copy(&self, now: Instant) -> Option<TokenCopy> {
+        self.installed(now, Arc::clone)
+    }
+
+    /// As [`shared_copy`](Self::shared_copy), but a copy of the token sharing no memory with
+    /// it (one allocation), for a per-thread table.
+    pub(crate) fn detached_copy(&self, now: Instant) -> Option<TokenCopy> {
+        self.installed(now, |token| Arc::new(token.detached()))
+    }
+
+    fn installed(&self, now: Instant, copy: impl FnOnce(&Arc<Token>) -> Arc<Token>) -> Option<TokenCopy> {
         let current = self.inner.current.load();
         let token = current.token.as_ref().filter(|_| now < current.refresh_at)?;
-        Some((current.generation, current.refresh_at, Arc::new(token.detached())))
+        Some(TokenCopy { generation: current.generation, refresh_at: current.refresh_at, token: copy(token) })
+    }
+
+    /// `copy`'s token, under the rule of this cache's own per-thread copies: only while the
+    /// cache's installed generation is the copy's and the clock is before its refresh point.
+    #[inline]
+    pub(crate) fn serve(&self, copy: &TokenCopy) -> Option<Arc<Token>> {
+        (copy.generation == self.generation() && self.now() < copy.refresh_at).then(|| Arc::clone(&copy.token))
+    }
+
+    /// Whether `other` is this very cache (a clone of it).
+    pub(crate) fn same_as(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
     }
 
     /// Marks `token` as rejected by an API, so the next [`token`](Self::token) call fetches a

@@ -179,7 +179,11 @@ where
             return Ok(token);
         }
         let cache = self.cache(key)?;
-        cache.token().await
+        let token = cache.token().await?;
+        // The next hit of the key then reads the slot's copy under the read lock.
+        let (hash, shard) = self.shard(key);
+        shard.keep_token(hash, &cache);
+        Ok(token)
     }
 
     /// The cache of `key`, created (without I/O) on first use. Hold it for as long as a

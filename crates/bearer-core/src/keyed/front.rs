@@ -27,9 +27,9 @@ use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 
 use thread_local::ThreadLocal;
-use tokio::time::Instant;
 
 use super::shard::Node;
+use crate::cache::TokenCopy;
 use crate::{Token, TokenCache, TokenSource};
 
 /// Sets per table (a power of two), each of [`WAYS`] entries.
@@ -64,14 +64,9 @@ struct Entry<K, S> {
     hash: u64,
     epoch: u64,
     node: Arc<Node<K, S>>,
-    generation: u64,
-    refresh_at: Instant,
-    token: Arc<Token>,
+    /// This thread's own copy of the token (detached: its reference count is this thread's).
+    copy: TokenCopy,
 }
-
-/// An entry pushed out by [`Front::offer`], for its caller to drop once it holds no lock (it
-/// may be the last hold on an evicted cache, and dropping a cache drops its source).
-pub(super) struct Replaced<K, S>(#[allow(dead_code)] Option<Entry<K, S>>);
 
 /// The set of a key's hash: bits neither the shard index nor the shard's map leans on most.
 #[inline]
@@ -123,10 +118,7 @@ impl<K: Send + Sync, S: TokenSource + 'static> Front<K, S> {
         K: Borrow<Q>,
         Q: Eq + ?Sized,
     {
-        self.lookup(hash, key, epoch, |entry| {
-            let cache = &entry.node.cache;
-            (entry.generation == cache.generation() && cache.now() < entry.refresh_at).then(|| Arc::clone(&entry.token))
-        })
+        self.lookup(hash, key, epoch, |entry| entry.node.cache.serve(&entry.copy))
     }
 
     /// `key`'s cache, if this thread's table has an entry for `key` made in `epoch`; else
@@ -144,38 +136,32 @@ impl<K: Send + Sync, S: TokenSource + 'static> Front<K, S> {
     /// cache's token if that is fresh (one allocation), in a way of this thread's set for
     /// `hash` that is empty, holds an entry of the same hash, or holds one that can no longer
     /// be served (`epoch_of` says a hash's shard's current epoch). A live entry of another key
-    /// is never pushed out.
-    pub(super) fn offer(
-        &self,
-        hash: u64,
-        epoch: u64,
-        node: &Arc<Node<K, S>>,
-        epoch_of: impl Fn(u64) -> u64,
-    ) -> Replaced<K, S> {
+    /// is never pushed out. Call it holding no lock: the entry it replaces may be the last
+    /// hold on an evicted cache, and dropping a cache drops its source.
+    pub(super) fn offer(&self, hash: u64, epoch: u64, node: &Arc<Node<K, S>>, epoch_of: impl Fn(u64) -> u64) {
         let table = self.tables.get_or(|| Table {
             sets: RefCell::new(Box::new(std::array::from_fn(|_| [const { None }; WAYS]))),
             misses: Cell::new(0),
         });
         let Ok(mut sets) = table.sets.try_borrow_mut() else {
-            return Replaced(None);
+            return;
         };
         // Every key's cache runs on the same clock (tokio's).
         let now = node.cache.now();
         let ways = &mut sets[set(hash)];
         let Some(way) = ways.iter().position(|way| {
             way.as_ref().is_none_or(|entry| {
-                let cache = &entry.node.cache;
-                entry.hash == hash
-                    || entry.epoch != epoch_of(entry.hash)
-                    || entry.generation != cache.generation()
-                    || now >= entry.refresh_at
+                entry.hash == hash || entry.epoch != epoch_of(entry.hash) || entry.copy.lapsed(&entry.node.cache, now)
             })
         }) else {
-            return Replaced(None);
+            return;
         };
-        let Some((generation, refresh_at, token)) = node.cache.detached_copy(now) else {
-            return Replaced(None);
+        let Some(copy) = node.cache.detached_copy(now) else {
+            return;
         };
-        Replaced(ways[way].replace(Entry { hash, epoch, node: Arc::clone(node), generation, refresh_at, token }))
+        let replaced = ways[way].replace(Entry { hash, epoch, node: Arc::clone(node), copy });
+        drop(sets);
+        // After the borrow: dropping a cache runs its source's `Drop`, which may use this table.
+        drop(replaced);
     }
 }

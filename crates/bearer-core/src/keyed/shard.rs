@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use super::evicted::EvictedKeys;
 use super::front::Offer;
 use super::KeyedInner;
-use crate::cache::Handover;
+use crate::cache::{Handover, TokenCopy};
 use crate::token::after_or_never;
 use crate::{Error, Token, TokenCache, TokenSource};
 
@@ -50,6 +50,18 @@ struct Slot<K, S> {
     used: AtomicBool,
     /// The last sweep that found the key used, or its creation.
     seen_at: Instant,
+    /// The cache's shared token as last seen here, served under the read lock while the cache
+    /// would serve it (so a hit behind the front tables reads no `ArcSwap`); renewed under the
+    /// write lock by the first lookup that finds it lapsed and the cache's token fresh.
+    token: Option<TokenCopy>,
+}
+
+impl<K, S: TokenSource + 'static> Slot<K, S> {
+    /// The slot's copy of the token, if its cache would serve it.
+    #[inline]
+    fn token(&self) -> Option<Arc<Token>> {
+        self.node.cache.serve(self.token.as_ref()?)
+    }
 }
 
 impl<K, S> Slot<K, S> {
@@ -77,44 +89,77 @@ impl<K: Eq + Clone + Send + Sync, S: TokenSource + 'static> Shard<K, S> {
     }
 
     /// The hit path behind the front tables: the key's token as its cache serves it without
-    /// waiting (its shared token: this thread's copies are the front table's), under the read
-    /// lock; with `offer`, an entry for the key in this thread's front
-    /// table if it has room.
+    /// waiting, from the slot's copy under the read lock (else from the cache, renewing the
+    /// copy); with `offer`, then an entry for the key in this thread's front table if it has
+    /// room (made outside the lock: it may drop the last hold on an evicted cache).
     #[inline(never)]
     pub(super) fn try_token<Q>(&self, hash: u64, key: &Q, offer: Offer<'_, K, S>) -> Option<Arc<Token>>
     where
         K: Borrow<Q>,
         Q: Eq + ?Sized,
     {
-        let mut replaced = None;
-        let token = self.with_node(hash, key, |node, epoch| {
-            let token = node.cache.try_shared_token()?;
-            if let Some((front, epoch_of)) = offer {
-                replaced = Some(front.offer(hash, epoch, node, epoch_of));
-            }
-            Some(token)
-        });
-        drop(replaced);
-        token.flatten()
+        let (token, node) = self.with_slot(hash, key, |slot, epoch| match slot.token() {
+            Some(token) if offer.is_none() => (Some(token), None),
+            token => (token, Some((Arc::clone(&slot.node), epoch))),
+        })?;
+        match node {
+            None => token,
+            Some((node, epoch)) => self.try_token_then_offer(hash, token, &node, epoch, offer),
+        }
     }
 
-    /// `key`'s cache, found under the read lock; with `offer`, an entry for the key in this
-    /// thread's front table if it has room.
+    /// The rest of [`try_token`](Self::try_token) when the slot's copy has lapsed (or is not
+    /// made yet), or the front table is offered an entry.
+    #[cold]
+    #[inline(never)]
+    fn try_token_then_offer(
+        &self,
+        hash: u64,
+        token: Option<Arc<Token>>,
+        node: &Arc<Node<K, S>>,
+        epoch: u64,
+        offer: Offer<'_, K, S>,
+    ) -> Option<Arc<Token>> {
+        let token = match token {
+            Some(token) => token,
+            None => {
+                let token = node.cache.try_shared_token()?;
+                self.keep_token(hash, &node.cache);
+                token
+            }
+        };
+        if let Some((front, epoch_of)) = offer {
+            front.offer(hash, epoch, node, epoch_of);
+        }
+        Some(token)
+    }
+
+    /// Renews the copy of `cache`'s token in its slot (if the slot still holds `cache` and its
+    /// token is fresh), under the write lock.
+    pub(super) fn keep_token(&self, hash: u64, cache: &TokenCache<S>) {
+        let Some(copy) = cache.shared_copy(cache.now()) else {
+            return;
+        };
+        let mut map = self.write();
+        if let Some(slot) = map.slots.find_mut(hash, |slot| slot.node.cache.same_as(cache)) {
+            slot.token = Some(copy);
+        }
+    }
+
+    /// `key`'s cache, found under the read lock; with `offer`, then an entry for the key in
+    /// this thread's front table if it has room.
     #[inline(never)]
     pub(super) fn cache<Q>(&self, hash: u64, key: &Q, offer: Offer<'_, K, S>) -> Option<TokenCache<S>>
     where
         K: Borrow<Q>,
         Q: Eq + ?Sized,
     {
-        let mut replaced = None;
-        let cache = self.with_node(hash, key, |node, epoch| {
-            if let Some((front, epoch_of)) = offer {
-                replaced = Some(front.offer(hash, epoch, node, epoch_of));
-            }
-            node.cache.clone()
-        });
-        drop(replaced);
-        cache
+        let (cache, node) =
+            self.with_node(hash, key, |node, epoch| (node.cache.clone(), offer.map(|_| (Arc::clone(node), epoch))))?;
+        if let (Some((front, epoch_of)), Some((node, epoch))) = (offer, node) {
+            front.offer(hash, epoch, &node, epoch_of);
+        }
+        Some(cache)
     }
 
     pub(super) fn get<Q>(&self, hash: u64, key: &Q) -> Option<TokenCache<S>>
@@ -143,10 +188,20 @@ impl<K: Eq + Clone + Send + Sync, S: TokenSource + 'static> Shard<K, S> {
         K: Borrow<Q>,
         Q: Eq + ?Sized,
     {
+        self.with_slot(hash, key, |slot, epoch| f(&slot.node, epoch))
+    }
+
+    /// `f` of `key`'s slot and the shard's epoch, as [`with_node`](Self::with_node).
+    #[inline]
+    fn with_slot<Q, R>(&self, hash: u64, key: &Q, f: impl FnOnce(&Slot<K, S>, u64) -> R) -> Option<R>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
         let map = self.read();
         let slot = map.find(hash, key)?;
         slot.touch();
-        Some(f(&slot.node, self.epoch.load(Ordering::Relaxed)))
+        Some(f(slot, self.epoch.load(Ordering::Relaxed)))
     }
 
     /// The cache of `key`, created under the write lock if no caller has created it yet, so
@@ -190,7 +245,7 @@ impl<K: Eq + Clone + Send + Sync, S: TokenSource + 'static> Shard<K, S> {
             self.epoch.fetch_add(1, Ordering::Release);
         }
         let node = Arc::new(Node { key: key.clone(), cache: cache.clone() });
-        let slot = Slot { hash, node, used: AtomicBool::new(false), seen_at: now };
+        let slot = Slot { hash, node, used: AtomicBool::new(false), seen_at: now, token: None };
         map.slots.insert_unique(hash, slot, |slot| slot.hash);
         Ok(cache)
     }
