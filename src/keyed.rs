@@ -3,6 +3,7 @@
 //! [`KeyedTokenCache`], with that key's origin rules.
 
 use std::hash::Hash;
+use std::sync::Arc;
 
 use bearer_core::{Error, KeyedTokenCache, KeyedTokenCacheBuilder, Token, TokenCache, TokenSource};
 use http::{Extensions, HeaderMap, StatusCode};
@@ -36,11 +37,14 @@ impl<S: TokenSource> TokenSource for SourceWithOrigins<S> {
     }
 }
 
+/// A request's key resolved: its cache, and the cache's token if fresh.
+pub(crate) type KeyedPick<S> = (TokenCache<SourceWithOrigins<S>>, Option<Arc<Token>>);
+
 /// The request's key, if it carries one, resolved to its cache: the key type erased, so
 /// `BearerAuth<S>` keeps one type parameter whatever the key.
 pub(crate) trait RequestKeys<S>: Send + Sync {
     /// `None` when the request carries no key (or the default one): it uses the default cache.
-    fn select(&self, extensions: &Extensions) -> Option<Result<TokenCache<SourceWithOrigins<S>>, Error>>;
+    fn select(&self, extensions: &Extensions) -> Option<Result<KeyedPick<S>, Error>>;
 
     /// How many keys have a cache, for `Debug`.
     fn len(&self) -> usize;
@@ -75,12 +79,12 @@ where
     S: TokenSource + 'static,
 {
     #[inline]
-    fn select(&self, extensions: &Extensions) -> Option<Result<TokenCache<SourceWithOrigins<S>>, Error>> {
+    fn select(&self, extensions: &Extensions) -> Option<Result<KeyedPick<S>, Error>> {
         let key = extensions.get::<K>()?;
         if self.default.as_ref() == Some(key) {
             return None;
         }
-        Some(self.caches.cache(key))
+        Some(self.caches.cache_and_token(key))
     }
 
     fn len(&self) -> usize {

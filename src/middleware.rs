@@ -271,14 +271,18 @@ impl<S: TokenSource + 'static> Middleware for BearerAuth<S> {
         }
         if let Some(keyed) = self.keys.as_ref().and_then(|keys| keys.select(extensions)) {
             // Held until the response is in: an eviction of the key meanwhile changes nothing.
-            let cache = match keyed {
-                Ok(cache) => cache,
+            let (cache, token) = match keyed {
+                Ok(found) => found,
                 Err(error) => return Box::pin(std::future::ready(Err(reqwest_middleware::Error::middleware(error)))),
             };
             if !cache.source().origins.permits(request.url()) {
                 return next.run(request, extensions);
             }
-            return authorized::<SourceWithOrigins<S>, _>(cache, request, extensions, next);
+            return match token {
+                // The key's lookup found its token fresh: no second lookup in the cache.
+                Some(token) => send::<SourceWithOrigins<S>, _>(cache, token, request, extensions, next),
+                None => authorized::<SourceWithOrigins<S>, _>(cache, request, extensions, next),
+            };
         }
         if !self.origins.permits(request.url()) {
             return next.run(request, extensions);

@@ -157,6 +157,11 @@ pub(crate) struct TokenCopy {
 }
 
 impl TokenCopy {
+    /// The token, whatever its cache would say of it now.
+    pub(crate) fn token(&self) -> Arc<Token> {
+        Arc::clone(&self.token)
+    }
+
     /// Whether [`TokenCache::serve`] would refuse it whatever the clock reads before `now`:
     /// another generation is installed, or `now` is past its refresh point.
     pub(crate) fn lapsed<S>(&self, cache: &TokenCache<S>, now: Instant) -> bool {

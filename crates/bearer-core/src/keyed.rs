@@ -182,22 +182,31 @@ where
         let token = cache.token().await?;
         // The next hit of the key then reads the slot's copy under the read lock.
         let (hash, shard) = self.shard(key);
-        shard.keep_token(hash, &cache);
+        drop(shard.keep_token(hash, &cache));
         Ok(token)
     }
 
     /// The cache of `key`, created (without I/O) on first use. Hold it for as long as a
     /// request needs its token: eviction of the key does not affect a cache already handed out.
     pub fn cache(&self, key: &K) -> Result<TokenCache<S>, Error> {
+        self.cache_and_token(key).map(|(cache, _)| cache)
+    }
+
+    /// The cache of `key`, as [`cache`](Self::cache), and in the same lookup its token if it
+    /// is fresh: for a caller that holds the cache for as long as a request needs it (to
+    /// [`invalidate`](TokenCache::invalidate) a rejected token) and sends the token right away.
+    /// `None` means "call the cache's [`token`](TokenCache::token)"; unlike
+    /// [`try_token`](Self::try_token) it never starts a refresh.
+    pub fn cache_and_token(&self, key: &K) -> Result<(TokenCache<S>, Option<Arc<Token>>), Error> {
         let (hash, shard) = self.shard(key);
         let front = &self.inner.front;
         let offer = match front.cache(hash, key, shard.epoch()) {
-            Ok(cache) => return Ok(cache),
+            Ok(found) => return Ok(found),
             Err(offer) => offer,
         };
         match shard.cache(hash, key, offer.then_some((front, &|hash| self.epoch_of(hash)))) {
-            Some(cache) => Ok(cache),
-            None => shard.get_or_create(hash, key, Instant::now(), &self.inner),
+            Some(found) => Ok(found),
+            None => Ok((shard.get_or_create(hash, key, Instant::now(), &self.inner)?, None)),
         }
     }
 

@@ -60,8 +60,12 @@ impl KeyedHotPaths {
         let chain_keyed = chain(keyed_auth.build().expect("middleware"));
         runtime.block_on(async {
             chain_single.get(URL).send().await.expect("warm");
-            for key in &keys {
-                chain_keyed.get(URL).with_extension(key.clone()).send().await.expect("warm");
+            // Twice: a key's first request creates it and fetches; its second leaves what a
+            // warm key has (its slot's copy of the token), so the measured requests are all warm.
+            for _ in 0..2 {
+                for key in &keys {
+                    chain_keyed.get(URL).with_extension(key.clone()).send().await.expect("warm");
+                }
             }
         });
         Self { runtime, single, keyed, keys, chain_single, chain_keyed }

@@ -124,6 +124,7 @@ impl<K: Eq + Clone + Send + Sync, S: TokenSource + 'static> Shard<K, S> {
             Some(token) => token,
             None => {
                 let token = node.cache.try_shared_token()?;
+                // Fresh, the copy is renewed; else (a refresh under way) served as it comes.
                 self.keep_token(hash, &node.cache);
                 token
             }
@@ -134,32 +135,41 @@ impl<K: Eq + Clone + Send + Sync, S: TokenSource + 'static> Shard<K, S> {
         Some(token)
     }
 
-    /// Renews the copy of `cache`'s token in its slot (if the slot still holds `cache` and its
-    /// token is fresh), under the write lock.
-    pub(super) fn keep_token(&self, hash: u64, cache: &TokenCache<S>) {
-        let Some(copy) = cache.shared_copy(cache.now()) else {
-            return;
-        };
+    /// Renews the copy of `cache`'s token in its slot (if the slot still holds `cache`), under
+    /// the write lock, if its token is fresh; returns that token.
+    #[cold]
+    pub(super) fn keep_token(&self, hash: u64, cache: &TokenCache<S>) -> Option<Arc<Token>> {
+        let copy = cache.shared_copy(cache.now())?;
+        let token = copy.token();
         let mut map = self.write();
         if let Some(slot) = map.slots.find_mut(hash, |slot| slot.node.cache.same_as(cache)) {
             slot.token = Some(copy);
         }
+        Some(token)
     }
 
-    /// `key`'s cache, found under the read lock; with `offer`, then an entry for the key in
-    /// this thread's front table if it has room.
+    /// `key`'s cache and the slot's copy of its token if still served, found under the read
+    /// lock; with `offer`, then an entry for the key in this thread's front table if it has
+    /// room.
     #[inline(never)]
-    pub(super) fn cache<Q>(&self, hash: u64, key: &Q, offer: Offer<'_, K, S>) -> Option<TokenCache<S>>
+    pub(super) fn cache<Q>(
+        &self,
+        hash: u64,
+        key: &Q,
+        offer: Offer<'_, K, S>,
+    ) -> Option<(TokenCache<S>, Option<Arc<Token>>)>
     where
         K: Borrow<Q>,
         Q: Eq + ?Sized,
     {
-        let (cache, node) =
-            self.with_node(hash, key, |node, epoch| (node.cache.clone(), offer.map(|_| (Arc::clone(node), epoch))))?;
+        let ((cache, token), node) = self.with_slot(hash, key, |slot, epoch| {
+            ((slot.node.cache.clone(), slot.token()), offer.map(|_| (Arc::clone(&slot.node), epoch)))
+        })?;
+        let token = token.or_else(|| self.keep_token(hash, &cache));
         if let (Some((front, epoch_of)), Some((node, epoch))) = (offer, node) {
             front.offer(hash, epoch, &node, epoch_of);
         }
-        Some(cache)
+        Some((cache, token))
     }
 
     pub(super) fn get<Q>(&self, hash: u64, key: &Q) -> Option<TokenCache<S>>
