@@ -201,7 +201,7 @@ where
         let (hash, shard) = self.shard(key);
         let front = &self.inner.front;
         let offer = match front.cache(hash, key, shard.epoch()) {
-            Ok(found) => return Ok(found),
+            Ok((cache, token)) => return Ok((cache, Some(token))),
             Err(offer) => offer,
         };
         match shard.cache(hash, key, offer.then_some((front, &|hash| self.epoch_of(hash)))) {

@@ -121,15 +121,16 @@ impl<K: Send + Sync, S: TokenSource + 'static> Front<K, S> {
         self.lookup(hash, key, epoch, |entry| entry.node.cache.serve(&entry.copy))
     }
 
-    /// `key`'s cache, and this thread's copy of its token if still served, if this thread's
-    /// table has an entry for `key` made in `epoch`; else `Err` as for [`lookup`](Self::lookup).
+    /// `key`'s cache and this thread's copy of its token, if this thread's table has an entry
+    /// for `key` made in `epoch` whose copy is still served; else `Err` as for
+    /// [`lookup`](Self::lookup) (the shard then renews the entry).
     #[inline]
-    pub(super) fn cache<Q>(&self, hash: u64, key: &Q, epoch: u64) -> Result<(TokenCache<S>, Option<Arc<Token>>), bool>
+    pub(super) fn cache<Q>(&self, hash: u64, key: &Q, epoch: u64) -> Result<(TokenCache<S>, Arc<Token>), bool>
     where
         K: Borrow<Q>,
         Q: Eq + ?Sized,
     {
-        self.lookup(hash, key, epoch, |entry| Some((entry.node.cache.clone(), entry.node.cache.serve(&entry.copy))))
+        self.lookup(hash, key, epoch, |entry| Some((entry.node.cache.clone(), entry.node.cache.serve(&entry.copy)?)))
     }
 
     /// Makes an entry for `node`, found in its shard's map in `epoch`, with a copy of its

@@ -173,3 +173,34 @@ async fn a_thread_holds_at_most_its_tables_worth_of_removed_caches() {
     drop(tokens);
     assert_eq!(dropped.load(Ordering::SeqCst), keys.len(), "dropping the keyed cache drops every table");
 }
+
+#[tokio::test(start_paused = true)]
+async fn cache_and_token_gives_the_fresh_token_and_never_starts_a_refresh() {
+    let ledger = Arc::new(Ledger::default());
+    let tokens = builder(&ledger).build();
+    let acme = Tenant::new("acme");
+    let (cache, none) = tokens.cache_and_token(&acme).expect("created");
+    assert!(none.is_none(), "a new key has no token yet");
+    let first = cache.token().await.expect("acme");
+    for _ in 0..3 {
+        // From the shard (whose slot copy the first of these renews), then the front table.
+        let (held, token) = tokens.cache_and_token(&acme).expect("acme");
+        assert!(held.same_as(&cache));
+        assert_eq!(token.expect("fresh").secret(), first.secret());
+    }
+    // Inside the refresh-ahead window (the last 5 minutes of the hour): still valid, not fresh.
+    tokio::time::advance(Duration::from_secs(3600 - 60)).await;
+    let (_, token) = tokens.cache_and_token(&acme).expect("acme");
+    assert!(token.is_none(), "not fresh: the caller goes to the cache's own token()");
+    tokio::task::yield_now().await;
+    assert_eq!(ledger.fetches.load(Ordering::SeqCst), 1, "and no refresh was started");
+    assert_eq!(tokens.try_token(&acme).expect("served while refreshing").secret(), first.secret());
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(ledger.fetches.load(Ordering::SeqCst), 2, "try_token() started the refresh");
+    let (_, token) = tokens.cache_and_token(&acme).expect("acme");
+    let second = token.expect("fresh again");
+    assert_ne!(second.secret(), first.secret());
+    assert_eq!(key_of(&second), "acme");
+}
