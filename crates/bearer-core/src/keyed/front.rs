@@ -102,9 +102,10 @@ impl<K: Send + Sync, S: TokenSource + 'static> Front<K, S> {
             return Err(false);
         };
         let ways = &sets[set(hash)];
-        match ways.iter().flatten().find(|entry| entry.hash == hash) {
-            Some(entry) if entry.epoch == epoch && entry.node.key.borrow() == key => f(entry).ok_or(true),
-            // The key's entry, stale, or another key's of the same hash: offering replaces it.
+        // Another key's entry of the same hash is not the key's: both may be in the set.
+        match ways.iter().flatten().find(|entry| entry.hash == hash && entry.node.key.borrow() == key) {
+            Some(entry) if entry.epoch == epoch => f(entry).ok_or(true),
+            // The key's entry, stale: offering replaces it.
             Some(_) => Err(true),
             None if ways.iter().any(Option::is_none) => Err(true),
             None => {
@@ -142,9 +143,9 @@ impl<K: Send + Sync, S: TokenSource + 'static> Front<K, S> {
 
     /// Makes an entry for `node`, found in its shard's map in `epoch`, with a copy of its
     /// cache's token if that is fresh (one allocation), in a way of this thread's set for
-    /// `hash` that is empty, holds an entry of the same hash, or holds one that can no longer
+    /// `hash` that is empty, holds an entry of the same node, or holds one that can no longer
     /// be served (`epoch_of` says a hash's shard's current epoch). A live entry of another key
-    /// is never pushed out.
+    /// is never pushed out, whatever its hash.
     pub(super) fn offer(
         &self,
         hash: u64,
@@ -165,7 +166,7 @@ impl<K: Send + Sync, S: TokenSource + 'static> Front<K, S> {
         let Some(way) = ways.iter().position(|way| {
             way.as_ref().is_none_or(|entry| {
                 let cache = &entry.node.cache;
-                entry.hash == hash
+                Arc::ptr_eq(&entry.node, node)
                     || entry.epoch != epoch_of(entry.hash)
                     || entry.generation != cache.generation()
                     || now >= entry.refresh_at
