@@ -15,7 +15,9 @@
 //!
 //! An entry is made (one allocation, the copy) only into a way that is empty or holds an entry
 //! that can no longer be served, so with any number of keys a hit allocates nothing: keys
-//! without an entry are served through their shard.
+//! without an entry are served through their shard. An entry of an earlier epoch whose copy is
+//! still served takes the new epoch when its key is next found in the shard, keeping its copy,
+//! so a sweep or a removal does not make every thread copy every key's token again.
 //!
 //! An entry holds its node's cache alive. After an eviction or removal it is never served
 //! again, but the cache lives on until the way is reused or the keyed cache is dropped: at
@@ -145,7 +147,8 @@ impl<K: Send + Sync, S: TokenSource + 'static> Front<K, S> {
     /// cache's token if that is fresh (one allocation), in a way of this thread's set for
     /// `hash` that is empty, holds an entry of the same node, or holds one that can no longer
     /// be served (`epoch_of` says a hash's shard's current epoch). A live entry of another key
-    /// is never pushed out, whatever its hash.
+    /// is never pushed out, whatever its hash. An entry of `node` whose copy is still served
+    /// only takes `epoch` (no new copy).
     pub(super) fn offer(
         &self,
         hash: u64,
@@ -163,6 +166,14 @@ impl<K: Send + Sync, S: TokenSource + 'static> Front<K, S> {
         // Every key's cache runs on the same clock (tokio's).
         let now = node.cache.now();
         let ways = &mut sets[set(hash)];
+        // The node's entry whose copy is still served, made in an earlier epoch (a sweep or a
+        // removal of any key of the shard since): only its epoch is out of date.
+        if let Some(entry) = ways.iter_mut().flatten().find(|entry| Arc::ptr_eq(&entry.node, node)) {
+            if entry.generation == node.cache.generation() && now < entry.refresh_at {
+                entry.epoch = epoch;
+                return Replaced(None);
+            }
+        }
         let Some(way) = ways.iter().position(|way| {
             way.as_ref().is_none_or(|entry| {
                 let cache = &entry.node.cache;
