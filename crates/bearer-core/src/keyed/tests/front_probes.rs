@@ -70,3 +70,112 @@ async fn a_live_copy_is_kept_when_its_shard_moves_to_a_new_epoch() {
         assert!(Arc::ptr_eq(&copy, &again), "round {round}: the front table made a new copy of an unchanged token");
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn in_the_refresh_ahead_window_a_key_starts_one_background_refresh_as_a_single_cache_does() {
+    let ledger = Arc::new(Ledger::default());
+    let tokens = builder(&ledger).build();
+    let acme = Tenant::new("acme");
+    let first = tokens.token(&acme).await.expect("acme");
+    tokens.try_token(&acme).expect("acme, through the shard");
+    assert!(served_from_front(&tokens, &acme));
+    let single_ledger = Arc::new(Ledger::default());
+    let single = TokenCache::new(LedgerSource { key: "acme".into(), ledger: Arc::clone(&single_ledger) });
+    single.token().await.expect("single");
+    single.try_token().expect("single, a copy on this thread");
+
+    // Into the refresh-ahead window (the last 300 s of a 3,600 s token).
+    tokio::time::advance(Duration::from_secs(3_301)).await;
+    assert!(!served_from_front(&tokens, &acme), "past its refresh point the copy is not served");
+    for _ in 0..5 {
+        assert_eq!(tokens.try_token(&acme).expect("served in the window").secret(), first.secret());
+        assert!(single.try_token().is_some(), "served in the window");
+    }
+    tokio::time::advance(Duration::from_millis(10)).await;
+    assert_eq!(single_ledger.fetches.load(Ordering::SeqCst), 2, "the single cache: one background refresh");
+    assert_eq!(ledger.fetches.load(Ordering::SeqCst), 2, "the key: one background refresh, as the single cache");
+    let second = tokens.try_token(&acme).expect("the refreshed token");
+    assert_ne!(second.secret(), first.secret());
+    assert!(served_from_front(&tokens, &acme), "the refreshed token's copy is served from the front again");
+    assert_eq!(tokens.try_token(&acme).expect("fresh").secret(), second.secret());
+}
+
+/// Review probe with real threads: another thread's table is never served a removed key's
+/// token once the key is created again, and a thread that takes over an exited thread's table
+/// is not served that thread's stale entries either.
+#[test]
+fn threads_are_served_the_recreated_keys_token_never_the_removed_ones() {
+    const ROUNDS: usize = 200;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let ledger = Arc::new(Ledger::default());
+    let policy = RefreshPolicy::default().with_min_fetch_interval(Duration::ZERO);
+    let tokens = builder(&ledger).policy(policy).shards(1).build();
+    let acme = Tenant::new("acme");
+    let installed = Mutex::new(runtime.block_on(tokens.token(&acme)).expect("acme"));
+    let turns = std::sync::Barrier::new(2);
+    std::thread::scope(|scope| {
+        let (tokens, acme, installed, turns) = (&tokens, &acme, &installed, &turns);
+        scope.spawn(move || {
+            for round in 0..ROUNDS {
+                turns.wait();
+                let expected = installed.lock().expect("installed").secret().clone();
+                for _ in 0..3 {
+                    let token = tokens.try_token(acme).expect("fresh");
+                    assert_eq!(token.secret(), &expected, "round {round}: another cache's token");
+                }
+                turns.wait();
+            }
+        });
+        for _ in 0..ROUNDS {
+            turns.wait();
+            turns.wait();
+            assert!(tokens.remove(acme));
+            let again = runtime.block_on(tokens.token(acme)).expect("acme again");
+            *installed.lock().expect("installed") = again;
+        }
+    });
+    assert_eq!(ledger.built.load(Ordering::SeqCst), ROUNDS + 1, "the factory ran once per creation");
+    // A thread that takes over the exited thread's table.
+    assert!(tokens.remove(&acme));
+    let again = runtime.block_on(tokens.token(&acme)).expect("acme again");
+    let on_new_thread = std::thread::scope(|scope| scope.spawn(|| tokens.try_token(&acme)).join().expect("thread"));
+    assert_eq!(on_new_thread.expect("fresh").secret(), again.secret());
+}
+
+thread_local! {
+    static PANIC: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// A key whose comparison panics on this thread while `PANIC` is set.
+#[derive(Clone, Eq, Hash)]
+struct PanickyKey(&'static str);
+
+impl PartialEq for PanickyKey {
+    fn eq(&self, other: &Self) -> bool {
+        assert!(!PANIC.with(std::cell::Cell::get), "a key comparison panicked");
+        self.0 == other.0
+    }
+}
+
+#[tokio::test]
+async fn a_key_comparison_that_panics_leaves_the_front_table_usable() {
+    let ledger = Arc::new(Ledger::default());
+    let ledger_in = Arc::clone(&ledger);
+    let tokens = KeyedTokenCache::builder(move |key: &PanickyKey| {
+        Ok(LedgerSource { key: key.0.to_owned(), ledger: Arc::clone(&ledger_in) })
+    })
+    .build();
+    let acme = PanickyKey("acme");
+    tokens.token(&acme).await.expect("acme");
+    tokens.try_token(&acme).expect("acme, through the shard");
+    assert!(served_from_front(&tokens, &acme));
+    PANIC.with(|panic| panic.set(true));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| tokens.try_token(&acme)));
+    PANIC.with(|panic| panic.set(false));
+    assert!(outcome.is_err(), "the comparison panicked");
+    assert!(served_from_front(&tokens, &acme), "the table is not left borrowed");
+    assert_eq!(key_of(&tokens.try_token(&acme).expect("fresh")), "acme");
+    tokens.token(&PanickyKey("globex")).await.expect("a new key, into the table");
+    tokens.try_token(&PanickyKey("globex")).expect("globex, through the shard");
+    assert!(served_from_front(&tokens, &PanickyKey("globex")), "the table takes new entries");
+}
