@@ -28,8 +28,10 @@ impl Hash for OneHash {
 
 fn one_hash_tokens(ledger: &Arc<Ledger>) -> KeyedTokenCache<OneHash, LedgerSource> {
     let ledger = Arc::clone(ledger);
-    KeyedTokenCache::builder(move |key: &OneHash| Ok(LedgerSource { key: key.0.to_owned(), ledger: Arc::clone(&ledger) }))
-        .build()
+    KeyedTokenCache::builder(move |key: &OneHash| {
+        Ok(LedgerSource { key: key.0.to_owned(), ledger: Arc::clone(&ledger) })
+    })
+    .build()
 }
 
 #[tokio::test]
