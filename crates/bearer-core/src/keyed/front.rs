@@ -104,10 +104,10 @@ impl<K: Send + Sync, S: TokenSource + 'static> Front<K, S> {
             return Err(false);
         };
         let ways = &sets[set(hash)];
-        // Another key's entry of the same hash is not the key's: both may be in the set.
-        match ways.iter().flatten().find(|entry| entry.hash == hash && entry.node.key.borrow() == key) {
-            Some(entry) if entry.epoch == epoch => f(entry).ok_or(true),
-            // The key's entry, stale: offering replaces it.
+        match ways.iter().flatten().find(|entry| entry.hash == hash) {
+            Some(entry) if entry.epoch == epoch && entry.node.key.borrow() == key => f(entry).ok_or(true),
+            // The key's entry, stale (offering replaces it), or the first of another key of the
+            // same hash (offering never pushes a live entry out: the key goes to its shard).
             Some(_) => Err(true),
             None if ways.iter().any(Option::is_none) => Err(true),
             None => {
