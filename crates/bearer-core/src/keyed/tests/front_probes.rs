@@ -187,3 +187,34 @@ async fn a_key_comparison_that_panics_leaves_the_front_table_usable() {
     tokens.try_token(&PanickyKey("globex")).expect("globex, through the shard");
     assert!(served_from_front(&tokens, &PanickyKey("globex")), "the table takes new entries");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_key_evicted_mid_refresh_with_front_entries_fetches_once_and_serves_the_refreshed_token() {
+    let ledger = Arc::new(Ledger { latency: Some(Duration::from_secs(5)), ..Ledger::default() });
+    let tokens = builder(&ledger).max_keys(1).shards(1).build();
+    let (acme, globex) = (Tenant::new("acme"), Tenant::new("globex"));
+    let first = tokens.token(&acme).await.expect("acme");
+    tokens.try_token(&acme).expect("acme, through the shard");
+    assert!(served_from_front(&tokens, &acme));
+
+    // Into the refresh-ahead window: a hit starts the background refresh (5 s in flight).
+    tokio::time::advance(Duration::from_secs(3_301)).await;
+    assert_eq!(tokens.try_token(&acme).expect("served in the window").secret(), first.secret());
+    tokio::time::advance(Duration::from_secs(1)).await;
+    assert_eq!(ledger.fetches.load(Ordering::SeqCst), 2, "the background refresh is in flight");
+
+    // Evicted mid-flight; the front entry still holds the cache, but is never served again.
+    tokens.cache(&globex).expect("globex created, acme evicted");
+    assert!(tokens.get(&acme).is_none(), "acme was evicted");
+    assert!(!served_from_front(&tokens, &acme), "an evicted key's entry is not served");
+    assert_eq!(tokens.token(&acme).await.expect("acme, still valid").secret(), first.secret());
+
+    // Past the fetch's 5 s, and a turn for the refresh task to install its token.
+    tokio::time::advance(Duration::from_secs(5)).await;
+    tokio::time::advance(Duration::from_millis(10)).await;
+    let second = tokens.try_token(&acme).expect("the refreshed token, from the flight that outlived the eviction");
+    assert_ne!(second.secret(), first.secret());
+    assert_eq!(ledger.per_key.lock().expect("ledger").get("acme"), Some(&2), "one refresh, across the eviction");
+    assert!(served_from_front(&tokens, &acme), "the re-created key's entry is served");
+    assert_eq!(tokens.try_token(&acme).expect("fresh").secret(), second.secret());
+}
