@@ -50,7 +50,8 @@ async fn keys_of_one_hash_do_not_push_each_other_out_of_the_front_table() {
     assert!(served_from_front(&tokens, &a), "a's live entry was pushed out by b, a key of the same hash");
 }
 
-#[tokio::test]
+// Paused: globex's next fetch waits out the minimum fetch interval its removal kept.
+#[tokio::test(start_paused = true)]
 async fn a_live_copy_is_kept_when_its_shard_moves_to_a_new_epoch() {
     let ledger = Arc::new(Ledger::default());
     let tokens = builder(&ledger).shards(1).build();
@@ -217,4 +218,47 @@ async fn a_key_evicted_mid_refresh_with_front_entries_fetches_once_and_serves_th
     assert_eq!(ledger.per_key.lock().expect("ledger").get("acme"), Some(&2), "one refresh, across the eviction");
     assert!(served_from_front(&tokens, &acme), "the re-created key's entry is served");
     assert_eq!(tokens.try_token(&acme).expect("fresh").secret(), second.secret());
+}
+
+/// Review probe with a real thread: a key hit (after each sweep's first hit) only from another
+/// thread's front table is never evicted as idle, and a key only that stale entry names is.
+#[tokio::test(start_paused = true)]
+async fn a_key_hit_from_another_threads_front_table_stays_and_an_unused_one_goes() {
+    const ROUNDS: usize = 5;
+    let ledger = Arc::new(Ledger::default());
+    let tokens = builder(&ledger).idle_timeout(Duration::from_secs(60)).shards(1).build();
+    let (hot, cold) = (Tenant::new("hot"), Tenant::new("cold"));
+    tokens.token(&hot).await.expect("hot");
+    tokens.token(&cold).await.expect("cold");
+    let turns = Arc::new(std::sync::Barrier::new(2));
+    let other = std::thread::spawn({
+        let (tokens, hot, cold, turns) = (tokens.clone(), hot.clone(), cold.clone(), Arc::clone(&turns));
+        move || {
+            // An entry for cold too, never hit again.
+            tokens.try_token(&cold).expect("cold, through the shard");
+            assert!(served_from_front(&tokens, &cold));
+            for round in 0..ROUNDS {
+                turns.wait();
+                tokens.try_token(&hot).expect("hot");
+                for _ in 0..3 {
+                    assert!(served_from_front(&tokens, &hot), "round {round}: hot is in this thread's table");
+                    tokens.try_token(&hot).expect("hot, from the front table");
+                }
+                turns.wait();
+            }
+        }
+    });
+    let mut evicted = Vec::new();
+    for _ in 0..ROUNDS {
+        tokio::time::advance(Duration::from_secs(40)).await;
+        turns.wait();
+        turns.wait();
+        evicted.push(tokens.evict_idle());
+    }
+    other.join().expect("the other thread");
+    // cold, last used at 0 s (seen by the sweep at 40 s), is idle for 80 s at the sweep at 120 s.
+    assert_eq!(evicted, [0, 0, 1, 0, 0], "cold goes once idle for 60 s; hot, hit on the other thread, stays");
+    assert!(tokens.get(&hot).is_some());
+    assert!(tokens.get(&cold).is_none(), "the other thread's stale entry for cold kept nothing mapped");
+    assert_eq!(ledger.fetches.load(Ordering::SeqCst), 2, "hot was never evicted, so never fetched again");
 }
