@@ -262,3 +262,59 @@ async fn a_key_hit_from_another_threads_front_table_stays_and_an_unused_one_goes
     assert!(tokens.get(&cold).is_none(), "the other thread's stale entry for cold kept nothing mapped");
     assert_eq!(ledger.fetches.load(Ordering::SeqCst), 2, "hot was never evicted, so never fetched again");
 }
+
+thread_local! {
+    /// Run (once) by the next comparison of a [`ReenteringKey`] on this thread.
+    static REENTER: std::cell::RefCell<Option<Box<dyn FnOnce()>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// A key whose comparison runs this thread's [`REENTER`] hook, if one is set.
+#[derive(Clone, Eq)]
+struct ReenteringKey(&'static str);
+
+impl Hash for ReenteringKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
+impl PartialEq for ReenteringKey {
+    fn eq(&self, other: &Self) -> bool {
+        if let Some(hook) = REENTER.with(|hook| hook.borrow_mut().take()) {
+            hook();
+        }
+        self.0 == other.0
+    }
+}
+
+/// A key comparison inside a front-table lookup that uses the same keyed cache again (the
+/// table is borrowed meanwhile): no panic, each key served its own token, the table usable.
+#[tokio::test]
+async fn a_key_comparison_that_reenters_the_keyed_cache_is_served_and_leaves_the_table_usable() {
+    let ledger = Arc::new(Ledger::default());
+    let ledger_in = Arc::clone(&ledger);
+    let tokens = KeyedTokenCache::builder(move |key: &ReenteringKey| {
+        Ok(LedgerSource { key: key.0.to_owned(), ledger: Arc::clone(&ledger_in) })
+    })
+    .build();
+    let (acme, globex) = (ReenteringKey("acme"), ReenteringKey("globex"));
+    tokens.token(&acme).await.expect("acme");
+    tokens.token(&globex).await.expect("globex");
+    tokens.try_token(&acme).expect("acme, through the shard");
+    assert!(served_from_front(&tokens, &acme));
+
+    let inner = Arc::new(Mutex::new(None));
+    REENTER.with(|hook| {
+        let (tokens, globex, inner) = (tokens.clone(), globex.clone(), Arc::clone(&inner));
+        *hook.borrow_mut() = Some(Box::new(move || {
+            *inner.lock().expect("inner") = tokens.try_token(&globex).map(|token| key_of(&token).to_owned());
+        }));
+    });
+    let outer = tokens.try_token(&acme).expect("acme, from the front table");
+    assert!(REENTER.with(|hook| hook.borrow().is_none()), "the comparison ran the hook");
+    assert_eq!(key_of(&outer), "acme");
+    assert_eq!(inner.lock().expect("inner").as_deref(), Some("globex"), "the re-entrant call was served");
+    tokens.try_token(&globex).expect("globex");
+    assert!(served_from_front(&tokens, &globex), "the table takes entries after the re-entrant call");
+    assert!(served_from_front(&tokens, &acme));
+}
