@@ -26,18 +26,20 @@ impl Hash for OneHash {
     }
 }
 
-fn one_hash_tokens(ledger: &Arc<Ledger>) -> KeyedTokenCache<OneHash, LedgerSource> {
+/// A keyed cache of keys naming their tenant with a `&'static str`, for key types of the probes.
+fn named_key_tokens<K>(ledger: &Arc<Ledger>, name: fn(&K) -> &'static str) -> KeyedTokenCache<K, LedgerSource>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+{
     let ledger = Arc::clone(ledger);
-    KeyedTokenCache::builder(move |key: &OneHash| {
-        Ok(LedgerSource { key: key.0.to_owned(), ledger: Arc::clone(&ledger) })
-    })
-    .build()
+    KeyedTokenCache::builder(move |key: &K| Ok(LedgerSource { key: name(key).to_owned(), ledger: Arc::clone(&ledger) }))
+        .build()
 }
 
 #[tokio::test]
 async fn keys_of_one_hash_do_not_push_each_other_out_of_the_front_table() {
     let ledger = Arc::new(Ledger::default());
-    let tokens = one_hash_tokens(&ledger);
+    let tokens = named_key_tokens(&ledger, |key: &OneHash| key.0);
     let (a, b) = (OneHash("a"), OneHash("b"));
     tokens.token(&a).await.expect("a");
     tokens.token(&b).await.expect("b");
@@ -146,22 +148,29 @@ fn threads_are_served_the_recreated_keys_token_never_the_removed_ones() {
 }
 
 thread_local! {
-    static PANIC: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Run (once) by the next comparison of a [`HookedKey`] on this thread.
+    static HOOK: std::cell::RefCell<Option<Box<dyn FnOnce()>>> = const { std::cell::RefCell::new(None) };
 }
 
-/// A key whose comparison panics on this thread while `PANIC` is set.
-#[derive(Clone, Eq)]
-struct PanickyKey(&'static str);
+fn set_hook(hook: impl FnOnce() + 'static) {
+    HOOK.with(|slot| *slot.borrow_mut() = Some(Box::new(hook)));
+}
 
-impl Hash for PanickyKey {
+/// A key whose comparison runs this thread's [`HOOK`], if one is set.
+#[derive(Clone, Eq)]
+struct HookedKey(&'static str);
+
+impl Hash for HookedKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.0.hash(state);
     }
 }
 
-impl PartialEq for PanickyKey {
+impl PartialEq for HookedKey {
     fn eq(&self, other: &Self) -> bool {
-        assert!(!PANIC.with(std::cell::Cell::get), "a key comparison panicked");
+        if let Some(hook) = HOOK.with(|hook| hook.borrow_mut().take()) {
+            hook();
+        }
         self.0 == other.0
     }
 }
@@ -169,24 +178,19 @@ impl PartialEq for PanickyKey {
 #[tokio::test]
 async fn a_key_comparison_that_panics_leaves_the_front_table_usable() {
     let ledger = Arc::new(Ledger::default());
-    let ledger_in = Arc::clone(&ledger);
-    let tokens = KeyedTokenCache::builder(move |key: &PanickyKey| {
-        Ok(LedgerSource { key: key.0.to_owned(), ledger: Arc::clone(&ledger_in) })
-    })
-    .build();
-    let acme = PanickyKey("acme");
+    let tokens = named_key_tokens(&ledger, |key: &HookedKey| key.0);
+    let acme = HookedKey("acme");
     tokens.token(&acme).await.expect("acme");
     tokens.try_token(&acme).expect("acme, through the shard");
     assert!(served_from_front(&tokens, &acme));
-    PANIC.with(|panic| panic.set(true));
+    set_hook(|| panic!("a key comparison panicked"));
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| tokens.try_token(&acme)));
-    PANIC.with(|panic| panic.set(false));
     assert!(outcome.is_err(), "the comparison panicked");
     assert!(served_from_front(&tokens, &acme), "the table is not left borrowed");
     assert_eq!(key_of(&tokens.try_token(&acme).expect("fresh")), "acme");
-    tokens.token(&PanickyKey("globex")).await.expect("a new key, into the table");
-    tokens.try_token(&PanickyKey("globex")).expect("globex, through the shard");
-    assert!(served_from_front(&tokens, &PanickyKey("globex")), "the table takes new entries");
+    tokens.token(&HookedKey("globex")).await.expect("a new key, into the table");
+    tokens.try_token(&HookedKey("globex")).expect("globex, through the shard");
+    assert!(served_from_front(&tokens, &HookedKey("globex")), "the table takes new entries");
 }
 
 #[tokio::test(start_paused = true)]
@@ -263,55 +267,26 @@ async fn a_key_hit_from_another_threads_front_table_stays_and_an_unused_one_goes
     assert_eq!(ledger.fetches.load(Ordering::SeqCst), 2, "hot was never evicted, so never fetched again");
 }
 
-thread_local! {
-    /// Run (once) by the next comparison of a [`ReenteringKey`] on this thread.
-    static REENTER: std::cell::RefCell<Option<Box<dyn FnOnce()>>> = const { std::cell::RefCell::new(None) };
-}
-
-/// A key whose comparison runs this thread's [`REENTER`] hook, if one is set.
-#[derive(Clone, Eq)]
-struct ReenteringKey(&'static str);
-
-impl Hash for ReenteringKey {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.0.hash(state);
-    }
-}
-
-impl PartialEq for ReenteringKey {
-    fn eq(&self, other: &Self) -> bool {
-        if let Some(hook) = REENTER.with(|hook| hook.borrow_mut().take()) {
-            hook();
-        }
-        self.0 == other.0
-    }
-}
-
 /// A key comparison inside a front-table lookup that uses the same keyed cache again (the
 /// table is borrowed meanwhile): no panic, each key served its own token, the table usable.
 #[tokio::test]
 async fn a_key_comparison_that_reenters_the_keyed_cache_is_served_and_leaves_the_table_usable() {
     let ledger = Arc::new(Ledger::default());
-    let ledger_in = Arc::clone(&ledger);
-    let tokens = KeyedTokenCache::builder(move |key: &ReenteringKey| {
-        Ok(LedgerSource { key: key.0.to_owned(), ledger: Arc::clone(&ledger_in) })
-    })
-    .build();
-    let (acme, globex) = (ReenteringKey("acme"), ReenteringKey("globex"));
+    let tokens = named_key_tokens(&ledger, |key: &HookedKey| key.0);
+    let (acme, globex) = (HookedKey("acme"), HookedKey("globex"));
     tokens.token(&acme).await.expect("acme");
     tokens.token(&globex).await.expect("globex");
     tokens.try_token(&acme).expect("acme, through the shard");
     assert!(served_from_front(&tokens, &acme));
 
     let inner = Arc::new(Mutex::new(None));
-    REENTER.with(|hook| {
-        let (tokens, globex, inner) = (tokens.clone(), globex.clone(), Arc::clone(&inner));
-        *hook.borrow_mut() = Some(Box::new(move || {
-            *inner.lock().expect("inner") = tokens.try_token(&globex).map(|token| key_of(&token).to_owned());
-        }));
+    let (reentrant_tokens, reentrant_globex, reentrant_inner) = (tokens.clone(), globex.clone(), Arc::clone(&inner));
+    set_hook(move || {
+        let served = reentrant_tokens.try_token(&reentrant_globex);
+        *reentrant_inner.lock().expect("inner") = served.map(|token| key_of(&token).to_owned());
     });
     let outer = tokens.try_token(&acme).expect("acme, from the front table");
-    assert!(REENTER.with(|hook| hook.borrow().is_none()), "the comparison ran the hook");
+    assert!(HOOK.with(|hook| hook.borrow().is_none()), "the comparison ran the hook");
     assert_eq!(key_of(&outer), "acme");
     assert_eq!(inner.lock().expect("inner").as_deref(), Some("globex"), "the re-entrant call was served");
     tokens.try_token(&globex).expect("globex");
