@@ -10,7 +10,9 @@ mod ours;
 use std::hint::black_box;
 use std::sync::{Arc, Barrier, Mutex, PoisonError};
 
+use bearer_testkit::FixedSource;
 use keyed::{tenant, KeyedHotPaths};
+use reqwest_bearer::core::KeyedTokenCache;
 
 const N: usize = 10_000;
 
@@ -51,6 +53,55 @@ fn keyed_hits_spread_over_the_keys_allocate_nothing_at_10_and_100_000_keys() {
         assert_eq!(rotating, 0.0, "{keys} keys: hits spread over the keys allocate nothing");
         assert_eq!(token, 0.0, "{keys} keys: keyed token() hits spread over the keys allocate nothing");
     }
+}
+
+/// Review probe: a sweep (or a removal) moves the shards' epochs on; the next hit of each key
+/// goes through its shard once, and neither it nor the hits after it copy the unchanged token
+/// again.
+#[test]
+fn keyed_hits_after_each_sweep_allocate_nothing() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
+    let hot = KeyedHotPaths::new(10);
+    let hits = || {
+        for i in 0..hot.keys.len() {
+            drop(black_box(hot.keyed_fresh(i)));
+            drop(black_box(hot.keyed_fresh(i)));
+        }
+    };
+    hits();
+    let mut allocations = 0;
+    for _ in 0..100 {
+        assert_eq!(hot.keyed.evict_idle(), 0, "every key was used since the last sweep");
+        allocations += allocation_counter::measure(hits).count_total;
+    }
+    assert_eq!(allocations, 0, "hits between sweeps allocated");
+}
+
+/// A key type whose values all hash alike (a legal `Hash`: equal keys hash equal).
+#[derive(Clone, PartialEq, Eq)]
+struct OneHash(usize);
+
+impl std::hash::Hash for OneHash {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u8(0);
+    }
+}
+
+/// Review probe: hits alternating between two keys of one hash allocate nothing (neither
+/// pushes the other's entry out of the thread's front table).
+#[test]
+fn keyed_hits_alternating_over_keys_of_one_hash_allocate_nothing() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let tokens = KeyedTokenCache::builder(|_: &OneHash| Ok(FixedSource::default())).build();
+    let keys = [OneHash(0), OneHash(1)];
+    runtime.block_on(async {
+        for key in &keys {
+            tokens.token(key).await.expect("warm");
+        }
+    });
+    let per_hit = allocations_per_op(|i| drop(black_box(tokens.try_token(&keys[i % 2]).expect("fresh"))));
+    assert_eq!(per_hit, 0.0, "hits alternating over two keys of one hash allocate");
 }
 
 /// What the flaky failure of the test above came from: a process-wide counter charged the

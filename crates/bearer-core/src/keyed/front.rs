@@ -15,7 +15,9 @@
 //!
 //! An entry is made (one allocation, the copy) only into a way that is empty or holds an entry
 //! that can no longer be served, so with any number of keys a hit allocates nothing: keys
-//! without an entry are served through their shard.
+//! without an entry are served through their shard. An entry of an earlier epoch whose copy is
+//! still served takes the new epoch when its key is next found in the shard, keeping its copy,
+//! so a sweep or a removal does not make every thread copy every key's token again.
 //!
 //! An entry holds its node's cache alive. After an eviction or removal it is never served
 //! again, but the cache lives on until the way is reused or the keyed cache is dropped: at
@@ -99,7 +101,8 @@ impl<K: Send + Sync, S: TokenSource + 'static> Front<K, S> {
         let ways = &sets[set(hash)];
         match ways.iter().flatten().find(|entry| entry.hash == hash) {
             Some(entry) if entry.epoch == epoch && entry.node.key.borrow() == key => f(entry).ok_or(true),
-            // The key's entry, stale, or another key's of the same hash: offering replaces it.
+            // The key's entry, stale (offering replaces it), or the first of another key of the
+            // same hash (offering never pushes a live entry out: the key goes to its shard).
             Some(_) => Err(true),
             None if ways.iter().any(Option::is_none) => Err(true),
             None => {
@@ -135,10 +138,11 @@ impl<K: Send + Sync, S: TokenSource + 'static> Front<K, S> {
 
     /// Makes an entry for `node`, found in its shard's map in `epoch`, with a copy of its
     /// cache's token if that is fresh (one allocation), in a way of this thread's set for
-    /// `hash` that is empty, holds an entry of the same hash, or holds one that can no longer
+    /// `hash` that is empty, holds an entry of the same node, or holds one that can no longer
     /// be served (`epoch_of` says a hash's shard's current epoch). A live entry of another key
-    /// is never pushed out. Call it holding no lock: the entry it replaces may be the last
-    /// hold on an evicted cache, and dropping a cache drops its source.
+    /// is never pushed out, whatever its hash. An entry of `node` whose copy is still served
+    /// only takes `epoch` (no new copy). Call it holding no lock: the entry it replaces may be
+    /// the last hold on an evicted cache, and dropping a cache drops its source.
     pub(super) fn offer(&self, hash: u64, epoch: u64, node: &Arc<Node<K, S>>, epoch_of: impl Fn(u64) -> u64) {
         let table = self.tables.get_or(|| Table {
             sets: RefCell::new(Box::new(std::array::from_fn(|_| [const { None }; WAYS]))),
@@ -150,9 +154,19 @@ impl<K: Send + Sync, S: TokenSource + 'static> Front<K, S> {
         // Every key's cache runs on the same clock (tokio's).
         let now = node.cache.now();
         let ways = &mut sets[set(hash)];
+        // The node's entry whose copy is still served, made in an earlier epoch (a sweep or a
+        // removal of any key of the shard since): only its epoch is out of date.
+        if let Some(entry) = ways.iter_mut().flatten().find(|entry| Arc::ptr_eq(&entry.node, node)) {
+            if !entry.copy.lapsed(&node.cache, now) {
+                entry.epoch = epoch;
+                return;
+            }
+        }
         let Some(way) = ways.iter().position(|way| {
             way.as_ref().is_none_or(|entry| {
-                entry.hash == hash || entry.epoch != epoch_of(entry.hash) || entry.copy.lapsed(&entry.node.cache, now)
+                Arc::ptr_eq(&entry.node, node)
+                    || entry.epoch != epoch_of(entry.hash)
+                    || entry.copy.lapsed(&entry.node.cache, now)
             })
         }) else {
             return;

@@ -10,6 +10,7 @@ use crate::{async_trait, AccessToken};
 mod eviction_bounds;
 mod eviction_probes;
 mod front;
+mod front_probes;
 
 /// Counts fetches per key across every source the factory builds; each fetch first waits for
 /// a permit of `gate` when there is one.
