@@ -47,9 +47,11 @@ type Factory<K, S> = dyn Fn(&K) -> Result<S, Error> + Send + Sync;
 ///   with no lock and no write to memory another thread touches, under the same checks as a
 ///   single [`TokenCache`]'s hit (the key's cache still holds that token, and the clock is
 ///   before its refresh point). Other keys take their shard's read lock and map lookup, and
-///   the key's own [`TokenCache::try_token`]. No allocation, however many keys. [`Tenant`]
-///   and [`Scopes`] hash their text once, when built, so a lookup with either hashes a number.
-///   [`cache`](Self::cache) uses the front table too.
+///   are served from the slot's copy of the key's shared token under the same checks (a
+///   lapsed copy is renewed from the key's cache). No allocation, however many keys.
+///   [`Tenant`] and [`Scopes`] hash their text once, when built, so a lookup with either
+///   hashes a number. [`cache`](Self::cache) and [`cache_and_token`](Self::cache_and_token)
+///   use the front table too.
 /// - **Bounded**: at most [`max_keys`](KeyedTokenCacheBuilder::max_keys) keys
 ///   ([`DEFAULT_MAX_KEYS`]). The keys are spread over a few shards, each holding its share;
 ///   creating a key in a full shard first evicts the keys idle since the shard was last
