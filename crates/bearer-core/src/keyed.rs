@@ -199,6 +199,33 @@ where
     /// [`invalidate`](TokenCache::invalidate) a rejected token) and sends the token right away.
     /// `None` means "call the cache's [`token`](TokenCache::token)"; unlike
     /// [`try_token`](Self::try_token) it never starts a refresh.
+    ///
+    /// ```
+    /// use bearer_core::{async_trait, AccessToken, Error, KeyedTokenCache, Tenant, Token, TokenSource};
+    /// use std::time::Duration;
+    ///
+    /// struct TenantSource(String);
+    ///
+    /// #[async_trait]
+    /// impl TokenSource for TenantSource {
+    ///     async fn fetch(&self) -> Result<Token, Error> {
+    ///         Token::builder(AccessToken::new(format!("token-for-{}", self.0))).expires_in(Duration::from_secs(3600)).build()
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Error> {
+    /// let tokens = KeyedTokenCache::builder(|tenant: &Tenant| Ok(TenantSource(tenant.as_str().to_owned()))).build();
+    /// let (cache, token) = tokens.cache_and_token(&Tenant::new("acme"))?;
+    /// let token = match token {
+    ///     Some(token) => token,
+    ///     None => cache.token().await?,
+    /// };
+    /// // ... send the request with `token`; on a 401, `cache.invalidate(&token)` and retry once.
+    /// assert_eq!(token.secret().secret(), "token-for-acme");
+    /// let (_, again) = tokens.cache_and_token(&Tenant::new("acme"))?;
+    /// assert!(again.is_some(), "fresh now");
+    /// # Ok(()) }
+    /// ```
     pub fn cache_and_token(&self, key: &K) -> Result<(TokenCache<S>, Option<Arc<Token>>), Error> {
         let (hash, shard) = self.shard(key);
         let front = &self.inner.front;
