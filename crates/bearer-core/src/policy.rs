@@ -25,6 +25,12 @@ pub const DEFAULT_MIN_HARD_MARGIN: Duration = Duration::from_secs(1);
 /// interval such a token lands stale, and is a failed attempt
 /// ([`Error::StaleOnArrival`](crate::Error::StaleOnArrival)), not a token.
 pub const DEFAULT_MIN_FETCH_INTERVAL: Duration = Duration::from_secs(1);
+/// The longest [minimum fetch interval](RefreshPolicy::with_min_fetch_interval) or
+/// [rejection refresh interval](RefreshPolicy::with_rejection_refresh_interval) a policy
+/// takes; longer ones are cut to it. Each is a spacing that protects the token endpoint, and a
+/// token claiming a shorter life is served for the minimum fetch interval: an interval without
+/// bound would leave callers waiting, or serve an expired token, for as long.
+pub const MAX_FETCH_SPACING: Duration = Duration::from_secs(600);
 /// A rejected token (an API's 401) makes the cache fetch a new one at most once per this
 /// interval. An API that rejects every token (a permission error, a wrong audience) costs one
 /// fetch per interval, not one per request; in between, the rejection goes to the caller.
@@ -144,16 +150,17 @@ impl RefreshPolicy {
         self
     }
 
-    /// Sets the minimum interval between two fetches (see [`DEFAULT_MIN_FETCH_INTERVAL`]).
+    /// Sets the minimum interval between two fetches (see [`DEFAULT_MIN_FETCH_INTERVAL`]), at
+    /// most [`MAX_FETCH_SPACING`].
     pub fn with_min_fetch_interval(mut self, interval: Duration) -> Self {
-        self.min_fetch_interval = interval;
+        self.min_fetch_interval = interval.min(MAX_FETCH_SPACING);
         self
     }
 
     /// Sets the minimum interval between two refreshes caused by rejected tokens (see
-    /// [`DEFAULT_REJECTION_REFRESH_INTERVAL`]).
+    /// [`DEFAULT_REJECTION_REFRESH_INTERVAL`]), at most [`MAX_FETCH_SPACING`].
     pub fn with_rejection_refresh_interval(mut self, interval: Duration) -> Self {
-        self.rejection_refresh_interval = interval;
+        self.rejection_refresh_interval = interval.min(MAX_FETCH_SPACING);
         self
     }
 

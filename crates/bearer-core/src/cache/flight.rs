@@ -129,7 +129,7 @@ impl<S: TokenSource + 'static> TokenCache<S> {
             .map_err(|_| Error::Config("TokenCache needs a tokio runtime to refresh tokens".into()))?;
         let (sender, receiver) = watch::channel(None);
         let interval = self.inner.policy.min_fetch_interval();
-        let earliest = control.last_fetch.and_then(|at| at.checked_add(interval)).filter(|at| *at > now);
+        let earliest = control.last_fetch.map(|at| crate::token::after_or_never(at, interval)).filter(|at| *at > now);
         let start = earliest.unwrap_or(now);
         control.last_fetch = Some(start);
         control.flights += 1;

@@ -70,7 +70,7 @@ impl<S: TokenSource + 'static> TokenCache<S> {
 
     fn throttle_locked(&self, control: &Control, now: Instant) -> Option<Throttle> {
         let policy = &self.inner.policy;
-        let after = |at: Option<Instant>, wait| at.and_then(|at| at.checked_add(wait));
+        let after = |at: Option<Instant>, wait| at.map(|at| crate::token::after_or_never(at, wait));
         let backoff_until =
             if control.failures > 0 { after(control.next_attempt, policy.backoff_ceiling()) } else { None };
         let lapses_at = [

@@ -175,3 +175,32 @@ async fn an_invalidated_token_is_not_served_again_by_a_clock_that_steps_back() {
     assert!(!same(&rejected, &cache.token().await.expect("token")));
     assert_eq!(source.fetches(), 2);
 }
+
+/// A spacing too long for the clock (`Duration::MAX`) was no spacing at all: `last fetch +
+/// interval` overflowed and the next fetch went out at once. Such settings are cut to
+/// `MAX_FETCH_SPACING`, which the cache then keeps to, neither hammering the endpoint nor
+/// waiting forever, nor serving a token past its expiry for longer than that.
+#[tokio::test(start_paused = true)]
+async fn a_spacing_too_long_for_the_clock_is_cut_to_the_longest_allowed_not_dropped() {
+    use crate::MAX_FETCH_SPACING;
+    let policy = deterministic().with_min_fetch_interval(Duration::MAX).with_rejection_refresh_interval(Duration::MAX);
+    assert_eq!(policy.min_fetch_interval(), MAX_FETCH_SPACING);
+    assert_eq!(policy.rejection_refresh_interval(), MAX_FETCH_SPACING);
+
+    // Tokens that claim to live 1 s: each is served for the spacing, and the next fetch waits
+    // for it.
+    let source = ScriptedSource::new(Some(Duration::from_secs(1)), Duration::ZERO);
+    let cache = TokenCache::with_policy(Arc::clone(&source), policy);
+    let started = Instant::now();
+    let first = cache.token().await.expect("first");
+    for _ in 0..100 {
+        advance(Duration::from_secs(5)).await;
+        let _ = cache.token().await;
+    }
+    assert_eq!(source.fetches(), 1, "no second fetch within the spacing");
+    advance(MAX_FETCH_SPACING).await;
+    let next = cache.token().await.expect("after the spacing");
+    assert_eq!(source.fetches(), 2, "one more fetch once the spacing is over");
+    assert!(!same(&first, &next));
+    assert!(started.elapsed() <= MAX_FETCH_SPACING * 2, "no wait beyond the spacing");
+}
