@@ -1,0 +1,218 @@
+//! Review probes of the shard slots' copies of their caches' tokens: a lookup behind the front
+//! tables serves a slot's copy exactly when the key's cache would serve its token, and
+//! renewing a copy never blocks on the lookup's own thread.
+
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::AtomicBool;
+use std::sync::mpsc;
+
+use super::*;
+
+/// `key`'s token as its shard alone serves it (no front table, no offer): the slot's copy,
+/// else its cache's.
+fn from_shard(tokens: &KeyedTokenCache<Tenant, LedgerSource>, key: &Tenant) -> Option<Arc<Token>> {
+    let (hash, shard) = tokens.shard(key);
+    shard.try_token(hash, key, None)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slot_copy_is_not_served_after_an_invalidation_a_refresh_or_its_refresh_point() {
+    let ledger = Arc::new(Ledger::default());
+    let policy = RefreshPolicy::default().with_min_fetch_interval(Duration::ZERO);
+    let tokens = builder(&ledger).policy(policy).shards(1).build();
+    let acme = Tenant::new("acme");
+    let first = tokens.token(&acme).await.expect("acme");
+    assert_eq!(from_shard(&tokens, &acme).expect("the slot's copy").secret(), first.secret());
+
+    assert!(tokens.invalidate(&acme, &first));
+    assert!(from_shard(&tokens, &acme).is_none(), "an invalidated token is not served from the slot");
+    assert!(tokens.try_token(&acme).is_none(), "nor from the front table");
+
+    let second = tokens.token(&acme).await.expect("acme, fetched again");
+    assert_ne!(second.secret(), first.secret());
+    assert_eq!(from_shard(&tokens, &acme).expect("the renewed copy").secret(), second.secret());
+
+    // Into the refresh-ahead window: served as the cache serves it, one background refresh.
+    tokio::time::advance(Duration::from_secs(3_301)).await;
+    for _ in 0..5 {
+        assert_eq!(from_shard(&tokens, &acme).expect("served in the window").secret(), second.secret());
+    }
+    tokio::time::advance(Duration::from_millis(10)).await;
+    assert_eq!(ledger.fetches.load(Ordering::SeqCst), 3, "one background refresh");
+    let third = from_shard(&tokens, &acme).expect("the refreshed token");
+    assert_ne!(third.secret(), second.secret(), "the lapsed copy was not served after the refresh");
+
+    // Removed and created again: the new cache's token, never the old slot's.
+    assert!(tokens.remove(&acme));
+    assert!(from_shard(&tokens, &acme).is_none(), "a removed key has no slot");
+    let fourth = tokens.token(&acme).await.expect("acme again");
+    assert_eq!(from_shard(&tokens, &acme).expect("the new cache's").secret(), fourth.secret());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_fetch_of_a_removed_keys_cache_never_renews_the_recreated_keys_slot() {
+    let ledger = Arc::new(Ledger { latency: Some(Duration::from_secs(5)), ..Ledger::default() });
+    let policy = RefreshPolicy::default().with_min_fetch_interval(Duration::ZERO);
+    let tokens = builder(&ledger).policy(policy).shards(1).build();
+    let acme = Tenant::new("acme");
+    // The old cache's fetch lands (and renews "its" slot) after the new cache's.
+    let old = tokio::spawn({
+        let (tokens, acme) = (tokens.clone(), acme.clone());
+        async move { tokens.token(&acme).await }
+    });
+    tokio::task::yield_now().await;
+    assert!(tokens.remove(&acme));
+    let new = tokens.token(&acme).await.expect("the new cache's token");
+    let old = old.await.expect("task").expect("the old cache's token");
+    assert_ne!(old.secret(), new.secret());
+    for _ in 0..3 {
+        assert_eq!(from_shard(&tokens, &acme).expect("fresh").secret(), new.secret());
+        assert_eq!(tokens.try_token(&acme).expect("fresh").secret(), new.secret());
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_token_without_expiry_in_a_slot_is_dropped_by_an_invalidation() {
+    struct Forever(Arc<Ledger>);
+
+    #[async_trait]
+    impl TokenSource for Forever {
+        async fn fetch(&self) -> Result<Token, Error> {
+            let n = self.0.fetches.fetch_add(1, Ordering::SeqCst) + 1;
+            Token::builder(AccessToken::new(format!("forever#{n}"))).build()
+        }
+    }
+    let ledger = Arc::new(Ledger::default());
+    let tokens = {
+        let ledger = Arc::clone(&ledger);
+        KeyedTokenCache::builder(move |_: &Tenant| Ok(Forever(Arc::clone(&ledger)))).shards(1).build()
+    };
+    let acme = Tenant::new("acme");
+    let first = tokens.token(&acme).await.expect("acme");
+    tokio::time::advance(Duration::from_secs(365 * 24 * 3600)).await;
+    let (hash, shard) = tokens.shard(&acme);
+    assert_eq!(shard.try_token(hash, &acme, None).expect("no expiry: fresh").secret(), first.secret());
+    assert!(tokens.invalidate(&acme, &first));
+    assert!(shard.try_token(hash, &acme, None).is_none(), "invalidated");
+    assert!(tokens.try_token(&acme).is_none(), "invalidated");
+    let (_, token) = tokens.cache_and_token(&acme).expect("acme");
+    assert!(token.is_none(), "cache_and_token() gives no invalidated token");
+}
+
+/// Real threads: once `invalidate` has returned, no thread is served the invalidated token,
+/// from its front table or from the slot, while another thread keeps renewing the slot.
+#[test]
+fn no_thread_is_served_a_token_after_its_invalidation_returned() {
+    const ROUNDS: usize = 300;
+    const READERS: usize = 3;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let ledger = Arc::new(Ledger::default());
+    let policy = RefreshPolicy::default()
+        .with_min_fetch_interval(Duration::ZERO)
+        .with_rejection_refresh_interval(Duration::ZERO);
+    let tokens = builder(&ledger).policy(policy).shards(1).build();
+    let acme = Tenant::new("acme");
+    // The last invalidated token, published once `invalidate` returned.
+    let rejected: Mutex<Option<Arc<Token>>> = Mutex::new(None);
+    let done = AtomicBool::new(false);
+    let mut current = runtime.block_on(tokens.token(&acme)).expect("acme");
+    std::thread::scope(|scope| {
+        for _ in 0..READERS {
+            scope.spawn(|| {
+                while !done.load(Ordering::SeqCst) {
+                    let before = rejected.lock().expect("rejected").clone();
+                    let served = tokens.try_token(&acme);
+                    let served_cache = tokens.cache_and_token(&acme).expect("acme").1;
+                    if let Some(before) = before {
+                        for token in served.iter().chain(served_cache.iter()) {
+                            assert_ne!(token.secret(), before.secret(), "served after its invalidation returned");
+                        }
+                    }
+                }
+            });
+        }
+        for _ in 0..ROUNDS {
+            assert!(tokens.invalidate(&acme, &current), "the installed token");
+            *rejected.lock().expect("rejected") = Some(Arc::clone(&current));
+            current = runtime.block_on(tokens.token(&acme)).expect("acme, fetched again");
+        }
+        done.store(true, Ordering::SeqCst);
+    });
+    assert_eq!(ledger.fetches.load(Ordering::SeqCst), ROUNDS + 1);
+}
+
+thread_local! {
+    /// Run (once) by the next comparison of a [`ReentrantKey`] on this thread.
+    static HOOK: std::cell::RefCell<Option<Box<dyn FnOnce()>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// A key whose comparison runs this thread's [`HOOK`], if one is set.
+#[derive(Clone, Eq)]
+struct ReentrantKey(&'static str);
+
+impl Hash for ReentrantKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
+impl PartialEq for ReentrantKey {
+    fn eq(&self, other: &Self) -> bool {
+        if let Some(hook) = HOOK.with(|hook| hook.borrow_mut().take()) {
+            hook();
+        }
+        self.0 == other.0
+    }
+}
+
+/// A key comparison made under a shard's read lock that hits another key of the shard whose
+/// slot copy is not made yet: the hit renews that copy, and must not wait for the write lock
+/// its own thread's read lock holds off. (A hang guard, not a timing assertion.)
+#[test]
+fn a_key_comparison_under_the_shard_lock_that_hits_another_key_does_not_deadlock() {
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let ledger = Arc::new(Ledger::default());
+        let tokens = {
+            let ledger = Arc::clone(&ledger);
+            KeyedTokenCache::builder(move |key: &ReentrantKey| {
+                Ok(LedgerSource { key: key.0.to_owned(), ledger: Arc::clone(&ledger) })
+            })
+            .shards(1)
+            .build()
+        };
+        let (acme, globex) = (ReentrantKey("acme"), ReentrantKey("globex"));
+        runtime.block_on(async {
+            tokens.token(&acme).await.expect("acme");
+            // Fetched through its cache: the slot has no copy yet.
+            tokens.cache(&globex).expect("globex").token().await.expect("globex");
+        });
+        let inner = Arc::new(Mutex::new(None));
+        let (reentrant, reentrant_inner) = (tokens.clone(), Arc::clone(&inner));
+        HOOK.with(|hook| {
+            *hook.borrow_mut() = Some(Box::new(move || {
+                let served = reentrant.try_token(&globex);
+                *reentrant_inner.lock().expect("inner") = served.map(|token| key_of(&token).to_owned());
+            }))
+        });
+        // acme's first hit goes through its shard (this thread's front table has no entry).
+        let outer = tokens.try_token(&acme).map(|token| key_of(&token).to_owned());
+        let inner = inner.lock().expect("inner").clone();
+        drop(sender.send((outer, inner)));
+    });
+    let served = receiver.recv_timeout(Duration::from_secs(60)).expect("the lookup deadlocked");
+    assert_eq!(served, (Some("acme".to_owned()), Some("globex".to_owned())));
+}
+
+#[tokio::test]
+async fn cache_and_token_debug_shows_no_secret() {
+    let ledger = Arc::new(Ledger::default());
+    let tokens = builder(&ledger).build();
+    let acme = Tenant::new("acme");
+    let token = tokens.token(&acme).await.expect("acme");
+    let found = tokens.cache_and_token(&acme).expect("acme");
+    assert!(found.1.is_some());
+    let printed = format!("{found:?} {tokens:?}");
+    assert!(!printed.contains(token.secret().secret()), "{printed}");
+}
