@@ -3,7 +3,7 @@
 
 use std::borrow::Borrow;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, TryLockError};
 use std::time::Duration;
 
 use hashbrown::HashTable;
@@ -136,14 +136,20 @@ impl<K: Eq + Clone + Send + Sync, S: TokenSource + 'static> Shard<K, S> {
     }
 
     /// Renews the copy of `cache`'s token in its slot (if the slot still holds `cache`), under
-    /// the write lock, if its token is fresh; returns that token.
+    /// the write lock if it is free at once, if its token is fresh; returns that token.
+    ///
+    /// Never waits for the lock: a hit must not queue behind other threads' lookups (nor
+    /// stall them behind a queued writer), and a key comparison run under this shard's read
+    /// lock that hits another of its keys must not wait for its own thread. A copy not
+    /// renewed now is renewed by a later lookup.
     #[cold]
     pub(super) fn keep_token(&self, hash: u64, cache: &TokenCache<S>) -> Option<Arc<Token>> {
         let copy = cache.shared_copy(cache.now())?;
         let token = copy.token();
-        let mut map = self.write();
-        if let Some(slot) = map.slots.find_mut(hash, |slot| slot.node.cache.same_as(cache)) {
-            slot.token = Some(copy);
+        if let Some(mut map) = self.try_write() {
+            if let Some(slot) = map.slots.find_mut(hash, |slot| slot.node.cache.same_as(cache)) {
+                slot.token = Some(copy);
+            }
         }
         Some(token)
     }
@@ -308,6 +314,15 @@ impl<K, S> Shard<K, S> {
 
     fn write(&self) -> RwLockWriteGuard<'_, ShardMap<K, S>> {
         self.map.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The write lock if no other holder has the lock now.
+    fn try_write(&self) -> Option<RwLockWriteGuard<'_, ShardMap<K, S>>> {
+        match self.map.try_write() {
+            Ok(map) => Some(map),
+            Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
+        }
     }
 }
 
