@@ -216,3 +216,68 @@ async fn cache_and_token_debug_shows_no_secret() {
     let printed = format!("{found:?} {tokens:?}");
     assert!(!printed.contains(token.secret().secret()), "{printed}");
 }
+
+/// A source whose `Drop` hits another key of its keyed cache (a source that reports its
+/// tenant's last token on the way out, say).
+struct HitsOnDrop {
+    inner: LedgerSource,
+    tokens: Arc<std::sync::OnceLock<KeyedTokenCache<Tenant, HitsOnDrop>>>,
+    served_on_drop: Arc<Mutex<Option<String>>>,
+}
+
+#[async_trait]
+impl TokenSource for HitsOnDrop {
+    async fn fetch(&self) -> Result<Token, Error> {
+        self.inner.fetch().await
+    }
+}
+
+impl Drop for HitsOnDrop {
+    fn drop(&mut self) {
+        if self.inner.key != "acme" {
+            return;
+        }
+        if let Some(tokens) = self.tokens.get() {
+            let served = tokens.try_token(&Tenant::new("globex"));
+            *self.served_on_drop.lock().expect("served") = served.map(|token| key_of(&token).to_owned());
+        }
+    }
+}
+
+/// Removing a key drops its cache (and source) once nothing else holds it: a source whose
+/// `Drop` uses the keyed cache must not find its shard's lock held by its own thread.
+/// (A hang guard, not a timing assertion.)
+#[test]
+fn a_removed_keys_source_whose_drop_hits_another_key_does_not_deadlock() {
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let ledger = Arc::new(Ledger::default());
+        let cell = Arc::new(std::sync::OnceLock::new());
+        let served_on_drop = Arc::new(Mutex::new(None));
+        let tokens = {
+            let (ledger, cell, served_on_drop) = (Arc::clone(&ledger), Arc::clone(&cell), Arc::clone(&served_on_drop));
+            KeyedTokenCache::builder(move |tenant: &Tenant| {
+                Ok(HitsOnDrop {
+                    inner: LedgerSource { key: tenant.as_str().to_owned(), ledger: Arc::clone(&ledger) },
+                    tokens: Arc::clone(&cell),
+                    served_on_drop: Arc::clone(&served_on_drop),
+                })
+            })
+            .shards(1)
+            .build()
+        };
+        assert!(cell.set(tokens.clone()).is_ok());
+        let (acme, globex) = (Tenant::new("acme"), Tenant::new("globex"));
+        runtime.block_on(async {
+            // Fetched through the cache only: no front-table entry holds acme's cache.
+            tokens.cache(&acme).expect("acme").token().await.expect("acme");
+            tokens.token(&globex).await.expect("globex");
+        });
+        assert!(tokens.remove(&acme));
+        let served = served_on_drop.lock().expect("served").clone();
+        drop(sender.send(served));
+    });
+    let served = receiver.recv_timeout(Duration::from_secs(60)).expect("the removal deadlocked");
+    assert_eq!(served.as_deref(), Some("globex"), "the source's Drop ran and was served");
+}
