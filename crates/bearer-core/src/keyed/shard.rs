@@ -282,6 +282,10 @@ impl<K: Eq + Clone + Send + Sync, S: TokenSource + 'static> Shard<K, S> {
         if let Some(throttle) = slot.node.cache.throttle(now) {
             map.evicted.keep(slot.hash, slot.node.key.clone(), Handover::Bounds(throttle), now);
         }
+        // Unlocked first: the slot may be the last hold on the cache, and dropping a cache
+        // drops its source, whose `Drop` may use this shard.
+        drop(map);
+        drop(slot);
         true
     }
 
