@@ -281,3 +281,45 @@ fn a_removed_keys_source_whose_drop_hits_another_key_does_not_deadlock() {
     let served = receiver.recv_timeout(Duration::from_secs(60)).expect("the removal deadlocked");
     assert_eq!(served.as_deref(), Some("globex"), "the source's Drop ran and was served");
 }
+
+/// As above, for a key evicted as idle: the sweep drops the evicted caches after the lock.
+#[test]
+fn an_evicted_keys_source_whose_drop_hits_another_key_does_not_deadlock() {
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime =
+            tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build().expect("runtime");
+        let ledger = Arc::new(Ledger::default());
+        let cell = Arc::new(std::sync::OnceLock::new());
+        let served_on_drop = Arc::new(Mutex::new(None));
+        let served = runtime.block_on(async {
+            let tokens = {
+                let (ledger, cell, served_on_drop) =
+                    (Arc::clone(&ledger), Arc::clone(&cell), Arc::clone(&served_on_drop));
+                KeyedTokenCache::builder(move |tenant: &Tenant| {
+                    Ok(HitsOnDrop {
+                        inner: LedgerSource { key: tenant.as_str().to_owned(), ledger: Arc::clone(&ledger) },
+                        tokens: Arc::clone(&cell),
+                        served_on_drop: Arc::clone(&served_on_drop),
+                    })
+                })
+                .idle_timeout(Duration::from_secs(60))
+                .shards(1)
+                .build()
+            };
+            assert!(cell.set(tokens.clone()).is_ok());
+            let (acme, globex) = (Tenant::new("acme"), Tenant::new("globex"));
+            tokens.token(&globex).await.expect("globex");
+            tokens.cache(&acme).expect("acme").token().await.expect("acme");
+            tokio::time::advance(Duration::from_secs(61)).await;
+            // A use that makes no front-table entry: the Drop's hit of globex reaches the shard.
+            tokens.get(&globex).expect("globex, used: it stays");
+            assert_eq!(tokens.evict_idle(), 1, "acme, idle, is evicted");
+            let served = served_on_drop.lock().expect("served").clone();
+            served
+        });
+        drop(sender.send(served));
+    });
+    let served = receiver.recv_timeout(Duration::from_secs(60)).expect("the sweep deadlocked");
+    assert_eq!(served.as_deref(), Some("globex"), "the source's Drop ran and was served");
+}
