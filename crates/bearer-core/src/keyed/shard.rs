@@ -256,13 +256,17 @@ impl<K: Eq + Clone + Send + Sync, S: TokenSource + 'static> Shard<K, S> {
                 }
             },
         };
+        let mut evicted = Vec::new();
         if map.slots.len() >= map.capacity || now >= map.next_sweep {
-            map.sweep(now, keyed.idle_timeout, true);
+            map.sweep(now, keyed.idle_timeout, true, &mut evicted);
             self.epoch.fetch_add(1, Ordering::Release);
         }
         let node = Arc::new(Node { key: key.clone(), cache: cache.clone() });
         let slot = Slot { hash, node, used: AtomicBool::new(false), seen_at: now, token: None };
         map.slots.insert_unique(hash, slot, |slot| slot.hash);
+        // Unlocked first: see `sweep`.
+        drop(map);
+        drop(evicted);
         Ok(cache)
     }
 
@@ -292,9 +296,13 @@ impl<K: Eq + Clone + Send + Sync, S: TokenSource + 'static> Shard<K, S> {
     /// Evicts the keys idle for `idle_timeout`; returns how many.
     pub(super) fn sweep(&self, now: Instant, idle_timeout: Duration) -> usize {
         let mut map = self.write();
-        let evicted = map.sweep(now, idle_timeout, false);
+        let mut evicted = Vec::new();
+        map.sweep(now, idle_timeout, false, &mut evicted);
         self.epoch.fetch_add(1, Ordering::Release);
-        evicted
+        // Unlocked first: an evicted slot may be the last hold on its cache, and dropping a
+        // cache drops its source, whose `Drop` may use this shard.
+        drop(map);
+        evicted.len()
     }
 }
 
@@ -346,8 +354,8 @@ impl<K: Eq + Clone, S: TokenSource + 'static> ShardMap<K, S> {
     /// unused since the last sweep, then (every key having been used) keys in map order,
     /// down to 7/8 of the capacity so a full shard is not swept on every creation. The
     /// evicted keys' fetch bounds still in force are remembered; lapsed ones are forgotten.
-    /// Returns how many keys were evicted.
-    fn sweep(&mut self, now: Instant, idle_timeout: Duration, make_room: bool) -> usize {
+    /// The evicted slots go into `evicted_slots`, for the caller to drop once it holds no lock.
+    fn sweep(&mut self, now: Instant, idle_timeout: Duration, make_room: bool, evicted_slots: &mut Vec<Slot<K, S>>) {
         self.evicted.prune(now);
         let before = self.slots.len();
         let mut excess = if make_room && before >= self.capacity {
@@ -368,7 +376,8 @@ impl<K: Eq + Clone, S: TokenSource + 'static> ShardMap<K, S> {
             }
             false
         }) {
-            remember(evicted, slot, now);
+            remember(evicted, &slot, now);
+            evicted_slots.push(slot);
         }
         if excess > 0 {
             for slot in slots.extract_if(|_| {
@@ -376,16 +385,16 @@ impl<K: Eq + Clone, S: TokenSource + 'static> ShardMap<K, S> {
                 excess = excess.saturating_sub(1);
                 evict
             }) {
-                remember(evicted, slot, now);
+                remember(evicted, &slot, now);
+                evicted_slots.push(slot);
             }
         }
         self.next_sweep = after_or_never(now, idle_timeout / 2);
-        before - self.slots.len()
     }
 }
 
 /// Keeps what the key of `slot`, evicted, needs of its cache (if anything) for its next use.
-fn remember<K: Eq + Clone, S: TokenSource + 'static>(evicted: &mut EvictedKeys<K, S>, slot: Slot<K, S>, now: Instant) {
+fn remember<K: Eq + Clone, S: TokenSource + 'static>(evicted: &mut EvictedKeys<K, S>, slot: &Slot<K, S>, now: Instant) {
     if let Some(handover) = slot.node.cache.handover(now) {
         evicted.keep(slot.hash, slot.node.key.clone(), handover, now);
     }
