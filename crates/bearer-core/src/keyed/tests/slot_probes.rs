@@ -51,11 +51,26 @@ async fn a_slot_copy_is_not_served_after_an_invalidation_a_refresh_or_its_refres
 
 #[tokio::test(start_paused = true)]
 async fn a_fetch_of_a_removed_keys_cache_never_renews_the_recreated_keys_slot() {
-    let ledger = Arc::new(Ledger { latency: Some(Duration::from_secs(5)), ..Ledger::default() });
-    let policy = RefreshPolicy::default().with_min_fetch_interval(Duration::ZERO);
-    let tokens = builder(&ledger).policy(policy).shards(1).build();
+    // The key's first cache fetches in 10 s, its second in 1 s: the old cache's token lands
+    // (and its caller renews "its" slot) after the new cache's, both of generation 1.
+    let (slow, fast) = (
+        Arc::new(Ledger { latency: Some(Duration::from_secs(10)), ..Ledger::default() }),
+        Arc::new(Ledger { latency: Some(Duration::from_secs(1)), ..Ledger::default() }),
+    );
+    let created = Arc::new(AtomicUsize::new(0));
+    let tokens = {
+        let (slow, fast, created) = (Arc::clone(&slow), Arc::clone(&fast), Arc::clone(&created));
+        KeyedTokenCache::builder(move |tenant: &Tenant| {
+            // Tokens `acme#1` from the first cache, `acme-again#1` from the second.
+            let (ledger, suffix) =
+                if created.fetch_add(1, Ordering::SeqCst) == 0 { (&slow, "") } else { (&fast, "-again") };
+            Ok(LedgerSource { key: format!("{}{suffix}", tenant.as_str()), ledger: Arc::clone(ledger) })
+        })
+        .policy(RefreshPolicy::default().with_min_fetch_interval(Duration::ZERO))
+        .shards(1)
+        .build()
+    };
     let acme = Tenant::new("acme");
-    // The old cache's fetch lands (and renews "its" slot) after the new cache's.
     let old = tokio::spawn({
         let (tokens, acme) = (tokens.clone(), acme.clone());
         async move { tokens.token(&acme).await }
@@ -64,6 +79,7 @@ async fn a_fetch_of_a_removed_keys_cache_never_renews_the_recreated_keys_slot() 
     assert!(tokens.remove(&acme));
     let new = tokens.token(&acme).await.expect("the new cache's token");
     let old = old.await.expect("task").expect("the old cache's token");
+    assert_eq!((slow.fetches.load(Ordering::SeqCst), fast.fetches.load(Ordering::SeqCst)), (1, 1));
     assert_ne!(old.secret(), new.secret());
     for _ in 0..3 {
         assert_eq!(from_shard(&tokens, &acme).expect("fresh").secret(), new.secret());
