@@ -2,10 +2,10 @@
 //! tables serves a slot's copy exactly when the key's cache would serve its token, and
 //! renewing a copy never blocks on the lookup's own thread.
 
-use std::hash::{Hash, Hasher};
 use std::sync::atomic::AtomicBool;
 use std::sync::mpsc;
 
+use super::front_probes::{set_hook, HookedKey};
 use super::*;
 
 /// `key`'s token as its shard alone serves it (no front table, no offer): the slot's copy,
@@ -167,48 +167,19 @@ fn no_thread_is_served_a_token_after_its_invalidation_returned() {
     }
 }
 
-thread_local! {
-    /// Run (once) by the next comparison of a [`ReentrantKey`] on this thread.
-    static HOOK: std::cell::RefCell<Option<Box<dyn FnOnce()>>> = const { std::cell::RefCell::new(None) };
-}
-
-/// A key whose comparison runs this thread's [`HOOK`], if one is set.
-#[derive(Clone, Eq)]
-struct ReentrantKey(&'static str);
-
-impl Hash for ReentrantKey {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.0.hash(state);
-    }
-}
-
-impl PartialEq for ReentrantKey {
-    fn eq(&self, other: &Self) -> bool {
-        if let Some(hook) = HOOK.with(|hook| hook.borrow_mut().take()) {
-            hook();
-        }
-        self.0 == other.0
-    }
-}
-
 /// A key comparison made under a shard's read lock that hits another key of the shard whose
 /// slot copy is not made yet: the hit renews that copy, and must not wait for the write lock
-/// its own thread's read lock holds off. (A hang guard, not a timing assertion.)
+/// its own thread's read lock holds off.
 #[test]
 fn a_key_comparison_under_the_shard_lock_that_hits_another_key_does_not_deadlock() {
-    let (sender, receiver) = mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let served = on_a_thread(|runtime| {
         let ledger = Arc::new(Ledger::default());
-        let tokens = {
-            let ledger = Arc::clone(&ledger);
-            KeyedTokenCache::builder(move |key: &ReentrantKey| {
-                Ok(LedgerSource { key: key.0.to_owned(), ledger: Arc::clone(&ledger) })
-            })
-            .shards(1)
-            .build()
-        };
-        let (acme, globex) = (ReentrantKey("acme"), ReentrantKey("globex"));
+        let tokens = KeyedTokenCache::builder(move |key: &HookedKey| {
+            Ok(LedgerSource { key: key.0.to_owned(), ledger: Arc::clone(&ledger) })
+        })
+        .shards(1)
+        .build();
+        let (acme, globex) = (HookedKey("acme"), HookedKey("globex"));
         runtime.block_on(async {
             tokens.token(&acme).await.expect("acme");
             // Fetched through its cache: the slot has no copy yet.
@@ -216,18 +187,15 @@ fn a_key_comparison_under_the_shard_lock_that_hits_another_key_does_not_deadlock
         });
         let inner = Arc::new(Mutex::new(None));
         let (reentrant, reentrant_inner) = (tokens.clone(), Arc::clone(&inner));
-        HOOK.with(|hook| {
-            *hook.borrow_mut() = Some(Box::new(move || {
-                let served = reentrant.try_token(&globex);
-                *reentrant_inner.lock().expect("inner") = served.map(|token| key_of(&token).to_owned());
-            }))
+        set_hook(move || {
+            let served = reentrant.try_token(&globex);
+            *reentrant_inner.lock().expect("inner") = served.map(|token| key_of(&token).to_owned());
         });
         // acme's first hit goes through its shard (this thread's front table has no entry).
         let outer = tokens.try_token(&acme).map(|token| key_of(&token).to_owned());
         let inner = inner.lock().expect("inner").clone();
-        drop(sender.send((outer, inner)));
+        (outer, inner)
     });
-    let served = receiver.recv_timeout(Duration::from_secs(60)).expect("the lookup deadlocked");
     assert_eq!(served, (Some("acme".to_owned()), Some("globex".to_owned())));
 }
 
@@ -270,30 +238,47 @@ impl Drop for HitsOnDrop {
     }
 }
 
-/// Removing a key drops its cache (and source) once nothing else holds it: a source whose
-/// `Drop` uses the keyed cache must not find its shard's lock held by its own thread.
-/// (A hang guard, not a timing assertion.)
-#[test]
-fn a_removed_keys_source_whose_drop_hits_another_key_does_not_deadlock() {
+/// A keyed cache (one shard, keys idle after a minute) whose sources hit globex when acme's
+/// is dropped, and what that hit was served.
+fn hits_on_drop_tokens() -> (KeyedTokenCache<Tenant, HitsOnDrop>, Arc<Mutex<Option<String>>>) {
+    let ledger = Arc::new(Ledger::default());
+    let cell = Arc::new(std::sync::OnceLock::new());
+    let served_on_drop = Arc::new(Mutex::new(None));
+    let tokens = {
+        let (cell, served_on_drop) = (Arc::clone(&cell), Arc::clone(&served_on_drop));
+        KeyedTokenCache::builder(move |tenant: &Tenant| {
+            Ok(HitsOnDrop {
+                inner: LedgerSource { key: tenant.as_str().to_owned(), ledger: Arc::clone(&ledger) },
+                tokens: Arc::clone(&cell),
+                served_on_drop: Arc::clone(&served_on_drop),
+            })
+        })
+        .idle_timeout(Duration::from_secs(60))
+        .shards(1)
+        .build()
+    };
+    assert!(cell.set(tokens.clone()).is_ok());
+    (tokens, served_on_drop)
+}
+
+/// Runs `probe` on a thread of its own with a current-thread runtime on tokio's paused clock;
+/// what it returns, unless it hangs (a guard, not a timing assertion).
+fn on_a_thread<R: Send + 'static>(probe: impl FnOnce(&tokio::runtime::Runtime) -> R + Send + 'static) -> R {
     let (sender, receiver) = mpsc::channel();
     std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-        let ledger = Arc::new(Ledger::default());
-        let cell = Arc::new(std::sync::OnceLock::new());
-        let served_on_drop = Arc::new(Mutex::new(None));
-        let tokens = {
-            let (ledger, cell, served_on_drop) = (Arc::clone(&ledger), Arc::clone(&cell), Arc::clone(&served_on_drop));
-            KeyedTokenCache::builder(move |tenant: &Tenant| {
-                Ok(HitsOnDrop {
-                    inner: LedgerSource { key: tenant.as_str().to_owned(), ledger: Arc::clone(&ledger) },
-                    tokens: Arc::clone(&cell),
-                    served_on_drop: Arc::clone(&served_on_drop),
-                })
-            })
-            .shards(1)
-            .build()
-        };
-        assert!(cell.set(tokens.clone()).is_ok());
+        let runtime =
+            tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build().expect("runtime");
+        drop(sender.send(probe(&runtime)));
+    });
+    receiver.recv_timeout(Duration::from_secs(60)).expect("the probe deadlocked")
+}
+
+/// Removing a key drops its cache (and source) once nothing else holds it: a source whose
+/// `Drop` uses the keyed cache must not find its shard's lock held by its own thread.
+#[test]
+fn a_removed_keys_source_whose_drop_hits_another_key_does_not_deadlock() {
+    let served = on_a_thread(|runtime| {
+        let (tokens, served_on_drop) = hits_on_drop_tokens();
         let (acme, globex) = (Tenant::new("acme"), Tenant::new("globex"));
         runtime.block_on(async {
             // Fetched through the cache only: no front-table entry holds acme's cache.
@@ -302,38 +287,17 @@ fn a_removed_keys_source_whose_drop_hits_another_key_does_not_deadlock() {
         });
         assert!(tokens.remove(&acme));
         let served = served_on_drop.lock().expect("served").clone();
-        drop(sender.send(served));
+        served
     });
-    let served = receiver.recv_timeout(Duration::from_secs(60)).expect("the removal deadlocked");
     assert_eq!(served.as_deref(), Some("globex"), "the source's Drop ran and was served");
 }
 
 /// As above, for a key evicted as idle: the sweep drops the evicted caches after the lock.
 #[test]
 fn an_evicted_keys_source_whose_drop_hits_another_key_does_not_deadlock() {
-    let (sender, receiver) = mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime =
-            tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build().expect("runtime");
-        let ledger = Arc::new(Ledger::default());
-        let cell = Arc::new(std::sync::OnceLock::new());
-        let served_on_drop = Arc::new(Mutex::new(None));
-        let served = runtime.block_on(async {
-            let tokens = {
-                let (ledger, cell, served_on_drop) =
-                    (Arc::clone(&ledger), Arc::clone(&cell), Arc::clone(&served_on_drop));
-                KeyedTokenCache::builder(move |tenant: &Tenant| {
-                    Ok(HitsOnDrop {
-                        inner: LedgerSource { key: tenant.as_str().to_owned(), ledger: Arc::clone(&ledger) },
-                        tokens: Arc::clone(&cell),
-                        served_on_drop: Arc::clone(&served_on_drop),
-                    })
-                })
-                .idle_timeout(Duration::from_secs(60))
-                .shards(1)
-                .build()
-            };
-            assert!(cell.set(tokens.clone()).is_ok());
+    let served = on_a_thread(|runtime| {
+        runtime.block_on(async {
+            let (tokens, served_on_drop) = hits_on_drop_tokens();
             let (acme, globex) = (Tenant::new("acme"), Tenant::new("globex"));
             tokens.token(&globex).await.expect("globex");
             tokens.cache(&acme).expect("acme").token().await.expect("acme");
@@ -343,9 +307,7 @@ fn an_evicted_keys_source_whose_drop_hits_another_key_does_not_deadlock() {
             assert_eq!(tokens.evict_idle(), 1, "acme, idle, is evicted");
             let served = served_on_drop.lock().expect("served").clone();
             served
-        });
-        drop(sender.send(served));
+        })
     });
-    let served = receiver.recv_timeout(Duration::from_secs(60)).expect("the sweep deadlocked");
     assert_eq!(served.as_deref(), Some("globex"), "the source's Drop ran and was served");
 }
