@@ -311,3 +311,45 @@ fn an_evicted_keys_source_whose_drop_hits_another_key_does_not_deadlock() {
     });
     assert_eq!(served.as_deref(), Some("globex"), "the source's Drop ran and was served");
 }
+
+/// The first token lives an hour; every later one lives 1 s and takes 2 s to arrive (stale on
+/// arrival, never installed).
+struct StaleAfterFirst(Arc<Ledger>);
+
+#[async_trait]
+impl TokenSource for StaleAfterFirst {
+    async fn fetch(&self) -> Result<Token, Error> {
+        let n = self.0.fetches.fetch_add(1, Ordering::SeqCst) + 1;
+        let lifetime = if n == 1 {
+            Duration::from_secs(3600)
+        } else {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            Duration::from_secs(1)
+        };
+        Token::builder(AccessToken::new(format!("acme#{n}"))).expires_in(lifetime).build()
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refresh_stale_on_arrival_leaves_the_slot_serving_only_what_the_cache_serves() {
+    let ledger = Arc::new(Ledger::default());
+    let tokens = {
+        let ledger = Arc::clone(&ledger);
+        KeyedTokenCache::builder(move |_: &Tenant| Ok(StaleAfterFirst(Arc::clone(&ledger)))).shards(1).build()
+    };
+    let acme = Tenant::new("acme");
+    let first = tokens.token(&acme).await.expect("acme");
+    let (hash, shard) = tokens.shard(&acme);
+    assert_eq!(shard.try_token(hash, &acme, None).expect("the slot's copy").secret(), first.secret());
+    // Into the refresh-ahead window: the background refresh's token lands stale.
+    tokio::time::advance(Duration::from_secs(3_301)).await;
+    assert_eq!(tokens.try_token(&acme).expect("served while refreshing").secret(), first.secret());
+    tokio::time::advance(Duration::from_secs(3)).await;
+    assert_eq!(ledger.fetches.load(Ordering::SeqCst), 2, "the refresh ran and failed");
+    for _ in 0..3 {
+        let cache = tokens.get(&acme).expect("acme");
+        let served = shard.try_token(hash, &acme, None);
+        assert_eq!(served.map(|token| token.secret().clone()), cache.try_token().map(|token| token.secret().clone()));
+        assert!(tokens.cache_and_token(&acme).expect("acme").1.is_none(), "not fresh: no token from the lookup");
+    }
+}
