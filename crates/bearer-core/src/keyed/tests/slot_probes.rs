@@ -238,10 +238,13 @@ impl Drop for HitsOnDrop {
     }
 }
 
-/// A keyed cache (one shard, keys idle after a minute) whose sources hit globex when acme's
+/// A keyed cache (one shard, keys idle after a minute, `max_keys`) whose sources hit globex when acme's
 /// is dropped, and what that hit was served.
-fn hits_on_drop_tokens() -> (KeyedTokenCache<Tenant, HitsOnDrop>, Arc<Mutex<Option<String>>>) {
-    let ledger = Arc::new(Ledger::default());
+fn hits_on_drop_tokens(
+    ledger: Ledger,
+    max_keys: usize,
+) -> (KeyedTokenCache<Tenant, HitsOnDrop>, Arc<Mutex<Option<String>>>) {
+    let ledger = Arc::new(ledger);
     let cell = Arc::new(std::sync::OnceLock::new());
     let served_on_drop = Arc::new(Mutex::new(None));
     let tokens = {
@@ -254,6 +257,7 @@ fn hits_on_drop_tokens() -> (KeyedTokenCache<Tenant, HitsOnDrop>, Arc<Mutex<Opti
             })
         })
         .idle_timeout(Duration::from_secs(60))
+        .max_keys(max_keys)
         .shards(1)
         .build()
     };
@@ -278,7 +282,7 @@ fn on_a_thread<R: Send + 'static>(probe: impl FnOnce(&tokio::runtime::Runtime) -
 #[test]
 fn a_removed_keys_source_whose_drop_hits_another_key_does_not_deadlock() {
     let served = on_a_thread(|runtime| {
-        let (tokens, served_on_drop) = hits_on_drop_tokens();
+        let (tokens, served_on_drop) = hits_on_drop_tokens(Ledger::default(), DEFAULT_MAX_KEYS);
         let (acme, globex) = (Tenant::new("acme"), Tenant::new("globex"));
         runtime.block_on(async {
             // Fetched through the cache only: no front-table entry holds acme's cache.
@@ -297,7 +301,7 @@ fn a_removed_keys_source_whose_drop_hits_another_key_does_not_deadlock() {
 fn an_evicted_keys_source_whose_drop_hits_another_key_does_not_deadlock() {
     let served = on_a_thread(|runtime| {
         runtime.block_on(async {
-            let (tokens, served_on_drop) = hits_on_drop_tokens();
+            let (tokens, served_on_drop) = hits_on_drop_tokens(Ledger::default(), DEFAULT_MAX_KEYS);
             let (acme, globex) = (Tenant::new("acme"), Tenant::new("globex"));
             tokens.token(&globex).await.expect("globex");
             tokens.cache(&acme).expect("acme").token().await.expect("acme");
@@ -352,4 +356,35 @@ async fn a_refresh_stale_on_arrival_leaves_the_slot_serving_only_what_the_cache_
         assert_eq!(served.map(|token| token.secret().clone()), cache.try_token().map(|token| token.secret().clone()));
         assert!(tokens.cache_and_token(&acme).expect("acme").1.is_none(), "not fresh: no token from the lookup");
     }
+}
+
+/// As above, for a key evicted mid-fetch: its record keeps its whole cache until the fetch has
+/// landed, and a later sweep then drops that cache (after the lock).
+#[test]
+fn an_evicted_mid_fetch_keys_source_whose_drop_hits_another_key_does_not_deadlock() {
+    let served = on_a_thread(|runtime| {
+        runtime.block_on(async {
+            let ledger = Ledger { latency: Some(Duration::from_secs(5)), ..Ledger::default() };
+            let (tokens, served_on_drop) = hits_on_drop_tokens(ledger, 2);
+            let (acme, globex) = (Tenant::new("acme"), Tenant::new("globex"));
+            tokens.token(&globex).await.expect("globex");
+            let fetch = tokio::spawn({
+                let acme_cache = tokens.cache(&acme).expect("acme");
+                async move { acme_cache.token().await.map(|_| ()) }
+            });
+            tokio::time::advance(Duration::from_secs(1)).await;
+            // globex used, acme not: creating a third key evicts acme, mid-fetch.
+            tokens.get(&globex).expect("globex");
+            tokens.cache(&Tenant::new("initech")).expect("initech");
+            assert!(tokens.get(&acme).is_none(), "acme was evicted");
+            fetch.await.expect("task").expect("acme's fetch landed");
+            assert!(served_on_drop.lock().expect("served").is_none(), "the record still holds acme's cache");
+            tokio::time::advance(Duration::from_secs(1)).await;
+            // This sweep finds the fetch landed and drops the record's cache.
+            tokens.evict_idle();
+            let served = served_on_drop.lock().expect("served").clone();
+            served
+        })
+    });
+    assert_eq!(served.as_deref(), Some("globex"), "the source's Drop ran and was served");
 }
