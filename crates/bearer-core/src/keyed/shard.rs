@@ -252,6 +252,7 @@ impl<K: Eq + Clone + Send + Sync, S: TokenSource + 'static> Shard<K, S> {
                     if let Some(bounds) = bounds {
                         map.evicted.keep(hash, key.clone(), bounds, now);
                     }
+                    unlock(map, ());
                     return Err(error);
                 }
             },
@@ -264,9 +265,7 @@ impl<K: Eq + Clone + Send + Sync, S: TokenSource + 'static> Shard<K, S> {
         let node = Arc::new(Node { key: key.clone(), cache: cache.clone() });
         let slot = Slot { hash, node, used: AtomicBool::new(false), seen_at: now, token: None };
         map.slots.insert_unique(hash, slot, |slot| slot.hash);
-        // Unlocked first: see `sweep`.
-        drop(map);
-        drop(evicted);
+        unlock(map, evicted);
         Ok(cache)
     }
 
@@ -286,10 +285,7 @@ impl<K: Eq + Clone + Send + Sync, S: TokenSource + 'static> Shard<K, S> {
         if let Some(throttle) = slot.node.cache.throttle(now) {
             map.evicted.keep(slot.hash, slot.node.key.clone(), Handover::Bounds(throttle), now);
         }
-        // Unlocked first: the slot may be the last hold on the cache, and dropping a cache
-        // drops its source, whose `Drop` may use this shard.
-        drop(map);
-        drop(slot);
+        unlock(map, slot);
         true
     }
 
@@ -299,10 +295,9 @@ impl<K: Eq + Clone + Send + Sync, S: TokenSource + 'static> Shard<K, S> {
         let mut evicted = Vec::new();
         map.sweep(now, idle_timeout, false, &mut evicted);
         self.epoch.fetch_add(1, Ordering::Release);
-        // Unlocked first: an evicted slot may be the last hold on its cache, and dropping a
-        // cache drops its source, whose `Drop` may use this shard.
-        drop(map);
-        evicted.len()
+        let count = evicted.len();
+        unlock(map, evicted);
+        count
     }
 }
 
@@ -391,6 +386,15 @@ impl<K: Eq + Clone, S: TokenSource + 'static> ShardMap<K, S> {
         }
         self.next_sweep = after_or_never(now, idle_timeout / 2);
     }
+}
+
+/// Releases the write lock, then drops `held` and the whole caches the evicted keys' records
+/// let go of: any of them may be the last hold on a cache, and dropping a cache drops its
+/// source, whose `Drop` may use this shard.
+fn unlock<K: Eq, S: TokenSource + 'static, T>(mut map: RwLockWriteGuard<'_, ShardMap<K, S>>, held: T) {
+    let released = map.evicted.take_released();
+    drop(map);
+    drop((held, released));
 }
 
 /// Keeps what the key of `slot`, evicted, needs of its cache (if anything) for its next use.
