@@ -55,6 +55,25 @@ fn keyed_hits_spread_over_the_keys_allocate_nothing_at_10_and_100_000_keys() {
     }
 }
 
+/// Review probe: a request through the keyed middleware (its key's token from the key's lookup)
+/// allocates no more than one through the single-cache middleware, at 10 and at 100,000 keys.
+#[test]
+fn a_keyed_request_allocates_no_more_than_a_single_cache_request_at_10_and_100_000_keys() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
+    for keys in [10, 100_000] {
+        let hot = KeyedHotPaths::new(keys);
+        let single = allocations_per_op(|i| {
+            black_box(hot.request_single(i));
+        });
+        let keyed = allocations_per_op(|i| {
+            black_box(hot.request_keyed(i));
+        });
+        println!("{keys} keys: allocations per request: single {single}, keyed {keyed}");
+        assert!(single > 0.0, "a request allocates (the counter counts)");
+        assert!(keyed <= single, "{keys} keys: a keyed request allocates {keyed}, a single-cache one {single}");
+    }
+}
+
 /// Review probe: a sweep (or a removal) moves the shards' epochs on; the next hit of each key
 /// goes through its shard once, and neither it nor the hits after it copy the unchanged token
 /// again.

@@ -18,13 +18,16 @@ use hashbrown::HashTable;
 use tokio::time::Instant;
 
 use crate::cache::Handover;
-use crate::TokenSource;
+use crate::{TokenCache, TokenSource};
 
 /// The evicted keys of one shard whose fetch bounds are still in force.
 pub(super) struct EvictedKeys<K, S> {
     records: HashTable<Evicted<K, S>>,
     /// The most records held; past it the records lapsing soonest are dropped first.
     capacity: usize,
+    /// Whole caches the records let go of, for the shard to drop once it holds no lock
+    /// (dropping a cache drops its source, whose `Drop` may use the shard).
+    released: Vec<TokenCache<S>>,
 }
 
 struct Evicted<K, S> {
@@ -35,7 +38,12 @@ struct Evicted<K, S> {
 
 impl<K: Eq, S: TokenSource + 'static> EvictedKeys<K, S> {
     pub(super) fn new(capacity: usize) -> Self {
-        Self { records: HashTable::new(), capacity: capacity.max(1) }
+        Self { records: HashTable::new(), capacity: capacity.max(1), released: Vec::new() }
+    }
+
+    /// The whole caches let go of since the last call, to drop after the shard's lock.
+    pub(super) fn take_released(&mut self) -> Vec<TokenCache<S>> {
+        std::mem::take(&mut self.released)
     }
 
     /// Remembers `handover` for `key`, replacing an older record of it.
@@ -44,7 +52,10 @@ impl<K: Eq, S: TokenSource + 'static> EvictedKeys<K, S> {
             self.make_room(now);
         }
         match self.records.entry(hash, |record| record.key == key, |record| record.hash) {
-            Entry::Occupied(mut found) => found.get_mut().handover = handover,
+            Entry::Occupied(mut found) => {
+                let old = std::mem::replace(&mut found.get_mut().handover, handover);
+                release(&mut self.released, old);
+            }
             Entry::Vacant(place) => {
                 place.insert(Evicted { hash, key, handover });
             }
@@ -67,15 +78,23 @@ impl<K: Eq, S: TokenSource + 'static> EvictedKeys<K, S> {
     /// Forgets the records whose bounds have all lapsed at `now`; a whole cache whose fetch
     /// has landed and whose backoff is over shrinks to its bounds (or goes).
     pub(super) fn prune(&mut self, now: Instant) {
-        self.records.retain(|record| {
+        let Self { records, released, .. } = self;
+        // The whole handovers that shrank to their bounds (rare: a key evicted mid-fetch).
+        let mut shrunk = Vec::new();
+        for lapsed in records.extract_if(|record| {
             if let Handover::Whole { cache, .. } = &record.handover {
                 match cache.handover(now) {
-                    Some(handover) => record.handover = handover,
-                    None => return false,
+                    Some(handover) => shrunk.push(std::mem::replace(&mut record.handover, handover)),
+                    None => return true,
                 }
             }
-            record.handover.lapses_at() > now
-        });
+            record.handover.lapses_at() <= now
+        }) {
+            release(released, lapsed.handover);
+        }
+        for handover in shrunk {
+            release(released, handover);
+        }
     }
 
     /// Drops the lapsed records, then, if still full, the eighth lapsing soonest (so a full
@@ -89,7 +108,17 @@ impl<K: Eq, S: TokenSource + 'static> EvictedKeys<K, S> {
         let mut lapses: Vec<Instant> = self.records.iter().map(|record| record.handover.lapses_at()).collect();
         let nth = (self.capacity / 8).max(1) - 1;
         let threshold = *lapses.select_nth_unstable(nth).1;
-        self.records.retain(|record| record.handover.lapses_at() > threshold);
+        let Self { records, released, .. } = self;
+        for dropped in records.extract_if(|record| record.handover.lapses_at() <= threshold) {
+            release(released, dropped.handover);
+        }
+    }
+}
+
+/// Keeps `handover`'s cache, if it holds one, in `released`.
+fn release<S>(released: &mut Vec<TokenCache<S>>, handover: Handover<S>) {
+    if let Handover::Whole { cache, .. } = handover {
+        released.push(cache);
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::borrow::Borrow;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, TryLockError};
 use std::time::Duration;
 
 use hashbrown::HashTable;
@@ -136,14 +136,20 @@ impl<K: Eq + Clone + Send + Sync, S: TokenSource + 'static> Shard<K, S> {
     }
 
     /// Renews the copy of `cache`'s token in its slot (if the slot still holds `cache`), under
-    /// the write lock, if its token is fresh; returns that token.
+    /// the write lock if it is free at once, if its token is fresh; returns that token.
+    ///
+    /// Never waits for the lock: a hit must not queue behind other threads' lookups (nor
+    /// stall them behind a queued writer), and a key comparison run under this shard's read
+    /// lock that hits another of its keys must not wait for its own thread. A copy not
+    /// renewed now is renewed by a later lookup.
     #[cold]
     pub(super) fn keep_token(&self, hash: u64, cache: &TokenCache<S>) -> Option<Arc<Token>> {
         let copy = cache.shared_copy(cache.now())?;
         let token = copy.token();
-        let mut map = self.write();
-        if let Some(slot) = map.slots.find_mut(hash, |slot| slot.node.cache.same_as(cache)) {
-            slot.token = Some(copy);
+        if let Some(mut map) = self.try_write() {
+            if let Some(slot) = map.slots.find_mut(hash, |slot| slot.node.cache.same_as(cache)) {
+                slot.token = Some(copy);
+            }
         }
         Some(token)
     }
@@ -246,17 +252,20 @@ impl<K: Eq + Clone + Send + Sync, S: TokenSource + 'static> Shard<K, S> {
                     if let Some(bounds) = bounds {
                         map.evicted.keep(hash, key.clone(), bounds, now);
                     }
+                    unlock(map, ());
                     return Err(error);
                 }
             },
         };
+        let mut evicted = Vec::new();
         if map.slots.len() >= map.capacity || now >= map.next_sweep {
-            map.sweep(now, keyed.idle_timeout, true);
+            map.sweep(now, keyed.idle_timeout, true, &mut evicted);
             self.epoch.fetch_add(1, Ordering::Release);
         }
         let node = Arc::new(Node { key: key.clone(), cache: cache.clone() });
         let slot = Slot { hash, node, used: AtomicBool::new(false), seen_at: now, token: None };
         map.slots.insert_unique(hash, slot, |slot| slot.hash);
+        unlock(map, evicted);
         Ok(cache)
     }
 
@@ -276,15 +285,19 @@ impl<K: Eq + Clone + Send + Sync, S: TokenSource + 'static> Shard<K, S> {
         if let Some(throttle) = slot.node.cache.throttle(now) {
             map.evicted.keep(slot.hash, slot.node.key.clone(), Handover::Bounds(throttle), now);
         }
+        unlock(map, slot);
         true
     }
 
     /// Evicts the keys idle for `idle_timeout`; returns how many.
     pub(super) fn sweep(&self, now: Instant, idle_timeout: Duration) -> usize {
         let mut map = self.write();
-        let evicted = map.sweep(now, idle_timeout, false);
+        let mut evicted = Vec::new();
+        map.sweep(now, idle_timeout, false, &mut evicted);
         self.epoch.fetch_add(1, Ordering::Release);
-        evicted
+        let count = evicted.len();
+        unlock(map, evicted);
+        count
     }
 }
 
@@ -309,6 +322,15 @@ impl<K, S> Shard<K, S> {
     fn write(&self) -> RwLockWriteGuard<'_, ShardMap<K, S>> {
         self.map.write().unwrap_or_else(PoisonError::into_inner)
     }
+
+    /// The write lock if no other holder has the lock now.
+    fn try_write(&self) -> Option<RwLockWriteGuard<'_, ShardMap<K, S>>> {
+        match self.map.try_write() {
+            Ok(map) => Some(map),
+            Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
+        }
+    }
 }
 
 impl<K, S> ShardMap<K, S> {
@@ -327,8 +349,8 @@ impl<K: Eq + Clone, S: TokenSource + 'static> ShardMap<K, S> {
     /// unused since the last sweep, then (every key having been used) keys in map order,
     /// down to 7/8 of the capacity so a full shard is not swept on every creation. The
     /// evicted keys' fetch bounds still in force are remembered; lapsed ones are forgotten.
-    /// Returns how many keys were evicted.
-    fn sweep(&mut self, now: Instant, idle_timeout: Duration, make_room: bool) -> usize {
+    /// The evicted slots go into `evicted_slots`, for the caller to drop once it holds no lock.
+    fn sweep(&mut self, now: Instant, idle_timeout: Duration, make_room: bool, evicted_slots: &mut Vec<Slot<K, S>>) {
         self.evicted.prune(now);
         let before = self.slots.len();
         let mut excess = if make_room && before >= self.capacity {
@@ -349,7 +371,8 @@ impl<K: Eq + Clone, S: TokenSource + 'static> ShardMap<K, S> {
             }
             false
         }) {
-            remember(evicted, slot, now);
+            remember(evicted, &slot, now);
+            evicted_slots.push(slot);
         }
         if excess > 0 {
             for slot in slots.extract_if(|_| {
@@ -357,16 +380,25 @@ impl<K: Eq + Clone, S: TokenSource + 'static> ShardMap<K, S> {
                 excess = excess.saturating_sub(1);
                 evict
             }) {
-                remember(evicted, slot, now);
+                remember(evicted, &slot, now);
+                evicted_slots.push(slot);
             }
         }
         self.next_sweep = after_or_never(now, idle_timeout / 2);
-        before - self.slots.len()
     }
 }
 
+/// Releases the write lock, then drops `held` and the whole caches the evicted keys' records
+/// let go of: any of them may be the last hold on a cache, and dropping a cache drops its
+/// source, whose `Drop` may use this shard.
+fn unlock<K: Eq, S: TokenSource + 'static, T>(mut map: RwLockWriteGuard<'_, ShardMap<K, S>>, held: T) {
+    let released = map.evicted.take_released();
+    drop(map);
+    drop((held, released));
+}
+
 /// Keeps what the key of `slot`, evicted, needs of its cache (if anything) for its next use.
-fn remember<K: Eq + Clone, S: TokenSource + 'static>(evicted: &mut EvictedKeys<K, S>, slot: Slot<K, S>, now: Instant) {
+fn remember<K: Eq + Clone, S: TokenSource + 'static>(evicted: &mut EvictedKeys<K, S>, slot: &Slot<K, S>, now: Instant) {
     if let Some(handover) = slot.node.cache.handover(now) {
         evicted.keep(slot.hash, slot.node.key.clone(), handover, now);
     }

@@ -152,13 +152,13 @@ thread_local! {
     static HOOK: std::cell::RefCell<Option<Box<dyn FnOnce()>>> = const { std::cell::RefCell::new(None) };
 }
 
-fn set_hook(hook: impl FnOnce() + 'static) {
+pub(super) fn set_hook(hook: impl FnOnce() + 'static) {
     HOOK.with(|slot| *slot.borrow_mut() = Some(Box::new(hook)));
 }
 
 /// A key whose comparison runs this thread's [`HOOK`], if one is set.
 #[derive(Clone, Eq)]
-struct HookedKey(&'static str);
+pub(super) struct HookedKey(pub(super) &'static str);
 
 impl Hash for HookedKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
