@@ -13,6 +13,7 @@ use crate::{Error, RefreshPolicy, Token, TokenCache, TokenSource};
 mod evicted;
 mod front;
 mod keys;
+mod node;
 mod shard;
 #[cfg(test)]
 mod tests;

@@ -30,7 +30,7 @@ use std::sync::Arc;
 
 use thread_local::ThreadLocal;
 
-use super::shard::Node;
+use super::node::Node;
 use crate::cache::TokenCopy;
 use crate::{Token, TokenCache, TokenSource};
 

@@ -11,6 +11,7 @@ use tokio::time::Instant;
 
 use super::evicted::EvictedKeys;
 use super::front::Offer;
+use super::node::Node;
 use super::KeyedInner;
 use crate::cache::{Handover, TokenCopy};
 use crate::token::after_or_never;
@@ -21,13 +22,6 @@ pub(super) struct Shard<K, S> {
     /// Moves on (under the write lock) whenever the map unmaps a key or the sweep clears the
     /// use flags: the front tables' entries of an earlier epoch are not served (see `front`).
     epoch: AtomicU64,
-}
-
-/// A key and its cache, shared by the shard's map and the front tables of the threads that
-/// hit the key lately.
-pub(super) struct Node<K, S> {
-    pub(super) key: K,
-    pub(super) cache: TokenCache<S>,
 }
 
 struct ShardMap<K, S> {
