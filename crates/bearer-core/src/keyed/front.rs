@@ -21,7 +21,7 @@
 //!
 //! An entry holds its node's cache alive. After an eviction or removal it is never served
 //! again, but the cache lives on until the way is reused or the keyed cache is dropped: at
-//! most [`ENTRIES`] caches per thread that used the keyed cache (the table of a thread that
+//! most 64 caches ([`SETS`] × [`WAYS`]) per thread that used the keyed cache (the table of a thread that
 //! exits is kept for the next thread).
 
 use std::borrow::Borrow;
