@@ -172,36 +172,17 @@ impl<K: Eq + Clone + Send + Sync, S: TokenSource + 'static> Shard<K, S> {
         Some((cache, token))
     }
 
+    /// `key`'s cache, if the key has one; a use of the key.
     pub(super) fn get<Q>(&self, hash: u64, key: &Q) -> Option<TokenCache<S>>
     where
         K: Borrow<Q>,
         Q: Eq + ?Sized,
     {
-        self.with_cache(hash, key, TokenCache::clone)
+        self.with_slot(hash, key, |slot, _| slot.node.cache.clone())
     }
 
-    /// `f` of `key`'s cache, if the key has one, under the read lock; a use of the key.
-    #[inline]
-    fn with_cache<Q, R>(&self, hash: u64, key: &Q, f: impl FnOnce(&TokenCache<S>) -> R) -> Option<R>
-    where
-        K: Borrow<Q>,
-        Q: Eq + ?Sized,
-    {
-        self.with_node(hash, key, |node, _| f(&node.cache))
-    }
-
-    /// `f` of `key`'s node and the shard's epoch, if the key has one, under the read lock
+    /// `f` of `key`'s slot and the shard's epoch, if the key has one, under the read lock
     /// (which every change of epoch holds for writing); a use of the key.
-    #[inline]
-    fn with_node<Q, R>(&self, hash: u64, key: &Q, f: impl FnOnce(&Arc<Node<K, S>>, u64) -> R) -> Option<R>
-    where
-        K: Borrow<Q>,
-        Q: Eq + ?Sized,
-    {
-        self.with_slot(hash, key, |slot, epoch| f(&slot.node, epoch))
-    }
-
-    /// `f` of `key`'s slot and the shard's epoch, as [`with_node`](Self::with_node).
     #[inline]
     fn with_slot<Q, R>(&self, hash: u64, key: &Q, f: impl FnOnce(&Slot<K, S>, u64) -> R) -> Option<R>
     where
