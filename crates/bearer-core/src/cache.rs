@@ -148,8 +148,8 @@ struct Flight {
     overdue_at: Instant,
 }
 
-/// A cache's token kept outside it, with the generation it was installed as and its refresh
-/// point; see [`TokenCache::serve`].
+/// A cache's token kept outside it (this thread's table of copies, a keyed cache's front
+/// tables and slots), with the generation it was installed as and its refresh point.
 pub(crate) struct TokenCopy {
     generation: u64,
     refresh_at: Instant,
@@ -162,10 +162,11 @@ impl TokenCopy {
         Arc::clone(&self.token)
     }
 
-    /// Whether [`TokenCache::serve`] would refuse it whatever the clock reads before `now`:
-    /// another generation is installed, or `now` is past its refresh point.
-    pub(crate) fn lapsed<S>(&self, cache: &TokenCache<S>, now: Instant) -> bool {
-        self.generation != cache.inner.generation.load(Ordering::Acquire) || now >= self.refresh_at
+    /// The one rule for every copy: it is served only while its cache's installed generation
+    /// is the copy's and `now` is before the copy's refresh point.
+    #[inline]
+    pub(crate) fn live(&self, generation: u64, now: Instant) -> bool {
+        self.generation == generation && now < self.refresh_at
     }
 }
 
@@ -294,11 +295,15 @@ impl<S: TokenSource + 'static> TokenCache<S> {
         Some(TokenCopy { generation: current.generation, refresh_at: current.refresh_at, token: copy(token) })
     }
 
-    /// `copy`'s token, under the rule of this cache's own per-thread copies: only while the
-    /// cache's installed generation is the copy's and the clock is before its refresh point.
+    /// `copy`'s token if the copy is [`live`](TokenCopy::live) for this cache now.
     #[inline]
     pub(crate) fn serve(&self, copy: &TokenCopy) -> Option<Arc<Token>> {
-        (copy.generation == self.generation() && self.now() < copy.refresh_at).then(|| Arc::clone(&copy.token))
+        copy.live(self.generation(), self.now()).then(|| copy.token())
+    }
+
+    /// Whether `copy` is [`live`](TokenCopy::live) for this cache at `now`.
+    pub(crate) fn is_live(&self, copy: &TokenCopy, now: Instant) -> bool {
+        copy.live(self.generation(), now)
     }
 
     /// Whether `other` is this very cache (a clone of it).

@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use tokio::time::Instant;
 
+use super::TokenCopy;
 use crate::Token;
 
 /// Slots per thread (a power of two).
@@ -33,9 +34,7 @@ pub(super) fn new_cache_id() -> u64 {
 /// One thread's copy of one cache's token.
 struct ThreadCopy {
     cache: u64,
-    generation: u64,
-    refresh_at: Instant,
-    token: Arc<Token>,
+    copy: TokenCopy,
 }
 
 thread_local! {
@@ -54,9 +53,8 @@ pub(super) fn get(cache: u64, generation: u64, now: Instant) -> Option<Arc<Token
     COPIES
         .try_with(|copies| {
             let copies = copies.try_borrow().ok()?;
-            let copy = copies[slot(cache)].as_ref()?;
-            (copy.cache == cache && copy.generation == generation && now < copy.refresh_at)
-                .then(|| Arc::clone(&copy.token))
+            let held = copies[slot(cache)].as_ref()?;
+            (held.cache == cache && held.copy.live(generation, now)).then(|| held.copy.token())
         })
         .ok()
         .flatten()
@@ -72,11 +70,12 @@ pub(super) fn offer(cache: u64, generation: u64, refresh_at: Instant, token: &To
         let entry = &mut copies[slot(cache)];
         let replace = match entry {
             None => true,
-            Some(copy) if copy.cache == cache => copy.generation != generation,
-            Some(copy) => now >= copy.refresh_at,
+            Some(ThreadCopy { cache: held, copy }) if *held == cache => copy.generation != generation,
+            Some(ThreadCopy { copy, .. }) => now >= copy.refresh_at,
         };
         if replace {
-            *entry = Some(ThreadCopy { cache, generation, refresh_at, token: Arc::new(token.detached()) });
+            let copy = TokenCopy { generation, refresh_at, token: Arc::new(token.detached()) };
+            *entry = Some(ThreadCopy { cache, copy });
         }
     });
 }

@@ -157,7 +157,7 @@ impl<K: Send + Sync, S: TokenSource + 'static> Front<K, S> {
         // The node's entry whose copy is still served, made in an earlier epoch (a sweep or a
         // removal of any key of the shard since): only its epoch is out of date.
         if let Some(entry) = ways.iter_mut().flatten().find(|entry| Arc::ptr_eq(&entry.node, node)) {
-            if !entry.copy.lapsed(&node.cache, now) {
+            if node.cache.is_live(&entry.copy, now) {
                 entry.epoch = epoch;
                 return;
             }
@@ -166,7 +166,7 @@ impl<K: Send + Sync, S: TokenSource + 'static> Front<K, S> {
             way.as_ref().is_none_or(|entry| {
                 Arc::ptr_eq(&entry.node, node)
                     || entry.epoch != epoch_of(entry.hash)
-                    || entry.copy.lapsed(&entry.node.cache, now)
+                    || !entry.node.cache.is_live(&entry.copy, now)
             })
         }) else {
             return;
