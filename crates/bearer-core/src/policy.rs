@@ -27,10 +27,10 @@ pub const DEFAULT_MIN_HARD_MARGIN: Duration = Duration::from_secs(1);
 pub const DEFAULT_MIN_FETCH_INTERVAL: Duration = Duration::from_secs(1);
 /// The longest [minimum fetch interval](RefreshPolicy::with_min_fetch_interval) or
 /// [rejection refresh interval](RefreshPolicy::with_rejection_refresh_interval) a policy
-/// takes; longer ones are cut to it. Each is a spacing that protects the token endpoint, and a
-/// token claiming a shorter life is served for the minimum fetch interval: an interval without
-/// bound would leave callers waiting, or serve an expired token, for as long.
-pub const MAX_FETCH_SPACING: Duration = Duration::from_secs(600);
+/// takes (a day); longer ones are cut to it. A spacing longer than a day is a mistake, and one
+/// the clock cannot add to an instant (`Duration::MAX`) would otherwise be no spacing at all,
+/// or a wait without end for a caller whose token was rejected.
+pub const MAX_FETCH_SPACING: Duration = Duration::from_secs(24 * 3600);
 /// A rejected token (an API's 401) makes the cache fetch a new one at most once per this
 /// interval. An API that rejects every token (a permission error, a wrong audience) costs one
 /// fetch per interval, not one per request; in between, the rejection goes to the caller.
