@@ -3,6 +3,7 @@
 //! under each runtime flavour and way of driving it.
 
 mod bounds;
+mod extreme_settings;
 mod review_probes;
 mod runtimes;
 mod stale_on_arrival;
