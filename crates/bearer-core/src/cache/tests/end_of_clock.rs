@@ -66,3 +66,23 @@ async fn a_spacing_that_runs_past_the_end_of_the_clock_is_not_cut_short() {
     }
     assert_eq!(source.fetches(), 1, "a fetch within a day of the last, cut short by the end of the clock");
 }
+
+/// A clock that reaches its end and stays there: no wait can be counted on it any more (a
+/// flight's deadline is "never", which is now). Each call started a flight that was overdue at
+/// once, gave up on it and started another, in a loop inside one poll that never yielded:
+/// the caller hung and the unrun flights filled memory. It is a configuration error now.
+#[tokio::test(start_paused = true)]
+#[ignore = "hangs in a loop that fills memory until the fix"]
+async fn a_clock_stopped_at_its_end_fails_each_call_without_fetching() {
+    let clock = Arc::new(NearTheEnd::new(Duration::from_secs(60)));
+    let source = ScriptedSource::new(Some(HOUR), Duration::ZERO);
+    let cache = TokenCache::with_time_source(Arc::clone(&source), deterministic(), Arc::clone(&clock));
+    cache.token().await.expect("first token");
+    advance(Duration::from_secs(120)).await;
+    for _ in 0..100 {
+        let answer = tokio::time::timeout(Duration::from_secs(60), cache.token()).await.expect("an answer");
+        assert!(matches!(answer, Err(crate::Error::Config(_))), "{answer:?}");
+        advance(Duration::from_secs(1)).await;
+    }
+    assert_eq!(source.fetches(), 1, "no fetch on a clock stopped at its end");
+}
