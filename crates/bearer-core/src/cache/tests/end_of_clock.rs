@@ -72,7 +72,6 @@ async fn a_spacing_that_runs_past_the_end_of_the_clock_is_not_cut_short() {
 /// once, gave up on it and started another, in a loop inside one poll that never yielded:
 /// the caller hung and the unrun flights filled memory. It is a configuration error now.
 #[tokio::test(start_paused = true)]
-#[ignore = "hangs in a loop that fills memory until the fix"]
 async fn a_clock_stopped_at_its_end_fails_each_call_without_fetching() {
     let clock = Arc::new(NearTheEnd::new(Duration::from_secs(60)));
     let source = ScriptedSource::new(Some(HOUR), Duration::ZERO);
