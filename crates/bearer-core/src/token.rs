@@ -146,18 +146,25 @@ pub(crate) fn after_or_never(anchor: Instant, wait: Duration) -> Instant {
     anchor.checked_add(wait).unwrap_or_else(|| far_after(anchor))
 }
 
-/// An instant so far after `anchor` that it stands for "never": about 30 years, or as far as
-/// the clock reaches. Counted from `anchor`, not from tokio's clock, so "never" stays ahead of
-/// a cache's own [`TimeSource`](crate::TimeSource) however far ahead that clock runs.
+/// An instant so far after `anchor` that it stands for "never": 30 years, or, when the clock
+/// cannot hold that, the last instant it can (to the nanosecond or so), so "never" comes no
+/// sooner than any wait the clock can count. Counted from `anchor`, not from tokio's clock, so
+/// "never" stays ahead of a cache's own [`TimeSource`](crate::TimeSource) however far ahead
+/// that clock runs.
 pub(crate) fn far_after(anchor: Instant) -> Instant {
     let mut ahead = Duration::from_secs(30 * 365 * 24 * 3600);
-    while !ahead.is_zero() {
-        if let Some(at) = anchor.checked_add(ahead) {
-            return at;
-        }
-        ahead /= 2;
+    if let Some(at) = anchor.checked_add(ahead) {
+        return at;
     }
-    anchor
+    // Less than 30 years are left: add each half, quarter, ... that still fits.
+    let mut at = anchor;
+    while !ahead.is_zero() {
+        ahead /= 2;
+        if let Some(later) = at.checked_add(ahead) {
+            at = later;
+        }
+    }
+    at
 }
 
 #[cfg(test)]

@@ -127,15 +127,20 @@ impl<S: TokenSource + 'static> TokenCache<S> {
     ) -> Result<(watch::Receiver<FlightResult>, Launch<S>), Error> {
         let runtime = Handle::try_current()
             .map_err(|_| Error::Config("TokenCache needs a tokio runtime to refresh tokens".into()))?;
-        let (sender, receiver) = watch::channel(None);
         let interval = self.inner.policy.min_fetch_interval();
         let earliest = control.last_fetch.map(|at| crate::token::after_or_never(at, interval)).filter(|at| *at > now);
         let start = earliest.unwrap_or(now);
+        let overdue_at =
+            crate::token::after_or_never(start, self.inner.policy.fetch_timeout().saturating_add(OVERDUE_GRACE));
+        if overdue_at <= now {
+            // The clock is at the end of what an `Instant` holds: a flight would be overdue
+            // at once, and its waiters would start another, and another, without yielding.
+            return Err(Error::Config("the cache's clock is at the end of what it can count; no fetch".into()));
+        }
+        let (sender, receiver) = watch::channel(None);
         control.last_fetch = Some(start);
         control.flights += 1;
         let id = control.flights;
-        let overdue_at =
-            crate::token::after_or_never(start, self.inner.policy.fetch_timeout().saturating_add(OVERDUE_GRACE));
         control.flight = Some(Flight { id, receiver: receiver.clone(), overdue_at });
         let launch = Launch {
             runtime,

@@ -3,6 +3,9 @@
 //! under each runtime flavour and way of driving it.
 
 mod bounds;
+mod copy_probes;
+mod end_of_clock;
+mod extreme_settings;
 mod review_probes;
 mod runtimes;
 mod stale_on_arrival;

@@ -12,6 +12,7 @@ mod eviction_probes;
 mod front;
 mod front_probes;
 mod slot_probes;
+mod spacing_probes;
 
 /// Counts fetches per key across every source the factory builds; each fetch first waits for
 /// a permit of `gate` when there is one.
