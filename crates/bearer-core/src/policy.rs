@@ -151,7 +151,9 @@ impl RefreshPolicy {
     }
 
     /// Sets the minimum interval between two fetches (see [`DEFAULT_MIN_FETCH_INTERVAL`]), at
-    /// most [`MAX_FETCH_SPACING`].
+    /// most [`MAX_FETCH_SPACING`]. A token claiming a shorter life than this interval is served
+    /// for the interval (counted from its fetch's start): keep it well below your tokens'
+    /// lifetimes, or tokens are served past their expiry.
     pub fn with_min_fetch_interval(mut self, interval: Duration) -> Self {
         self.min_fetch_interval = interval.min(MAX_FETCH_SPACING);
         self
