@@ -100,6 +100,11 @@ impl KeyedHotPaths {
         self.keyed.try_token(key).expect("fresh")
     }
 
+    /// The single cache's `token()`, polled once (it completes on its first poll on a hit).
+    pub fn single_token(&self) -> Arc<Token> {
+        ready(self.single.token()).expect("token")
+    }
+
     /// The keyed `token()` on key `i`, polled once (it completes on its first poll on a hit).
     pub fn keyed_token(&self, i: usize) -> Arc<Token> {
         ready(self.keyed.token(&self.keys[i % self.keys.len()])).expect("token")

@@ -61,6 +61,16 @@ pub(super) type Offer<'a, K, S> = Option<(&'a Front<K, S>, &'a dyn Fn(u64) -> u6
 
 /// A miss on a full set looks for a way that can no longer be served once in this many.
 const RECHECK: u32 = 64;
+/// When no entry served a hit over the last [`RECHECK`] misses on full sets, the thread's
+/// table stands aside for this many lookups.
+const ASIDE_FOR: u32 = 4096;
+
+thread_local! {
+    /// The front table this thread stands aside from (by its [`Front`]'s address), and for how
+    /// many more lookups: a thread whose keys do not fit its table (each call on another of
+    /// many keys) sends them straight to their shards instead of missing its table first.
+    static ASIDE: Cell<(usize, u32)> = const { Cell::new((0, 0)) };
+}
 
 struct Entry<K, S> {
     hash: u64,
@@ -68,6 +78,8 @@ struct Entry<K, S> {
     node: Arc<Node<K, S>>,
     /// This thread's own copy of the token (detached: its reference count is this thread's).
     copy: TokenCopy,
+    /// Whether the entry served a hit since the last [`RECHECK`].
+    hit: Cell<bool>,
 }
 
 /// The set of a key's hash: bits neither the shard index nor the shard's map leans on most.
@@ -79,6 +91,25 @@ fn set(hash: u64) -> usize {
 impl<K: Send + Sync, S: Send + Sync> Front<K, S> {
     pub(super) fn new() -> Self {
         Self { tables: ThreadLocal::new() }
+    }
+
+    /// This front's identity for [`ASIDE`]: its address (it lives in its keyed cache's `Arc`;
+    /// a later front at the same address may inherit a few lookups aside, which costs it
+    /// nothing but speed).
+    #[inline]
+    fn id(&self) -> usize {
+        std::ptr::from_ref(self) as usize
+    }
+
+    /// Whether this thread stands aside from its table for this lookup (counting it).
+    #[inline]
+    pub(super) fn aside(&self) -> bool {
+        let (id, left) = ASIDE.get();
+        if left == 0 || id != self.id() {
+            return false;
+        }
+        ASIDE.set((id, left - 1));
+        true
     }
 }
 
@@ -100,7 +131,10 @@ impl<K: Send + Sync, S: TokenSource + 'static> Front<K, S> {
         };
         let ways = &sets[set(hash)];
         match ways.iter().flatten().find(|entry| entry.hash == hash) {
-            Some(entry) if entry.epoch == epoch && entry.node.key.borrow() == key => f(entry).ok_or(true),
+            Some(entry) if entry.epoch == epoch && entry.node.key.borrow() == key => {
+                entry.hit.set(true);
+                f(entry).ok_or(true)
+            }
             // The key's entry, stale (offering replaces it), or the first of another key of the
             // same hash (offering never pushes a live entry out: the key goes to its shard).
             Some(_) => Err(true),
@@ -108,8 +142,26 @@ impl<K: Send + Sync, S: TokenSource + 'static> Front<K, S> {
             None => {
                 let misses = table.misses.get().wrapping_add(1);
                 table.misses.set(misses);
-                Err(misses % RECHECK == 0)
+                if misses % RECHECK != 0 {
+                    return Err(false);
+                }
+                self.recheck(&sets);
+                Err(true)
             }
+        }
+    }
+
+    /// Every [`RECHECK`]th miss on a full set: unless an entry served a hit since the last
+    /// one, the keys this thread looks up do not fit its table, and it stands aside.
+    #[cold]
+    #[inline(never)]
+    fn recheck(&self, sets: &[Set<K, S>; SETS]) {
+        let mut hits = false;
+        for entry in sets.iter().flatten().flatten() {
+            hits |= entry.hit.replace(false);
+        }
+        if !hits {
+            ASIDE.set((self.id(), ASIDE_FOR));
         }
     }
 
@@ -174,7 +226,7 @@ impl<K: Send + Sync, S: TokenSource + 'static> Front<K, S> {
         let Some(copy) = node.cache.detached_copy(now) else {
             return;
         };
-        let replaced = ways[way].replace(Entry { hash, epoch, node: Arc::clone(node), copy });
+        let replaced = ways[way].replace(Entry { hash, epoch, node: Arc::clone(node), copy, hit: Cell::new(false) });
         drop(sets);
         // After the borrow: dropping a cache runs its source's `Drop`, which may use this table.
         drop(replaced);

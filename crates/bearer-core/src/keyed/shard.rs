@@ -86,7 +86,7 @@ impl<K: Eq + Clone + Send + Sync, S: TokenSource + 'static> Shard<K, S> {
     /// waiting, from the slot's copy under the read lock (else from the cache, renewing the
     /// copy); with `offer`, then an entry for the key in this thread's front table if it has
     /// room (made outside the lock: it may drop the last hold on an evicted cache).
-    #[inline(never)]
+    #[inline(always)]
     pub(super) fn try_token<Q>(&self, hash: u64, key: &Q, offer: Offer<'_, K, S>) -> Option<Arc<Token>>
     where
         K: Borrow<Q>,
@@ -183,7 +183,7 @@ impl<K: Eq + Clone + Send + Sync, S: TokenSource + 'static> Shard<K, S> {
 
     /// `f` of `key`'s slot and the shard's epoch, if the key has one, under the read lock
     /// (which every change of epoch holds for writing); a use of the key.
-    #[inline]
+    #[inline(always)]
     fn with_slot<Q, R>(&self, hash: u64, key: &Q, f: impl FnOnce(&Slot<K, S>, u64) -> R) -> Option<R>
     where
         K: Borrow<Q>,
