@@ -61,8 +61,9 @@ pub(super) type Offer<'a, K, S> = Option<(&'a Front<K, S>, &'a dyn Fn(u64) -> u6
 
 /// A miss on a full set looks for a way that can no longer be served once in this many.
 const RECHECK: u32 = 64;
-/// When no entry served a hit over the last [`RECHECK`] misses on full sets, the thread's
-/// table stands aside for this many lookups.
+/// When the table's entries served fewer than this many hits per miss on a full set over the
+/// last [`RECHECK`] such misses, the thread's table stands aside for [`ASIDE_FOR`] lookups.
+const HITS_PER_MISS: u32 = 4;
 const ASIDE_FOR: u32 = 4096;
 
 thread_local! {
@@ -78,8 +79,8 @@ struct Entry<K, S> {
     node: Arc<Node<K, S>>,
     /// This thread's own copy of the token (detached: its reference count is this thread's).
     copy: TokenCopy,
-    /// Whether the entry served a hit since the last [`RECHECK`].
-    hit: Cell<bool>,
+    /// Hits the entry served since the last [`recheck`](Front::recheck).
+    hits: Cell<u32>,
 }
 
 /// The set of a key's hash: bits neither the shard index nor the shard's map leans on most.
@@ -132,7 +133,7 @@ impl<K: Send + Sync, S: TokenSource + 'static> Front<K, S> {
         let ways = &sets[set(hash)];
         match ways.iter().flatten().find(|entry| entry.hash == hash) {
             Some(entry) if entry.epoch == epoch && entry.node.key.borrow() == key => {
-                entry.hit.set(true);
+                entry.hits.set(entry.hits.get().wrapping_add(1));
                 f(entry).ok_or(true)
             }
             // The key's entry, stale (offering replaces it), or the first of another key of the
@@ -151,16 +152,14 @@ impl<K: Send + Sync, S: TokenSource + 'static> Front<K, S> {
         }
     }
 
-    /// Every [`RECHECK`]th miss on a full set: unless an entry served a hit since the last
-    /// one, the keys this thread looks up do not fit its table, and it stands aside.
+    /// Every [`RECHECK`]th miss on a full set: unless the entries served [`HITS_PER_MISS`]
+    /// hits per such miss since the last one, too few of the keys this thread looks up fit
+    /// its table for the table to pay for its misses, and it stands aside.
     #[cold]
     #[inline(never)]
     fn recheck(&self, sets: &[Set<K, S>; SETS]) {
-        let mut hits = false;
-        for entry in sets.iter().flatten().flatten() {
-            hits |= entry.hit.replace(false);
-        }
-        if !hits {
+        let hits = sets.iter().flatten().flatten().fold(0u32, |hits, entry| hits.saturating_add(entry.hits.replace(0)));
+        if hits < RECHECK * HITS_PER_MISS {
             ASIDE.set((self.id(), ASIDE_FOR));
         }
     }
@@ -226,7 +225,7 @@ impl<K: Send + Sync, S: TokenSource + 'static> Front<K, S> {
         let Some(copy) = node.cache.detached_copy(now) else {
             return;
         };
-        let replaced = ways[way].replace(Entry { hash, epoch, node: Arc::clone(node), copy, hit: Cell::new(false) });
+        let replaced = ways[way].replace(Entry { hash, epoch, node: Arc::clone(node), copy, hits: Cell::new(0) });
         drop(sets);
         // After the borrow: dropping a cache runs its source's `Drop`, which may use this table.
         drop(replaced);
