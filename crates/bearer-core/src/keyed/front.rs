@@ -60,11 +60,11 @@ type Set<K, S> = [Option<Entry<K, S>>; WAYS];
 pub(super) type Offer<'a, K, S> = Option<(&'a Front<K, S>, &'a dyn Fn(u64) -> u64)>;
 
 /// A miss on a full set looks for a way that can no longer be served once in this many.
-const RECHECK: u32 = 64;
+pub(super) const RECHECK: u32 = 64;
 /// When the table's entries served fewer than this many hits per miss on a full set over the
 /// last [`RECHECK`] such misses, the thread's table stands aside for [`ASIDE_FOR`] lookups.
-const HITS_PER_MISS: u32 = 4;
-const ASIDE_FOR: u32 = 4096;
+pub(super) const HITS_PER_MISS: u32 = 4;
+pub(super) const ASIDE_FOR: u32 = 4096;
 
 thread_local! {
     /// The front table this thread stands aside from (by its [`Front`]'s address), and for how
@@ -100,6 +100,24 @@ impl<K: Send + Sync, S: Send + Sync> Front<K, S> {
     #[inline]
     fn id(&self) -> usize {
         std::ptr::from_ref(self) as usize
+    }
+
+    /// How many more of this thread's lookups stand aside from its table.
+    #[cfg(test)]
+    pub(super) fn aside_left(&self) -> u32 {
+        let (id, left) = ASIDE.get();
+        if id == self.id() {
+            left
+        } else {
+            0
+        }
+    }
+
+    /// Forgets this thread's standing aside (a test's thread may have stood aside from an
+    /// earlier test's front at the same address).
+    #[cfg(test)]
+    pub(super) fn clear_aside() {
+        ASIDE.set((0, 0));
     }
 
     /// Whether this thread stands aside from its table for this lookup (counting it).

@@ -10,6 +10,7 @@ use crate::{async_trait, AccessToken};
 mod eviction_bounds;
 mod eviction_probes;
 mod front;
+mod front_aside;
 mod front_probes;
 mod slot_probes;
 mod spacing_probes;

@@ -1,0 +1,173 @@
+//! A thread whose keys do not fit its front table stands aside from it: its lookups go
+//! straight to the shards for a while, and are served by exactly the shards' rules. A thread
+//! whose table pays for its misses keeps it, and standing aside from one keyed cache's table
+//! leaves every other keyed cache's alone.
+
+use super::*;
+use crate::keyed::front::{Front, ASIDE_FOR, HITS_PER_MISS, RECHECK};
+
+/// A keyed cache holding `count` keys named `{prefix}{i}`, each with a fresh token, and the
+/// keys; this thread starts without standing aside from anything.
+async fn with_keys(
+    ledger: &Arc<Ledger>,
+    prefix: &str,
+    count: usize,
+) -> (KeyedTokenCache<Tenant, LedgerSource>, Vec<Tenant>) {
+    Front::<Tenant, LedgerSource>::clear_aside();
+    let tokens = builder(ledger).max_keys(count * 2 + 16).build();
+    let keys: Vec<Tenant> = (0..count).map(|i| Tenant::new(format!("{prefix}{i}"))).collect();
+    for key in &keys {
+        tokens.token(key).await.expect("a first token");
+    }
+    (tokens, keys)
+}
+
+/// Whether this thread's front table serves `key` (a lookup of the table alone).
+fn from_table(tokens: &KeyedTokenCache<Tenant, LedgerSource>, key: &Tenant) -> bool {
+    let (hash, shard) = tokens.shard(key);
+    tokens.inner.front.try_token(hash, key, shard.epoch()).is_ok()
+}
+
+fn aside_left(tokens: &KeyedTokenCache<Tenant, LedgerSource>) -> u32 {
+    tokens.inner.front.aside_left()
+}
+
+/// Looks each key up once, in turn (a key built per request), checking each is served its
+/// own token; returns how many of the lookups this thread stood aside for.
+fn rotate(tokens: &KeyedTokenCache<Tenant, LedgerSource>, keys: &[Tenant], lookups: usize) -> usize {
+    let mut aside = 0;
+    for key in keys.iter().cycle().take(lookups) {
+        aside += usize::from(aside_left(tokens) > 0);
+        let token = tokens.try_token(&Tenant::new(key.as_str())).expect("fresh");
+        assert_eq!(key_of(&token), key.as_str());
+    }
+    aside
+}
+
+#[tokio::test]
+async fn a_thread_rotating_over_many_more_keys_than_its_table_holds_stands_aside() {
+    let ledger = Arc::new(Ledger::default());
+    let (tokens, keys) = with_keys(&ledger, "t", 4096).await;
+    let lookups = 3 * ASIDE_FOR as usize;
+    let aside = rotate(&tokens, &keys, lookups);
+    // Out of each stretch of lookups aside, the table is tried again for at most a recheck's
+    // worth of misses (and the table's first fill) before standing aside again.
+    assert!(aside * 10 >= lookups * 9, "stood aside for {aside} of {lookups} lookups");
+    assert_eq!(ledger.fetches.load(Ordering::SeqCst), keys.len(), "no lookup fetched");
+}
+
+#[tokio::test]
+async fn a_thread_whose_keys_fit_its_table_never_stands_aside() {
+    let ledger = Arc::new(Ledger::default());
+    let (tokens, keys) = with_keys(&ledger, "t", 10).await;
+    assert_eq!(rotate(&tokens, &keys, 20 * ASIDE_FOR as usize), 0);
+    assert!(keys.iter().all(|key| from_table(&tokens, key)), "every key is served by the table");
+}
+
+/// A hot key looked up `hot_per_cold` times for each lookup of the next of 4,096 cold keys:
+/// how many lookups stood aside.
+async fn hot_among_cold(hot_per_cold: u32) -> usize {
+    let ledger = Arc::new(Ledger::default());
+    Front::<Tenant, LedgerSource>::clear_aside();
+    let tokens = builder(&ledger).max_keys(10_000).build();
+    let hot = Tenant::new("hot");
+    tokens.token(&hot).await.expect("hot");
+    // The hot key's entry is made before the cold keys fill the table (a live entry is never
+    // pushed out for another key).
+    assert!(tokens.try_token(&hot).is_some() && from_table(&tokens, &hot));
+    let cold: Vec<Tenant> = (0..4096).map(|i| Tenant::new(format!("cold{i}"))).collect();
+    for key in &cold {
+        tokens.token(key).await.expect("cold");
+    }
+    let mut aside = 0;
+    for key in cold.iter().cycle().take(4 * ASIDE_FOR as usize) {
+        for _ in 0..hot_per_cold {
+            aside += usize::from(aside_left(&tokens) > 0);
+            assert_eq!(key_of(&tokens.try_token(&hot).expect("hot")), "hot");
+        }
+        aside += usize::from(aside_left(&tokens) > 0);
+        assert_eq!(key_of(&tokens.try_token(key).expect("cold")), key.as_str());
+    }
+    aside
+}
+
+#[tokio::test]
+async fn a_hot_key_keeps_the_table_while_its_hits_pay_for_the_misses_and_not_after() {
+    assert_eq!(hot_among_cold(HITS_PER_MISS + 1).await, 0, "five hits per miss: the table pays");
+    assert!(hot_among_cold(HITS_PER_MISS - 1).await > 0, "three hits per miss: it does not");
+}
+
+#[tokio::test]
+async fn standing_aside_lasts_its_lookups_then_the_table_serves_again() {
+    let ledger = Arc::new(Ledger::default());
+    Front::<Tenant, LedgerSource>::clear_aside();
+    let tokens = builder(&ledger).max_keys(10_000).build();
+    let hot = Tenant::new("hot");
+    tokens.token(&hot).await.expect("hot");
+    assert!(tokens.try_token(&hot).is_some() && from_table(&tokens, &hot), "hot has its entry");
+    let keys: Vec<Tenant> = (0..4096).map(|i| Tenant::new(format!("t{i}"))).collect();
+    for key in &keys {
+        tokens.token(key).await.expect("a first token");
+    }
+    let mut rotation = keys.iter().cycle();
+    while aside_left(&tokens) == 0 {
+        tokens.try_token(rotation.next().expect("endless")).expect("fresh");
+    }
+    let left = aside_left(&tokens);
+    assert_eq!(left, ASIDE_FOR, "set by the lookup that found the table not paying, itself not aside");
+    // Every way in counts: try_token, token, cache_and_token and cache.
+    tokens.try_token(&hot).expect("hot");
+    tokens.token(&hot).await.expect("hot");
+    let (_, token) = tokens.cache_and_token(&hot).expect("hot");
+    assert!(token.is_some());
+    tokens.cache(&hot).expect("hot");
+    assert_eq!(aside_left(&tokens), left - 4);
+    for _ in 4..left {
+        assert_eq!(key_of(&tokens.try_token(&hot).expect("hot")), "hot");
+    }
+    assert_eq!(aside_left(&tokens), 0);
+    // Back on the table, which kept the hot key's entry: hits there do not stand aside.
+    for _ in 0..10 * RECHECK {
+        assert_eq!(key_of(&tokens.try_token(&hot).expect("hot")), "hot");
+    }
+    assert_eq!(aside_left(&tokens), 0);
+    assert!(from_table(&tokens, &hot));
+}
+
+#[tokio::test(start_paused = true)]
+async fn while_standing_aside_no_invalidated_removed_or_expired_token_is_served() {
+    let ledger = Arc::new(Ledger::default());
+    let (tokens, keys) = with_keys(&ledger, "t", 4096).await;
+    let mut rotation = keys.iter().cycle();
+    while aside_left(&tokens) == 0 {
+        tokens.try_token(rotation.next().expect("endless")).expect("fresh");
+    }
+    let (rejected, removed) = (&keys[1], &keys[2]);
+    let token = tokens.try_token(rejected).expect("fresh");
+    assert!(tokens.invalidate(rejected, &token));
+    assert!(tokens.try_token(rejected).is_none_or(|again| again.secret() != token.secret()));
+    assert!(tokens.remove(removed));
+    assert!(tokens.try_token(removed).is_none(), "removed: nothing to serve");
+    tokio::time::advance(Duration::from_secs(3601)).await;
+    assert!(aside_left(&tokens) > 0, "still standing aside");
+    for key in &keys {
+        assert!(tokens.try_token(key).is_none(), "{}: expired", key.as_str());
+    }
+}
+
+#[tokio::test]
+async fn standing_aside_from_one_keyed_cache_leaves_another_on_its_table() {
+    let ledger = Arc::new(Ledger::default());
+    let (many, keys) = with_keys(&ledger, "t", 4096).await;
+    let few = builder(&ledger).build();
+    let acme = Tenant::new("acme");
+    few.token(&acme).await.expect("acme");
+    few.try_token(&acme).expect("acme");
+    let mut rotation = keys.iter().cycle();
+    while aside_left(&many) == 0 {
+        many.try_token(rotation.next().expect("endless")).expect("fresh");
+    }
+    assert_eq!(aside_left(&few), 0);
+    assert!(from_table(&few, &acme), "the other keyed cache still serves from its table");
+    assert!(aside_left(&many) > 0, "and this one still stands aside");
+}
