@@ -19,6 +19,16 @@
 //! still served takes the new epoch when its key is next found in the shard, keeping its copy,
 //! so a sweep or a removal does not make every thread copy every key's token again.
 //!
+//! A table pays only when its keys come back: a lookup that misses it costs the table's scan
+//! on top of the shard's. So each entry counts its hits, and every [`RECHECK`]th miss on a
+//! full set sums and clears the counts; fewer than [`HITS_PER_MISS`] hits per such miss (a
+//! thread calling on each of many more keys than its table holds, or a working set just too
+//! large for it) and the thread stands aside from the table for its next [`ASIDE_FOR`]
+//! lookups of this keyed cache: they go straight to their shards, with no offer, which is the
+//! path every miss takes anyway. A per-thread static holds which table (by its front's
+//! address) and how many lookups are left, so standing aside costs a lookup one load and a
+//! compare, and the hit path the same plus its entry's count. Then the table is tried again.
+//!
 //! An entry holds its node's cache alive. After an eviction or removal it is never served
 //! again, but the cache lives on until the way is reused or the keyed cache is dropped: at
 //! most 64 caches ([`SETS`] × [`WAYS`]) per thread that used the keyed cache (the table of a thread that
