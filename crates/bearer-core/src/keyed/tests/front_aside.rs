@@ -8,7 +8,7 @@ use crate::keyed::front::{Front, ASIDE_FOR, HITS_PER_MISS, RECHECK};
 
 /// A keyed cache holding `count` keys named `{prefix}{i}`, each with a fresh token, and the
 /// keys; this thread starts without standing aside from anything.
-async fn with_keys(
+pub(super) async fn with_keys(
     ledger: &Arc<Ledger>,
     prefix: &str,
     count: usize,
