@@ -7,14 +7,15 @@ use super::*;
 use crate::keyed::front::{Front, ASIDE_FOR, HITS_PER_MISS, RECHECK};
 
 /// A keyed cache holding `count` keys named `{prefix}{i}`, each with a fresh token, and the
-/// keys; this thread starts without standing aside from anything.
+/// keys; this thread starts without standing aside from anything. One shard: with several,
+/// one may draw more of the keys than its share of the bound and evict one.
 pub(super) async fn with_keys(
     ledger: &Arc<Ledger>,
     prefix: &str,
     count: usize,
 ) -> (KeyedTokenCache<Tenant, LedgerSource>, Vec<Tenant>) {
     Front::<Tenant, LedgerSource>::clear_aside();
-    let tokens = builder(ledger).max_keys(count * 2 + 16).build();
+    let tokens = builder(ledger).shards(1).max_keys(count * 2 + 16).build();
     let keys: Vec<Tenant> = (0..count).map(|i| Tenant::new(format!("{prefix}{i}"))).collect();
     for key in &keys {
         tokens.token(key).await.expect("a first token");

@@ -1,22 +1,9 @@
 //! Review probes of standing aside from the front table: that a lookup aside really skips
 //! the table, and that a thread using two keyed caches can stand aside from both.
 
+use super::front_aside::with_keys;
 use super::*;
 use crate::keyed::front::{Front, ASIDE_FOR};
-
-/// A keyed cache holding `count` keys named `{prefix}{i}`, each with a fresh token.
-async fn with_keys(
-    ledger: &Arc<Ledger>,
-    prefix: &str,
-    count: usize,
-) -> (KeyedTokenCache<Tenant, LedgerSource>, Vec<Tenant>) {
-    let tokens = builder(ledger).max_keys(count * 2 + 16).build();
-    let keys: Vec<Tenant> = (0..count).map(|i| Tenant::new(format!("{prefix}{i}"))).collect();
-    for key in &keys {
-        tokens.token(key).await.expect("a first token");
-    }
-    (tokens, keys)
-}
 
 /// This thread's table's own copy of `key`'s token, if the table serves it.
 fn table_copy(tokens: &KeyedTokenCache<Tenant, LedgerSource>, key: &Tenant) -> Option<Arc<Token>> {
@@ -79,7 +66,7 @@ async fn the_aside_tests_set_up_keeps_every_key_it_creates() {
     // and the set-up's caller then finds a key it was promised missing.
     for _ in 0..200 {
         let ledger = Arc::new(Ledger::default());
-        let (tokens, keys) = super::front_aside::with_keys(&ledger, "t", 10).await;
+        let (tokens, keys) = with_keys(&ledger, "t", 10).await;
         assert_eq!(tokens.len(), keys.len(), "the set-up evicted a key");
     }
 }
