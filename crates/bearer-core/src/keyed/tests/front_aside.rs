@@ -62,7 +62,12 @@ async fn a_thread_whose_keys_fit_its_table_never_stands_aside() {
     let ledger = Arc::new(Ledger::default());
     let (tokens, keys) = with_keys(&ledger, "t", 10).await;
     assert_eq!(rotate(&tokens, &keys, 20 * ASIDE_FOR as usize), 0);
-    assert!(keys.iter().all(|key| from_table(&tokens, key)), "every key is served by the table");
+    assert!(served_by_table(&tokens, &keys), "every key is served by the table");
+}
+
+/// Whether this thread's table serves each of `keys`.
+pub(super) fn served_by_table(tokens: &KeyedTokenCache<Tenant, LedgerSource>, keys: &[Tenant]) -> bool {
+    keys.iter().all(|key| from_table(tokens, key))
 }
 
 /// A hot key looked up `hot_per_cold` times for each lookup of the next of 4,096 cold keys:
