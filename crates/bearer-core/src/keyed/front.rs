@@ -36,7 +36,7 @@ use crate::{Token, TokenCache, TokenSource};
 
 /// Sets per table (a power of two), each of [`WAYS`] entries.
 const SETS: usize = 16;
-const WAYS: usize = 4;
+pub(super) const WAYS: usize = 4;
 /// Entries per thread.
 #[cfg(test)]
 pub(super) const ENTRIES: usize = SETS * WAYS;
@@ -85,7 +85,7 @@ struct Entry<K, S> {
 
 /// The set of a key's hash: bits neither the shard index nor the shard's map leans on most.
 #[inline]
-fn set(hash: u64) -> usize {
+pub(super) fn set(hash: u64) -> usize {
     (hash >> 16) as usize & (SETS - 1)
 }
 

@@ -72,7 +72,7 @@ async fn the_aside_tests_set_up_keeps_every_key_it_creates() {
 }
 
 #[tokio::test]
-async fn ten_keys_looked_up_in_turn_are_all_served_by_the_table_as_the_aside_test_asserts() {
+async fn ten_keys_looked_up_in_turn_are_served_by_the_table_as_far_as_they_fit_it() {
     // 2,000 set-ups, each hashing with a seed of its own: in some, five of the ten keys share
     // one of the table's sets of four ways, and the fifth is never given an entry.
     for _ in 0..2000 {
