@@ -4,17 +4,16 @@
 //! leaves every other keyed cache's alone.
 
 use super::*;
-use crate::keyed::front::{self, Front, ASIDE_FOR, HITS_PER_MISS, RECHECK, WAYS};
+use crate::keyed::front::{self, ASIDE_FOR, HITS_PER_MISS, RECHECK, WAYS};
 
 /// A keyed cache holding `count` keys named `{prefix}{i}`, each with a fresh token, and the
-/// keys; this thread starts without standing aside from anything. One shard: with several,
+/// keys. One shard: with several,
 /// one may draw more of the keys than its share of the bound and evict one.
 pub(super) async fn with_keys(
     ledger: &Arc<Ledger>,
     prefix: &str,
     count: usize,
 ) -> (KeyedTokenCache<Tenant, LedgerSource>, Vec<Tenant>) {
-    Front::<Tenant, LedgerSource>::clear_aside();
     let tokens = builder(ledger).shards(1).max_keys(count * 2 + 16).build();
     let keys: Vec<Tenant> = (0..count).map(|i| Tenant::new(format!("{prefix}{i}"))).collect();
     for key in &keys {
@@ -79,7 +78,6 @@ pub(super) fn served_by_table(tokens: &KeyedTokenCache<Tenant, LedgerSource>, ke
 /// how many lookups stood aside.
 async fn hot_among_cold(hot_per_cold: u32) -> usize {
     let ledger = Arc::new(Ledger::default());
-    Front::<Tenant, LedgerSource>::clear_aside();
     let tokens = builder(&ledger).max_keys(10_000).build();
     let hot = Tenant::new("hot");
     tokens.token(&hot).await.expect("hot");
@@ -111,7 +109,6 @@ async fn a_hot_key_keeps_the_table_while_its_hits_pay_for_the_misses_and_not_aft
 #[tokio::test]
 async fn standing_aside_lasts_its_lookups_then_the_table_serves_again() {
     let ledger = Arc::new(Ledger::default());
-    Front::<Tenant, LedgerSource>::clear_aside();
     let tokens = builder(&ledger).max_keys(10_000).build();
     let hot = Tenant::new("hot");
     tokens.token(&hot).await.expect("hot");
