@@ -155,6 +155,9 @@ where
         Q: Hash + Eq + ?Sized,
     {
         let (hash, shard) = self.shard(key);
+        if self.inner.front.aside() {
+            return shard.try_token(hash, key, None);
+        }
         match self.inner.front.try_token(hash, key, shard.epoch()) {
             Ok(token) => Some(token),
             Err(offer) => shard.try_token(hash, key, offer.then_some((&self.inner.front, &|hash| self.epoch_of(hash)))),
@@ -216,9 +219,13 @@ where
     pub fn cache_and_token(&self, key: &K) -> Result<(TokenCache<S>, Option<Arc<Token>>), Error> {
         let (hash, shard) = self.shard(key);
         let front = &self.inner.front;
-        let offer = match front.cache(hash, key, shard.epoch()) {
-            Ok((cache, token)) => return Ok((cache, Some(token))),
-            Err(offer) => offer,
+        let offer = if front.aside() {
+            false
+        } else {
+            match front.cache(hash, key, shard.epoch()) {
+                Ok((cache, token)) => return Ok((cache, Some(token))),
+                Err(offer) => offer,
+            }
         };
         match shard.cache(hash, key, offer.then_some((front, &|hash| self.epoch_of(hash)))) {
             Some(found) => Ok(found),

@@ -51,9 +51,8 @@ struct Table<K, S> {
     /// Misses on a full set, counted so that every [`RECHECK`]th one looks for ways that can no
     /// longer be served (cheap lookups only see empty ways).
     misses: Cell<u32>,
-    /// How many more of this thread's lookups stand aside from the table (set by
-    /// [`recheck`](Front::recheck)): a thread whose keys do not fit its table (each call on
-    /// another of many keys) sends them straight to their shards instead of missing it first.
+    /// How many more of this thread's lookups stand aside from the table when another keyed
+    /// cache's held [`ASIDE`] as the thread's table stood aside (else `ASIDE` counts them).
     aside: Cell<u32>,
 }
 
@@ -69,6 +68,13 @@ pub(super) const RECHECK: u32 = 64;
 /// last [`RECHECK`] such misses, the thread's table stands aside for [`ASIDE_FOR`] lookups.
 pub(super) const HITS_PER_MISS: u32 = 4;
 pub(super) const ASIDE_FOR: u32 = 4096;
+
+thread_local! {
+    /// The front table this thread stands aside from (by its [`Front`]'s address), and for how
+    /// many more lookups: a thread whose keys do not fit its table (each call on another of
+    /// many keys) sends them straight to their shards instead of missing its table first.
+    static ASIDE: Cell<(usize, u32)> = const { Cell::new((0, 0)) };
+}
 
 struct Entry<K, S> {
     hash: u64,
@@ -91,18 +97,50 @@ impl<K: Send + Sync, S: Send + Sync> Front<K, S> {
         Self { tables: ThreadLocal::new() }
     }
 
+    /// This front's identity for [`ASIDE`]: its address (it lives in its keyed cache's `Arc`;
+    /// a later front at the same address may inherit a few lookups aside, which costs it
+    /// nothing but speed).
+    #[inline]
+    fn id(&self) -> usize {
+        std::ptr::from_ref(self) as usize
+    }
+
     /// How many more of this thread's lookups stand aside from its table.
     #[cfg(test)]
     pub(super) fn aside_left(&self) -> u32 {
-        self.tables.get().map_or(0, |table| table.aside.get())
+        let (id, left) = ASIDE.get();
+        let held = self.tables.get().map_or(0, |table| table.aside.get());
+        if id == self.id() {
+            left + held
+        } else {
+            held
+        }
+    }
+
+    /// Forgets this thread's standing aside (a test's thread may have stood aside from an
+    /// earlier test's front at the same address).
+    #[cfg(test)]
+    pub(super) fn clear_aside() {
+        ASIDE.set((0, 0));
+    }
+
+    /// Whether this thread stands aside from its table for this lookup (counting it).
+    #[inline]
+    pub(super) fn aside(&self) -> bool {
+        let (id, left) = ASIDE.get();
+        if left == 0 || id != self.id() {
+            return false;
+        }
+        ASIDE.set((id, left - 1));
+        true
     }
 }
 
 impl<K: Send + Sync, S: TokenSource + 'static> Front<K, S> {
     /// `f` of this thread's entry for `key` made in `epoch`, its shard's current epoch, if
     /// the table has one (and `f` gives `Some`); otherwise whether the caller, having found
-    /// the key in its shard, should [`offer`](Self::offer) it an entry (never while this
-    /// thread stands aside from its table: then the table is not looked at).
+    /// the key in its shard, should [`offer`](Self::offer) it an entry (never while the
+    /// table's own count says this thread stands aside from it).
     #[inline]
     fn lookup<Q, R>(&self, hash: u64, key: &Q, epoch: u64, f: impl FnOnce(&Entry<K, S>) -> Option<R>) -> Result<R, bool>
     where
@@ -136,7 +174,7 @@ impl<K: Send + Sync, S: TokenSource + 'static> Front<K, S> {
                 if misses % RECHECK != 0 {
                     return Err(false);
                 }
-                Self::recheck(table, &sets);
+                self.recheck(table, &sets);
                 Err(true)
             }
         }
@@ -147,10 +185,15 @@ impl<K: Send + Sync, S: TokenSource + 'static> Front<K, S> {
     /// its table for the table to pay for its misses, and it stands aside.
     #[cold]
     #[inline(never)]
-    fn recheck(table: &Table<K, S>, sets: &[Set<K, S>; SETS]) {
+    fn recheck(&self, table: &Table<K, S>, sets: &[Set<K, S>; SETS]) {
         let hits = sets.iter().flatten().flatten().fold(0u32, |hits, entry| hits.saturating_add(entry.hits.replace(0)));
         if hits < RECHECK * HITS_PER_MISS {
-            table.aside.set(ASIDE_FOR);
+            // [`ASIDE`] for the one table a thread stands aside from (its lookups then skip
+            // this one entirely); the table's own count for others meanwhile.
+            match ASIDE.get() {
+                (id, left) if left > 0 && id != self.id() => table.aside.set(ASIDE_FOR),
+                _ => ASIDE.set((self.id(), ASIDE_FOR)),
+            }
         }
     }
 

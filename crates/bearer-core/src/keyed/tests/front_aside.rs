@@ -4,16 +4,17 @@
 //! leaves every other keyed cache's alone.
 
 use super::*;
-use crate::keyed::front::{self, ASIDE_FOR, HITS_PER_MISS, RECHECK, WAYS};
+use crate::keyed::front::{self, Front, ASIDE_FOR, HITS_PER_MISS, RECHECK, WAYS};
 
 /// A keyed cache holding `count` keys named `{prefix}{i}`, each with a fresh token, and the
-/// keys. One shard: with several,
+/// keys; this thread starts without standing aside from anything. One shard: with several,
 /// one may draw more of the keys than its share of the bound and evict one.
 pub(super) async fn with_keys(
     ledger: &Arc<Ledger>,
     prefix: &str,
     count: usize,
 ) -> (KeyedTokenCache<Tenant, LedgerSource>, Vec<Tenant>) {
+    Front::<Tenant, LedgerSource>::clear_aside();
     let tokens = builder(ledger).shards(1).max_keys(count * 2 + 16).build();
     let keys: Vec<Tenant> = (0..count).map(|i| Tenant::new(format!("{prefix}{i}"))).collect();
     for key in &keys {
@@ -42,6 +43,18 @@ fn rotate(tokens: &KeyedTokenCache<Tenant, LedgerSource>, keys: &[Tenant], looku
         assert_eq!(key_of(&token), key.as_str());
     }
     aside
+}
+
+/// Looks each key up in turn until this thread stands aside from the table; fails (rather
+/// than looping for ever) if it has not within a few stretches aside's worth of lookups.
+pub(super) fn rotate_until_aside(tokens: &KeyedTokenCache<Tenant, LedgerSource>, keys: &[Tenant]) {
+    for key in keys.iter().cycle().take(4 * ASIDE_FOR as usize) {
+        if aside_left(tokens) > 0 {
+            return;
+        }
+        tokens.try_token(key).expect("fresh");
+    }
+    panic!("never stood aside");
 }
 
 #[tokio::test]
@@ -78,6 +91,7 @@ pub(super) fn served_by_table(tokens: &KeyedTokenCache<Tenant, LedgerSource>, ke
 /// how many lookups stood aside.
 async fn hot_among_cold(hot_per_cold: u32) -> usize {
     let ledger = Arc::new(Ledger::default());
+    Front::<Tenant, LedgerSource>::clear_aside();
     let tokens = builder(&ledger).max_keys(10_000).build();
     let hot = Tenant::new("hot");
     tokens.token(&hot).await.expect("hot");
@@ -109,6 +123,7 @@ async fn a_hot_key_keeps_the_table_while_its_hits_pay_for_the_misses_and_not_aft
 #[tokio::test]
 async fn standing_aside_lasts_its_lookups_then_the_table_serves_again() {
     let ledger = Arc::new(Ledger::default());
+    Front::<Tenant, LedgerSource>::clear_aside();
     let tokens = builder(&ledger).max_keys(10_000).build();
     let hot = Tenant::new("hot");
     tokens.token(&hot).await.expect("hot");
@@ -117,10 +132,7 @@ async fn standing_aside_lasts_its_lookups_then_the_table_serves_again() {
     for key in &keys {
         tokens.token(key).await.expect("a first token");
     }
-    let mut rotation = keys.iter().cycle();
-    while aside_left(&tokens) == 0 {
-        tokens.try_token(rotation.next().expect("endless")).expect("fresh");
-    }
+    rotate_until_aside(&tokens, &keys);
     let left = aside_left(&tokens);
     assert_eq!(left, ASIDE_FOR, "set by the lookup that found the table not paying, itself not aside");
     // Every way in counts: try_token, token, cache_and_token and cache.
@@ -146,10 +158,7 @@ async fn standing_aside_lasts_its_lookups_then_the_table_serves_again() {
 async fn while_standing_aside_no_invalidated_removed_or_expired_token_is_served() {
     let ledger = Arc::new(Ledger::default());
     let (tokens, keys) = with_keys(&ledger, "t", 4096).await;
-    let mut rotation = keys.iter().cycle();
-    while aside_left(&tokens) == 0 {
-        tokens.try_token(rotation.next().expect("endless")).expect("fresh");
-    }
+    rotate_until_aside(&tokens, &keys);
     let (rejected, removed) = (&keys[1], &keys[2]);
     let token = tokens.try_token(rejected).expect("fresh");
     assert!(tokens.invalidate(rejected, &token));
@@ -171,10 +180,7 @@ async fn standing_aside_from_one_keyed_cache_leaves_another_on_its_table() {
     let acme = Tenant::new("acme");
     few.token(&acme).await.expect("acme");
     few.try_token(&acme).expect("acme");
-    let mut rotation = keys.iter().cycle();
-    while aside_left(&many) == 0 {
-        many.try_token(rotation.next().expect("endless")).expect("fresh");
-    }
+    rotate_until_aside(&many, &keys);
     assert_eq!(aside_left(&few), 0);
     assert!(from_table(&few, &acme), "the other keyed cache still serves from its table");
     assert!(aside_left(&many) > 0, "and this one still stands aside");

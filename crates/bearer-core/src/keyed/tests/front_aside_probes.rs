@@ -1,9 +1,9 @@
 //! Review probes of standing aside from the front table: that a lookup aside really skips
 //! the table, and that a thread using two keyed caches can stand aside from both.
 
-use super::front_aside::{served_by_table, with_keys};
+use super::front_aside::{rotate_until_aside, served_by_table, with_keys};
 use super::*;
-use crate::keyed::front::ASIDE_FOR;
+use crate::keyed::front::{Front, ASIDE_FOR};
 
 /// This thread's table's own copy of `key`'s token, if the table serves it.
 fn table_copy(tokens: &KeyedTokenCache<Tenant, LedgerSource>, key: &Tenant) -> Option<Arc<Token>> {
@@ -14,6 +14,7 @@ fn table_copy(tokens: &KeyedTokenCache<Tenant, LedgerSource>, key: &Tenant) -> O
 #[tokio::test]
 async fn a_lookup_aside_is_served_by_the_shard_not_by_the_tables_copy() {
     let ledger = Arc::new(Ledger::default());
+    Front::<Tenant, LedgerSource>::clear_aside();
     let tokens = builder(&ledger).max_keys(10_000).build();
     let hot = Tenant::new("hot");
     tokens.token(&hot).await.expect("hot");
@@ -25,10 +26,7 @@ async fn a_lookup_aside_is_served_by_the_shard_not_by_the_tables_copy() {
     for key in &keys {
         tokens.token(key).await.expect("a first token");
     }
-    let mut rotation = keys.iter().cycle();
-    while tokens.inner.front.aside_left() == 0 {
-        tokens.try_token(rotation.next().expect("endless")).expect("fresh");
-    }
+    rotate_until_aside(&tokens, &keys);
     for _ in 0..ASIDE_FOR {
         let served = tokens.try_token(&hot).expect("hot");
         assert_eq!(served.secret(), own.secret());
