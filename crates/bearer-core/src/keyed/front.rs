@@ -46,7 +46,7 @@ use crate::{Token, TokenCache, TokenSource};
 
 /// Sets per table (a power of two), each of [`WAYS`] entries.
 const SETS: usize = 16;
-const WAYS: usize = 4;
+pub(super) const WAYS: usize = 4;
 /// Entries per thread.
 #[cfg(test)]
 pub(super) const ENTRIES: usize = SETS * WAYS;
@@ -61,6 +61,9 @@ struct Table<K, S> {
     /// Misses on a full set, counted so that every [`RECHECK`]th one looks for ways that can no
     /// longer be served (cheap lookups only see empty ways).
     misses: Cell<u32>,
+    /// How many more of this thread's lookups stand aside from the table when another keyed
+    /// cache's held [`ASIDE`] as the thread's table stood aside (else `ASIDE` counts them).
+    aside: Cell<u32>,
 }
 
 type Set<K, S> = [Option<Entry<K, S>>; WAYS];
@@ -95,7 +98,7 @@ struct Entry<K, S> {
 
 /// The set of a key's hash: bits neither the shard index nor the shard's map leans on most.
 #[inline]
-fn set(hash: u64) -> usize {
+pub(super) fn set(hash: u64) -> usize {
     (hash >> 16) as usize & (SETS - 1)
 }
 
@@ -116,10 +119,11 @@ impl<K: Send + Sync, S: Send + Sync> Front<K, S> {
     #[cfg(test)]
     pub(super) fn aside_left(&self) -> u32 {
         let (id, left) = ASIDE.get();
+        let held = self.tables.get().map_or(0, |table| table.aside.get());
         if id == self.id() {
-            left
+            left + held
         } else {
-            0
+            held
         }
     }
 
@@ -145,7 +149,8 @@ impl<K: Send + Sync, S: Send + Sync> Front<K, S> {
 impl<K: Send + Sync, S: TokenSource + 'static> Front<K, S> {
     /// `f` of this thread's entry for `key` made in `epoch`, its shard's current epoch, if
     /// the table has one (and `f` gives `Some`); otherwise whether the caller, having found
-    /// the key in its shard, should [`offer`](Self::offer) it an entry.
+    /// the key in its shard, should [`offer`](Self::offer) it an entry (never while the
+    /// table's own count says this thread stands aside from it).
     #[inline]
     fn lookup<Q, R>(&self, hash: u64, key: &Q, epoch: u64, f: impl FnOnce(&Entry<K, S>) -> Option<R>) -> Result<R, bool>
     where
@@ -155,6 +160,11 @@ impl<K: Send + Sync, S: TokenSource + 'static> Front<K, S> {
         let Some(table) = self.tables.get() else {
             return Err(true);
         };
+        let aside = table.aside.get();
+        if aside > 0 {
+            table.aside.set(aside - 1);
+            return Err(false);
+        }
         let Ok(sets) = table.sets.try_borrow() else {
             return Err(false);
         };
@@ -174,7 +184,7 @@ impl<K: Send + Sync, S: TokenSource + 'static> Front<K, S> {
                 if misses % RECHECK != 0 {
                     return Err(false);
                 }
-                self.recheck(&sets);
+                self.recheck(table, &sets);
                 Err(true)
             }
         }
@@ -185,10 +195,15 @@ impl<K: Send + Sync, S: TokenSource + 'static> Front<K, S> {
     /// its table for the table to pay for its misses, and it stands aside.
     #[cold]
     #[inline(never)]
-    fn recheck(&self, sets: &[Set<K, S>; SETS]) {
+    fn recheck(&self, table: &Table<K, S>, sets: &[Set<K, S>; SETS]) {
         let hits = sets.iter().flatten().flatten().fold(0u32, |hits, entry| hits.saturating_add(entry.hits.replace(0)));
         if hits < RECHECK * HITS_PER_MISS {
-            ASIDE.set((self.id(), ASIDE_FOR));
+            // [`ASIDE`] for the one table a thread stands aside from (its lookups then skip
+            // this one entirely); the table's own count for others meanwhile.
+            match ASIDE.get() {
+                (id, left) if left > 0 && id != self.id() => table.aside.set(ASIDE_FOR),
+                _ => ASIDE.set((self.id(), ASIDE_FOR)),
+            }
         }
     }
 
@@ -226,6 +241,7 @@ impl<K: Send + Sync, S: TokenSource + 'static> Front<K, S> {
         let table = self.tables.get_or(|| Table {
             sets: RefCell::new(Box::new(std::array::from_fn(|_| [const { None }; WAYS]))),
             misses: Cell::new(0),
+            aside: Cell::new(0),
         });
         let Ok(mut sets) = table.sets.try_borrow_mut() else {
             return;

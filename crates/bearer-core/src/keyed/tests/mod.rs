@@ -11,6 +11,7 @@ mod eviction_bounds;
 mod eviction_probes;
 mod front;
 mod front_aside;
+mod front_aside_probes;
 mod front_probes;
 mod slot_probes;
 mod spacing_probes;
