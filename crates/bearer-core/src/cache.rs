@@ -296,7 +296,7 @@ impl<S: TokenSource + 'static> TokenCache<S> {
     }
 
     /// `copy`'s token if the copy is [`live`](TokenCopy::live) for this cache now.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn serve(&self, copy: &TokenCopy) -> Option<Arc<Token>> {
         copy.live(self.generation(), self.now()).then(|| copy.token())
     }

@@ -127,6 +127,13 @@ impl<K: Send + Sync, S: Send + Sync> Front<K, S> {
         }
     }
 
+    /// Whether this front holds [`ASIDE`] (its lookups aside skip its table unlooked).
+    #[cfg(test)]
+    pub(super) fn holds_aside(&self) -> bool {
+        let (id, left) = ASIDE.get();
+        id == self.id() && left > 0
+    }
+
     /// Forgets this thread's standing aside (a test's thread may have stood aside from an
     /// earlier test's front at the same address).
     #[cfg(test)]
@@ -144,6 +151,25 @@ impl<K: Send + Sync, S: Send + Sync> Front<K, S> {
         ASIDE.set((id, left - 1));
         true
     }
+
+    /// A lookup aside on the table's own count (another front held [`ASIDE`] when this table
+    /// stood aside). It wears down the holder's count too, so a front that stopped looking
+    /// anything up does not hold [`ASIDE`] for ever; once that count is spent, this table's
+    /// rest moves there, and its lookups skip the table unlooked again.
+    #[cold]
+    #[inline(never)]
+    fn aside_on_own_count(&self, table: &Table<K, S>, aside: u32) {
+        match ASIDE.get() {
+            (_, 0 | 1) => {
+                ASIDE.set((self.id(), aside - 1));
+                table.aside.set(0);
+            }
+            (id, left) => {
+                ASIDE.set((id, left - 1));
+                table.aside.set(aside - 1);
+            }
+        }
+    }
 }
 
 impl<K: Send + Sync, S: TokenSource + 'static> Front<K, S> {
@@ -151,7 +177,7 @@ impl<K: Send + Sync, S: TokenSource + 'static> Front<K, S> {
     /// the table has one (and `f` gives `Some`); otherwise whether the caller, having found
     /// the key in its shard, should [`offer`](Self::offer) it an entry (never while the
     /// table's own count says this thread stands aside from it).
-    #[inline]
+    #[inline(always)]
     fn lookup<Q, R>(&self, hash: u64, key: &Q, epoch: u64, f: impl FnOnce(&Entry<K, S>) -> Option<R>) -> Result<R, bool>
     where
         K: Borrow<Q>,
@@ -162,7 +188,7 @@ impl<K: Send + Sync, S: TokenSource + 'static> Front<K, S> {
         };
         let aside = table.aside.get();
         if aside > 0 {
-            table.aside.set(aside - 1);
+            self.aside_on_own_count(table, aside);
             return Err(false);
         }
         let Ok(sets) = table.sets.try_borrow() else {
@@ -209,7 +235,7 @@ impl<K: Send + Sync, S: TokenSource + 'static> Front<K, S> {
 
     /// This thread's copy of `key`'s token, if its table has an entry for `key` made in
     /// `epoch` whose copy is still served; else `Err` as for [`lookup`](Self::lookup).
-    #[inline]
+    #[inline(always)]
     pub(super) fn try_token<Q>(&self, hash: u64, key: &Q, epoch: u64) -> Result<Arc<Token>, bool>
     where
         K: Borrow<Q>,
@@ -221,7 +247,7 @@ impl<K: Send + Sync, S: TokenSource + 'static> Front<K, S> {
     /// `key`'s cache and this thread's copy of its token, if this thread's table has an entry
     /// for `key` made in `epoch` whose copy is still served; else `Err` as for
     /// [`lookup`](Self::lookup) (the shard then renews the entry).
-    #[inline]
+    #[inline(always)]
     pub(super) fn cache<Q>(&self, hash: u64, key: &Q, epoch: u64) -> Result<(TokenCache<S>, Arc<Token>), bool>
     where
         K: Borrow<Q>,

@@ -79,3 +79,27 @@ async fn ten_keys_looked_up_in_turn_are_served_by_the_table_as_far_as_they_fit_i
         assert!(served_by_table(&tokens, &keys), "a key of the ten has no entry");
     }
 }
+
+#[tokio::test]
+async fn a_keyed_cache_that_stood_aside_and_went_idle_leaves_the_fast_way_aside_to_another() {
+    let ledger = Arc::new(Ledger::default());
+    let (idle, idle_keys) = with_keys(&ledger, "a", 4096).await;
+    let (busy, busy_keys) = with_keys(&ledger, "b", 4096).await;
+    rotate_until_aside(&idle, &idle_keys);
+    assert!(idle.inner.front.holds_aside());
+    // `idle` is never looked up again; `busy` stands aside on its table's own count, which
+    // wears down `idle`'s, then takes the per-thread slot.
+    rotate_until_aside(&busy, &busy_keys);
+    assert!(!busy.inner.front.holds_aside(), "the slot is still idle's");
+    let mut aside = 0;
+    for key in busy_keys.iter().cycle().take(2 * ASIDE_FOR as usize) {
+        aside += usize::from(busy.inner.front.aside_left() > 0);
+        assert_eq!(key_of(&busy.try_token(key).expect("fresh")), key.as_str());
+        if busy.inner.front.holds_aside() {
+            break;
+        }
+    }
+    assert!(busy.inner.front.holds_aside(), "busy took the slot once idle's count was spent");
+    assert!(aside as u32 <= ASIDE_FOR, "within idle's count, not after it: {aside}");
+    assert!(!idle.inner.front.holds_aside());
+}
