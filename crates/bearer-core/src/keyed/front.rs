@@ -51,9 +51,6 @@ struct Table<K, S> {
     /// Misses on a full set, counted so that every [`RECHECK`]th one looks for ways that can no
     /// longer be served (cheap lookups only see empty ways).
     misses: Cell<u32>,
-    /// How many more of this thread's lookups stand aside from the table when another keyed
-    /// cache's held [`ASIDE`] as the thread's table stood aside (else `ASIDE` counts them).
-    aside: Cell<u32>,
 }
 
 type Set<K, S> = [Option<Entry<K, S>>; WAYS];
@@ -109,11 +106,10 @@ impl<K: Send + Sync, S: Send + Sync> Front<K, S> {
     #[cfg(test)]
     pub(super) fn aside_left(&self) -> u32 {
         let (id, left) = ASIDE.get();
-        let held = self.tables.get().map_or(0, |table| table.aside.get());
         if id == self.id() {
-            left + held
+            left
         } else {
-            held
+            0
         }
     }
 
@@ -139,8 +135,7 @@ impl<K: Send + Sync, S: Send + Sync> Front<K, S> {
 impl<K: Send + Sync, S: TokenSource + 'static> Front<K, S> {
     /// `f` of this thread's entry for `key` made in `epoch`, its shard's current epoch, if
     /// the table has one (and `f` gives `Some`); otherwise whether the caller, having found
-    /// the key in its shard, should [`offer`](Self::offer) it an entry (never while the
-    /// table's own count says this thread stands aside from it).
+    /// the key in its shard, should [`offer`](Self::offer) it an entry.
     #[inline]
     fn lookup<Q, R>(&self, hash: u64, key: &Q, epoch: u64, f: impl FnOnce(&Entry<K, S>) -> Option<R>) -> Result<R, bool>
     where
@@ -150,11 +145,6 @@ impl<K: Send + Sync, S: TokenSource + 'static> Front<K, S> {
         let Some(table) = self.tables.get() else {
             return Err(true);
         };
-        let aside = table.aside.get();
-        if aside > 0 {
-            table.aside.set(aside - 1);
-            return Err(false);
-        }
         let Ok(sets) = table.sets.try_borrow() else {
             return Err(false);
         };
@@ -174,7 +164,7 @@ impl<K: Send + Sync, S: TokenSource + 'static> Front<K, S> {
                 if misses % RECHECK != 0 {
                     return Err(false);
                 }
-                self.recheck(table, &sets);
+                self.recheck(&sets);
                 Err(true)
             }
         }
@@ -185,15 +175,10 @@ impl<K: Send + Sync, S: TokenSource + 'static> Front<K, S> {
     /// its table for the table to pay for its misses, and it stands aside.
     #[cold]
     #[inline(never)]
-    fn recheck(&self, table: &Table<K, S>, sets: &[Set<K, S>; SETS]) {
+    fn recheck(&self, sets: &[Set<K, S>; SETS]) {
         let hits = sets.iter().flatten().flatten().fold(0u32, |hits, entry| hits.saturating_add(entry.hits.replace(0)));
         if hits < RECHECK * HITS_PER_MISS {
-            // [`ASIDE`] for the one table a thread stands aside from (its lookups then skip
-            // this one entirely); the table's own count for others meanwhile.
-            match ASIDE.get() {
-                (id, left) if left > 0 && id != self.id() => table.aside.set(ASIDE_FOR),
-                _ => ASIDE.set((self.id(), ASIDE_FOR)),
-            }
+            ASIDE.set((self.id(), ASIDE_FOR));
         }
     }
 
@@ -231,7 +216,6 @@ impl<K: Send + Sync, S: TokenSource + 'static> Front<K, S> {
         let table = self.tables.get_or(|| Table {
             sets: RefCell::new(Box::new(std::array::from_fn(|_| [const { None }; WAYS]))),
             misses: Cell::new(0),
-            aside: Cell::new(0),
         });
         let Ok(mut sets) = table.sets.try_borrow_mut() else {
             return;
