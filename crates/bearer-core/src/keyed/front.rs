@@ -108,8 +108,8 @@ impl<K: Send + Sync, S: Send + Sync> Front<K, S> {
     }
 
     /// This front's identity for [`ASIDE`]: its address (it lives in its keyed cache's `Arc`;
-    /// a later front at the same address may inherit a few lookups aside, which costs it
-    /// nothing but speed).
+    /// a later front at the same address may inherit up to [`ASIDE_FOR`] lookups aside, which
+    /// costs it nothing but speed).
     #[inline]
     fn id(&self) -> usize {
         std::ptr::from_ref(self) as usize
