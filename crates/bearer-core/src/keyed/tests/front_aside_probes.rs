@@ -103,3 +103,39 @@ async fn a_keyed_cache_that_stood_aside_and_went_idle_leaves_the_fast_way_aside_
     assert!(aside as u32 <= ASIDE_FOR, "within idle's count, not after it: {aside}");
     assert!(!idle.inner.front.holds_aside());
 }
+
+#[tokio::test]
+async fn a_keyed_cache_standing_aside_on_its_own_count_takes_the_rest_of_it_to_the_slot_once_the_holders_is_spent() {
+    let ledger = Arc::new(Ledger::default());
+    let (idle, idle_keys) = with_keys(&ledger, "a", 4096).await;
+    let (busy, busy_keys) = with_keys(&ledger, "b", 4096).await;
+    rotate_until_aside(&idle, &idle_keys);
+    // `idle` spends part of its count before it goes idle, so the slot holds less than the
+    // count `busy` then stands aside on (equal counts, worn down together, leave none to move).
+    let spent = ASIDE_FOR / 2;
+    for key in idle_keys.iter().take(spent as usize) {
+        assert_eq!(key_of(&idle.try_token(key).expect("fresh")), key.as_str());
+    }
+    let held = ASIDE_FOR - spent;
+    assert_eq!(idle.inner.front.aside_left(), held);
+    rotate_until_aside(&busy, &busy_keys);
+    assert_eq!(busy.inner.front.aside_left(), ASIDE_FOR, "busy stood aside on its table's own count");
+    assert_eq!(idle.inner.front.aside_left(), held, "lookups on busy's table wear nothing down");
+    let mut keys = busy_keys.iter().cycle();
+    // Each lookup aside on busy's own count wears idle's down by one; the one that finds it
+    // spent moves busy's rest to the slot.
+    for key in keys.by_ref().take(held as usize) {
+        assert!(!busy.inner.front.holds_aside(), "busy took the slot before idle's count was spent");
+        assert!(busy.inner.front.aside_left() > 0);
+        assert_eq!(key_of(&busy.try_token(key).expect("fresh")), key.as_str());
+    }
+    assert!(busy.inner.front.holds_aside(), "busy took the slot once idle's count was spent");
+    assert!(!idle.inner.front.holds_aside());
+    assert_eq!(idle.inner.front.aside_left(), 0);
+    assert_eq!(busy.inner.front.aside_left(), ASIDE_FOR - held, "the rest of busy's count, moved, not more");
+    for key in keys.by_ref().take((ASIDE_FOR - held) as usize) {
+        assert!(busy.inner.front.holds_aside(), "every lookup of the rest skips the table unlooked");
+        assert_eq!(key_of(&busy.try_token(key).expect("fresh")), key.as_str());
+    }
+    assert_eq!(busy.inner.front.aside_left(), 0, "busy stood aside for exactly its count");
+}
