@@ -1,5 +1,6 @@
 //! Review probes of standing aside from the front table: that a lookup aside really skips
-//! the table, and that a thread using two keyed caches can stand aside from both.
+//! the table, that a thread using two keyed caches can stand aside from both, and that one
+//! standing aside on its table's own count takes the per-thread slot from an idle holder.
 
 use super::front_aside::{rotate_until_aside, served_by_table, with_keys};
 use super::*;
@@ -88,7 +89,9 @@ async fn a_keyed_cache_that_stood_aside_and_went_idle_leaves_the_fast_way_aside_
     rotate_until_aside(&idle, &idle_keys);
     assert!(idle.inner.front.holds_aside());
     // `idle` is never looked up again; `busy` stands aside on its table's own count, which
-    // wears down `idle`'s, then takes the per-thread slot.
+    // wears down `idle`'s. Both counts start full and wear down together, so the lookup that
+    // finds `idle`'s spent moves nothing; `busy` takes the slot at its table's next recheck
+    // (moving the rest of a count is the next probe's).
     rotate_until_aside(&busy, &busy_keys);
     assert!(!busy.inner.front.holds_aside(), "the slot is still idle's");
     let mut aside = 0;
