@@ -1,6 +1,7 @@
 //! Review probes of standing aside from the front table: that a lookup aside really skips
 //! the table, that a thread using two keyed caches can stand aside from both, and that one
-//! standing aside on its table's own count takes the per-thread slot from an idle holder.
+//! standing aside on its table's own count neither serves from nor fills its table and takes the
+//! per-thread slot from an idle holder.
 
 use super::front_aside::{rotate_until_aside, served_by_table, with_keys};
 use super::*;
@@ -141,4 +142,36 @@ async fn a_keyed_cache_standing_aside_on_its_own_count_takes_the_rest_of_it_to_t
         assert_eq!(key_of(&busy.try_token(key).expect("fresh")), key.as_str());
     }
     assert_eq!(busy.inner.front.aside_left(), 0, "busy stood aside for exactly its count");
+}
+
+#[tokio::test]
+async fn standing_aside_on_its_own_count_a_thread_neither_serves_from_nor_fills_its_table() {
+    let ledger = Arc::new(Ledger::default());
+    let (idle, idle_keys) = with_keys(&ledger, "a", 4096).await;
+    let (busy, busy_keys) = with_keys(&ledger, "b", 4096).await;
+    let hot = &busy_keys[0];
+    busy.try_token(hot).expect("hot");
+    let own = table_copy(&busy, hot).expect("the table has hot's entry");
+    rotate_until_aside(&idle, &idle_keys);
+    for key in idle_keys.iter().take(ASIDE_FOR as usize / 2) {
+        idle.try_token(key).expect("fresh");
+    }
+    rotate_until_aside(&busy, &busy_keys);
+    assert!(!busy.inner.front.holds_aside(), "busy stands aside on its table's own count");
+    let served = busy.try_token(hot).expect("hot");
+    assert_eq!(served.secret(), own.secret());
+    assert!(!Arc::ptr_eq(&served, &own), "aside, the table's copy is not served");
+    // A removal moves the shard to a new epoch: every entry is stale, so an offer would renew
+    // hot's entry (or make one for another key in its way).
+    assert!(busy.remove(&busy_keys[4095]));
+    for _ in 0..ASIDE_FOR {
+        if busy.inner.front.holds_aside() {
+            break;
+        }
+        assert_eq!(key_of(&busy.try_token(hot).expect("hot")), hot.as_str());
+    }
+    // Now aside on the per-thread slot, the table's own count is spent: a look at the table
+    // counts nothing.
+    assert!(busy.inner.front.holds_aside());
+    assert!(table_copy(&busy, hot).is_none(), "a lookup aside on the table's own count offered hot an entry");
 }
