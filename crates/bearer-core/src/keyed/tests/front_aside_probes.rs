@@ -82,13 +82,28 @@ async fn ten_keys_looked_up_in_turn_are_served_by_the_table_as_far_as_they_fit_i
     }
 }
 
+/// Two keyed caches of 4,096 keys each: `idle` (returned first) stood aside and holds the
+/// per-thread slot with all but `spent` of its lookups aside left, and is not looked up again;
+/// `busy` (with its keys) has not stood aside.
+async fn idle_holding_the_slot(
+    ledger: &Arc<Ledger>,
+    spent: u32,
+) -> (KeyedTokenCache<Tenant, LedgerSource>, KeyedTokenCache<Tenant, LedgerSource>, Vec<Tenant>) {
+    let (idle, idle_keys) = with_keys(ledger, "a", 4096).await;
+    let (busy, busy_keys) = with_keys(ledger, "b", 4096).await;
+    rotate_until_aside(&idle, &idle_keys);
+    for key in idle_keys.iter().take(spent as usize) {
+        assert_eq!(key_of(&idle.try_token(key).expect("fresh")), key.as_str());
+    }
+    assert!(idle.inner.front.holds_aside());
+    assert_eq!(idle.inner.front.aside_left(), ASIDE_FOR - spent);
+    (idle, busy, busy_keys)
+}
+
 #[tokio::test]
 async fn a_keyed_cache_that_stood_aside_and_went_idle_leaves_the_fast_way_aside_to_another() {
     let ledger = Arc::new(Ledger::default());
-    let (idle, idle_keys) = with_keys(&ledger, "a", 4096).await;
-    let (busy, busy_keys) = with_keys(&ledger, "b", 4096).await;
-    rotate_until_aside(&idle, &idle_keys);
-    assert!(idle.inner.front.holds_aside());
+    let (idle, busy, busy_keys) = idle_holding_the_slot(&ledger, 0).await;
     // `idle` is never looked up again; `busy` stands aside on its table's own count, which
     // wears down `idle`'s. Both counts start full and wear down together, so the lookup that
     // finds `idle`'s spent moves nothing; `busy` takes the slot at its table's next recheck
@@ -111,17 +126,11 @@ async fn a_keyed_cache_that_stood_aside_and_went_idle_leaves_the_fast_way_aside_
 #[tokio::test]
 async fn a_keyed_cache_standing_aside_on_its_own_count_takes_the_rest_of_it_to_the_slot_once_the_holders_is_spent() {
     let ledger = Arc::new(Ledger::default());
-    let (idle, idle_keys) = with_keys(&ledger, "a", 4096).await;
-    let (busy, busy_keys) = with_keys(&ledger, "b", 4096).await;
-    rotate_until_aside(&idle, &idle_keys);
     // `idle` spends part of its count before it goes idle, so the slot holds less than the
     // count `busy` then stands aside on (equal counts, worn down together, leave none to move).
     let spent = ASIDE_FOR / 2;
-    for key in idle_keys.iter().take(spent as usize) {
-        assert_eq!(key_of(&idle.try_token(key).expect("fresh")), key.as_str());
-    }
+    let (idle, busy, busy_keys) = idle_holding_the_slot(&ledger, spent).await;
     let held = ASIDE_FOR - spent;
-    assert_eq!(idle.inner.front.aside_left(), held);
     rotate_until_aside(&busy, &busy_keys);
     assert_eq!(busy.inner.front.aside_left(), ASIDE_FOR, "busy stood aside on its table's own count");
     assert_eq!(idle.inner.front.aside_left(), held, "lookups on busy's table wear nothing down");
@@ -147,15 +156,10 @@ async fn a_keyed_cache_standing_aside_on_its_own_count_takes_the_rest_of_it_to_t
 #[tokio::test]
 async fn standing_aside_on_its_own_count_a_thread_neither_serves_from_nor_fills_its_table() {
     let ledger = Arc::new(Ledger::default());
-    let (idle, idle_keys) = with_keys(&ledger, "a", 4096).await;
-    let (busy, busy_keys) = with_keys(&ledger, "b", 4096).await;
+    let (_idle, busy, busy_keys) = idle_holding_the_slot(&ledger, ASIDE_FOR / 2).await;
     let hot = &busy_keys[0];
     busy.try_token(hot).expect("hot");
     let own = table_copy(&busy, hot).expect("the table has hot's entry");
-    rotate_until_aside(&idle, &idle_keys);
-    for key in idle_keys.iter().take(ASIDE_FOR as usize / 2) {
-        idle.try_token(key).expect("fresh");
-    }
     rotate_until_aside(&busy, &busy_keys);
     assert!(!busy.inner.front.holds_aside(), "busy stands aside on its table's own count");
     let served = busy.try_token(hot).expect("hot");
