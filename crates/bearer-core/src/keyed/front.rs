@@ -28,6 +28,9 @@
 //! path every miss takes anyway. A per-thread static holds which table (by its front's
 //! address) and how many lookups are left, so standing aside costs a lookup one load and a
 //! compare, and the hit path the same plus its entry's count. Then the table is tried again.
+//! While another keyed cache's table holds that static, a table stands aside on a count of its
+//! own, read once the lookup has reached the table; each such lookup also wears the holder's
+//! count down, and takes the static once that is spent (so an idle holder does not keep it).
 //!
 //! An entry holds its node's cache alive. After an eviction or removal it is never served
 //! again, but the cache lives on until the way is reused or the keyed cache is dropped: at
@@ -61,8 +64,8 @@ struct Table<K, S> {
     /// Misses on a full set, counted so that every [`RECHECK`]th one looks for ways that can no
     /// longer be served (cheap lookups only see empty ways).
     misses: Cell<u32>,
-    /// How many more of this thread's lookups stand aside from the table when another keyed
-    /// cache's held [`ASIDE`] as the thread's table stood aside (else `ASIDE` counts them).
+    /// How many more of this thread's lookups stand aside from the table, if another keyed
+    /// cache's table held [`ASIDE`] when this one stood aside (otherwise `ASIDE` counts them).
     aside: Cell<u32>,
 }
 

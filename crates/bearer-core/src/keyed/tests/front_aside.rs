@@ -23,6 +23,26 @@ pub(super) async fn with_keys(
     (tokens, keys)
 }
 
+/// A keyed cache whose table holds the entry of a key "hot", made before `count` keys named
+/// `{prefix}{i}` (each with a fresh token) fill the table: a live entry is never pushed out for
+/// another key. This thread starts without standing aside from anything.
+pub(super) async fn hot_then_keys(
+    ledger: &Arc<Ledger>,
+    prefix: &str,
+    count: usize,
+) -> (KeyedTokenCache<Tenant, LedgerSource>, Tenant, Vec<Tenant>) {
+    Front::<Tenant, LedgerSource>::clear_aside();
+    let tokens = builder(ledger).max_keys(10_000).build();
+    let hot = Tenant::new("hot");
+    tokens.token(&hot).await.expect("hot");
+    assert!(tokens.try_token(&hot).is_some() && from_table(&tokens, &hot), "hot has its entry");
+    let keys: Vec<Tenant> = (0..count).map(|i| Tenant::new(format!("{prefix}{i}"))).collect();
+    for key in &keys {
+        tokens.token(key).await.expect("a first token");
+    }
+    (tokens, hot, keys)
+}
+
 /// Whether this thread's front table serves `key` (a lookup of the table alone).
 fn from_table(tokens: &KeyedTokenCache<Tenant, LedgerSource>, key: &Tenant) -> bool {
     let (hash, shard) = tokens.shard(key);
@@ -91,17 +111,7 @@ pub(super) fn served_by_table(tokens: &KeyedTokenCache<Tenant, LedgerSource>, ke
 /// how many lookups stood aside.
 async fn hot_among_cold(hot_per_cold: u32) -> usize {
     let ledger = Arc::new(Ledger::default());
-    Front::<Tenant, LedgerSource>::clear_aside();
-    let tokens = builder(&ledger).max_keys(10_000).build();
-    let hot = Tenant::new("hot");
-    tokens.token(&hot).await.expect("hot");
-    // The hot key's entry is made before the cold keys fill the table (a live entry is never
-    // pushed out for another key).
-    assert!(tokens.try_token(&hot).is_some() && from_table(&tokens, &hot));
-    let cold: Vec<Tenant> = (0..4096).map(|i| Tenant::new(format!("cold{i}"))).collect();
-    for key in &cold {
-        tokens.token(key).await.expect("cold");
-    }
+    let (tokens, hot, cold) = hot_then_keys(&ledger, "cold", 4096).await;
     let mut aside = 0;
     for key in cold.iter().cycle().take(4 * ASIDE_FOR as usize) {
         for _ in 0..hot_per_cold {
@@ -123,15 +133,7 @@ async fn a_hot_key_keeps_the_table_while_its_hits_pay_for_the_misses_and_not_aft
 #[tokio::test]
 async fn standing_aside_lasts_its_lookups_then_the_table_serves_again() {
     let ledger = Arc::new(Ledger::default());
-    Front::<Tenant, LedgerSource>::clear_aside();
-    let tokens = builder(&ledger).max_keys(10_000).build();
-    let hot = Tenant::new("hot");
-    tokens.token(&hot).await.expect("hot");
-    assert!(tokens.try_token(&hot).is_some() && from_table(&tokens, &hot), "hot has its entry");
-    let keys: Vec<Tenant> = (0..4096).map(|i| Tenant::new(format!("t{i}"))).collect();
-    for key in &keys {
-        tokens.token(key).await.expect("a first token");
-    }
+    let (tokens, hot, keys) = hot_then_keys(&ledger, "t", 4096).await;
     rotate_until_aside(&tokens, &keys);
     let left = aside_left(&tokens);
     assert_eq!(left, ASIDE_FOR, "set by the lookup that found the table not paying, itself not aside");

@@ -3,9 +3,9 @@
 //! standing aside on its table's own count neither serves from nor fills its table and takes the
 //! per-thread slot from an idle holder.
 
-use super::front_aside::{rotate_until_aside, served_by_table, with_keys};
+use super::front_aside::{hot_then_keys, rotate_until_aside, served_by_table, with_keys};
 use super::*;
-use crate::keyed::front::{Front, ASIDE_FOR};
+use crate::keyed::front::ASIDE_FOR;
 
 /// This thread's table's own copy of `key`'s token, if the table serves it.
 fn table_copy(tokens: &KeyedTokenCache<Tenant, LedgerSource>, key: &Tenant) -> Option<Arc<Token>> {
@@ -16,18 +16,10 @@ fn table_copy(tokens: &KeyedTokenCache<Tenant, LedgerSource>, key: &Tenant) -> O
 #[tokio::test]
 async fn a_lookup_aside_is_served_by_the_shard_not_by_the_tables_copy() {
     let ledger = Arc::new(Ledger::default());
-    Front::<Tenant, LedgerSource>::clear_aside();
-    let tokens = builder(&ledger).max_keys(10_000).build();
-    let hot = Tenant::new("hot");
-    tokens.token(&hot).await.expect("hot");
-    tokens.try_token(&hot).expect("hot");
+    let (tokens, hot, keys) = hot_then_keys(&ledger, "t", 4096).await;
     let own = table_copy(&tokens, &hot).expect("the table has hot's entry");
     let served = tokens.try_token(&hot).expect("hot");
     assert!(Arc::ptr_eq(&served, &own), "on the table, the thread's own copy is served");
-    let keys: Vec<Tenant> = (0..4096).map(|i| Tenant::new(format!("t{i}"))).collect();
-    for key in &keys {
-        tokens.token(key).await.expect("a first token");
-    }
     rotate_until_aside(&tokens, &keys);
     for _ in 0..ASIDE_FOR {
         let served = tokens.try_token(&hot).expect("hot");
